@@ -1,0 +1,40 @@
+# 便民服务前台 — `make demo` to try it, `make test` to check it. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8080
+
+.PHONY: demo test install system-deps bench check-kb clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium and CJK fonts for the browser tests, installed only when missing.
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
+		echo "installing chromium and fonts-noto-cjk"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+demo: $(STAMP)
+	$(BIN)/frontdesk demo --port $(PORT)
+
+test: $(STAMP) system-deps
+	$(BIN)/frontdesk check-kb knowledge
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/load.py
+
+check-kb: $(STAMP)
+	$(BIN)/frontdesk check-kb knowledge
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

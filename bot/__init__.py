@@ -1,0 +1,1 @@
+"""便民服务前台: the WeChat front desk of grassroots government service centers."""

@@ -1,0 +1,109 @@
+"""The aiohttp application factory: `create_app(config)`.
+
+Shared services live under typed `web.AppKey`s; each resource has its own cleanup context so
+only what started is stopped (store, HTTP client, pusher).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.context import Context
+from bot.frontdesk import FrontDesk
+from bot.knowledge.library import Library
+from bot.metrics import Metrics
+from bot.pusher import Pusher
+from bot.store import Store, open_store
+from bot.texts import Texts
+from bot.wechat.api import WeChatAPI
+from bot.wechat.gateway import Gateway
+from bot.wechat.protocol import Protocol
+from handlers import build_root
+
+log = logging.getLogger(__name__)
+
+CONFIG = web.AppKey("config", Config)
+CLOCK = web.AppKey("clock", Clock)
+LIBRARY = web.AppKey("library", Library)
+METRICS = web.AppKey("metrics", Metrics)
+STORE = web.AppKey("store", Store)
+API = web.AppKey("wechat_api", WeChatAPI)
+DESK = web.AppKey("desk", FrontDesk)
+PUSHER = web.AppKey("pusher", Pusher)
+GATEWAY = web.AppKey("gateway", Gateway)
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    store = await open_store(config.store.url, config.base_dir)
+    app[STORE] = store
+    yield
+    await store.close()
+
+
+async def _api_ctx(app: web.Application) -> AsyncIterator[None]:
+    wechat = app[CONFIG].wechat
+    async with aiohttp.ClientSession() as session:
+        app[API] = WeChatAPI(session, base=wechat.api_base, app_id=wechat.app_id,
+                             app_secret=wechat.app_secret, timeout=wechat.api_timeout_seconds)
+        yield
+
+
+async def _desk_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    ctx = Context(config=config, store=app[STORE], library=app[LIBRARY], texts=Texts(), clock=app[CLOCK])
+    desk = FrontDesk(ctx, build_root(), app[METRICS])
+    app[DESK] = desk
+    app[GATEWAY].desk = desk
+    yield
+    await desk.drain()
+
+
+async def _pusher_ctx(app: web.Application) -> AsyncIterator[None]:
+    pusher = Pusher(app[STORE], app[API], app[CLOCK], app[METRICS])
+    app[PUSHER] = pusher
+    task = asyncio.create_task(pusher.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def healthz(request: web.Request) -> web.Response:
+    ok = await request.app[STORE].ping()
+    return web.Response(status=200 if ok else 503, text="ok" if ok else "store unavailable")
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+def create_app(config: Config, *, clock: Clock | None = None, library: Library | None = None) -> web.Application:
+    """The real server. The demo adds its simulator and fake WeChat API around this."""
+    app = web.Application(client_max_size=config.server.max_body_bytes + 1024)
+    app[CONFIG] = config
+    app[CLOCK] = clock or Clock()
+    app[LIBRARY] = library or Library(config.knowledge_dir)
+    app[METRICS] = Metrics()
+    wechat = config.wechat
+    protocol = Protocol(token=wechat.token, app_id=wechat.app_id,
+                        encoding_aes_key=wechat.encoding_aes_key if wechat.mode != "plain" else "",
+                        mode=wechat.mode, max_body_bytes=config.server.max_body_bytes,
+                        timestamp_window=config.server.timestamp_window_seconds,
+                        now=app[CLOCK].timestamp)
+    gateway = Gateway(protocol, desk=None, metrics=app[METRICS],  # desk set when the store is open
+                      deadline=float(config.server.reply_deadline_seconds))
+    app[GATEWAY] = gateway
+    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx])
+    app.add_routes(gateway.routes(config.server.wechat_path))
+    app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics)])
+    return app

@@ -1,0 +1,137 @@
+"""The `frontdesk` command: serve, demo, match, check-kb."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.config import PROJECT_ROOT, Config
+from bot.errors import ConfigError, KnowledgeError
+
+log = logging.getLogger("frontdesk")
+
+
+def _logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _run(app: web.Application, host: str, port: int, banner: list[str]) -> None:
+    from bot.app import LIBRARY
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(app[LIBRARY].reload()))
+        for line in banner:
+            print(line, flush=True)
+        await stop.wait()
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.app import create_app
+
+    config = Config.load(args.config)
+    _logging(config.log.level)
+    app = create_app(config)
+    s = config.server
+    _run(app, s.host, s.port, [f"frontdesk serving http://{s.host}:{s.port}{s.wechat_path} (mode {config.wechat.mode})"])
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import create_demo_app, demo_config
+
+    _logging("INFO")
+    data_dir = Path(args.data).resolve()
+    config = demo_config(args.port, data_dir)
+    app = create_demo_app(config)
+    base = f"http://127.0.0.1:{args.port}"
+    _run(app, "127.0.0.1", args.port, [
+        "便民服务前台 demo is running:",
+        f"  chat simulator   {base}/sim",
+        f"  WeChat callback  {base}/wechat  (safe mode, token {config.wechat.token})",
+        f"  fake WeChat API  {base}/fakewx/cgi-bin/…",
+        f"  health, metrics  {base}/healthz  {base}/metrics",
+        f"  data folder      {data_dir}",
+        "Press Ctrl+C to stop.",
+    ])
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from bot.knowledge.library import build
+
+    edition = build(Path(args.kb))
+    for line in sys.stdin:
+        question = line.rstrip("\n")
+        if not question.strip():
+            continue
+        print(json.dumps(edition.matcher.match(question).as_json(), ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_check_kb(args: argparse.Namespace) -> int:
+    from bot.knowledge.loader import load_knowledge
+
+    try:
+        knowledge = load_knowledge(Path(args.dir))
+    except KnowledgeError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(e.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(f"ok: {len(knowledge.guides)} guides, {len(knowledge.synonyms)} synonyms, "
+          f"{len(knowledge.intents)} intents")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="frontdesk", description="便民服务前台: WeChat front desk of service centers")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the real server")
+    serve.add_argument("--config", required=True, help="TOML config file (see config.example.toml)")
+    serve.set_defaults(func=cmd_serve)
+    demo = sub.add_parser("demo", help="everything on one machine, with a chat simulator at /sim")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--data", default="data/demo", help="folder for the demo database")
+    demo.set_defaults(func=cmd_demo)
+    match = sub.add_parser("match", help="match questions from stdin, one JSON line each")
+    match.add_argument("--kb", default=str(PROJECT_ROOT / "knowledge"), help="knowledge base folder")
+    match.add_argument("--json", action="store_true", help="JSON lines output (the default and only format)")
+    match.set_defaults(func=cmd_match)
+    check = sub.add_parser("check-kb", help="validate the knowledge base")
+    check.add_argument("dir", nargs="?", default=str(PROJECT_ROOT / "knowledge"))
+    check.set_defaults(func=cmd_check_kb)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    except KnowledgeError as e:
+        print("the knowledge base has problems:\n" + str(e), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

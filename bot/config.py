@@ -1,0 +1,202 @@
+"""Configuration from TOML, validated once at start-up.
+
+Every key is declared below with its type, default and check; `config.example.toml`
+documents each one. A missing, unknown or wrong key raises `ConfigError` naming the key
+(`[wechat] mode`) and what is expected, so start-up stops with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from bot.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Key:
+    kind: type | tuple[type, ...]
+    default: Any = REQUIRED
+    check: Callable[[Any], str | None] | None = None  # returns what is expected, or None if fine
+
+
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    return lambda v: None if v in choices else "one of " + ", ".join(f'"{c}"' for c in choices)
+
+
+def _positive(v: Any) -> str | None:
+    return None if v > 0 else "a number greater than 0"
+
+
+def _port(v: Any) -> str | None:
+    return None if 0 <= v <= 65535 else "a port number between 0 and 65535"
+
+
+def _hhmm_range(v: Any) -> str | None:
+    bad = [p for p in v if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", p)]
+    return None if v and not bad else 'a list of periods like "08:30-12:00"'
+
+
+def _weekdays(v: Any) -> str | None:
+    return None if v and all(isinstance(d, int) and 1 <= d <= 7 for d in v) else "a list of weekdays 1 (Monday) … 7 (Sunday)"
+
+
+def _store_url(v: Any) -> str | None:
+    return None if v.startswith("sqlite:///") else 'a URL like "sqlite:///data/frontdesk.db"'
+
+
+def _path_start(v: Any) -> str | None:
+    return None if v.startswith("/") else 'a path starting with "/"'
+
+
+def _aes_key(v: Any) -> str | None:
+    ok = v == "" or re.fullmatch(r"[A-Za-z0-9+/]{43}", v)
+    return None if ok else "43 letters and digits, as the official account's settings page shows it"
+
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "server": {
+        "host": Key(str, "127.0.0.1"),
+        "port": Key(int, 8080, _port),
+        "wechat_path": Key(str, "/wechat", _path_start),
+        "max_body_bytes": Key(int, 65536, _positive),
+        "timestamp_window_seconds": Key(int, 300, _positive),
+        "reply_deadline_seconds": Key((int, float), 4.0, _positive),
+    },
+    "wechat": {
+        "app_id": Key(str),
+        "app_secret": Key(str),
+        "token": Key(str),
+        "encoding_aes_key": Key(str, "", _aes_key),
+        "mode": Key(str, "safe", _one_of("plain", "compatible", "safe")),
+        "api_base": Key(str, "https://api.weixin.qq.com"),
+        "api_timeout_seconds": Key((int, float), 5.0, _positive),
+    },
+    "store": {
+        "url": Key(str, "sqlite:///data/frontdesk.db", _store_url),
+    },
+    "knowledge": {
+        "dir": Key(str, "knowledge"),
+    },
+    "dialog": {
+        "idle_timeout_minutes": Key(int, 30, _positive),
+    },
+    "service": {
+        "name": Key(str, "便民服务中心"),
+        "hotline": Key(str, "12345"),
+        "workdays": Key(list, [1, 2, 3, 4, 5], _weekdays),
+        "hours": Key(list, ["08:30-12:00", "14:00-17:30"], _hhmm_range),
+    },
+    "handoff": {
+        "mode": Key(str, "callback", _one_of("callback", "wechat_kf")),
+    },
+    "log": {
+        "level": Key(str, "INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR")),
+    },
+}
+
+KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    if isinstance(kind, tuple):
+        return "a number"
+    return KIND_NAMES.get(kind, kind.__name__)
+
+
+def _validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for section in raw:
+        if section not in SCHEMA:
+            raise ConfigError(f"[{section}]: unknown section; known sections are {', '.join(SCHEMA)}")
+        if not isinstance(raw[section], dict):
+            raise ConfigError(f"[{section}]: expected a table of keys")
+    for section, keys in SCHEMA.items():
+        given = raw.get(section, {})
+        for name in given:
+            if name not in keys:
+                raise ConfigError(f"[{section}] {name}: unknown key; known keys are {', '.join(keys)}")
+        values: dict[str, Any] = {}
+        for name, key in keys.items():
+            if name not in given:
+                if key.default is REQUIRED:
+                    raise ConfigError(f"[{section}] {name}: missing; expected {_kind_name(key.kind)}")
+                values[name] = key.default
+                continue
+            value = given[name]
+            is_bool = isinstance(value, bool)
+            if not isinstance(value, key.kind) or (is_bool and key.kind is not bool):
+                raise ConfigError(f"[{section}] {name}: expected {_kind_name(key.kind)}, got {value!r}")
+            if key.check and (expected := key.check(value)):
+                raise ConfigError(f"[{section}] {name}: expected {expected}, got {value!r}")
+            values[name] = value
+        out[section] = values
+    wechat = out["wechat"]
+    if wechat["mode"] != "plain" and not wechat["encoding_aes_key"]:
+        raise ConfigError(f'[wechat] encoding_aes_key: required in "{wechat["mode"]}" mode; expected 43 letters and digits')
+    return out
+
+
+class Section:
+    """Read-only attribute access to one validated section."""
+
+    def __init__(self, name: str, values: dict[str, Any]):
+        self._name = name
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if "secret" in k or k in ("token", "encoding_aes_key") else v)
+                 for k, v in self.__dict__.items() if not k.startswith("_")}
+        return f"[{self._name}] {shown}"
+
+
+@dataclass(frozen=True)
+class Config:
+    server: Section
+    wechat: Section
+    store: Section
+    knowledge: Section
+    dialog: Section
+    service: Section
+    handoff: Section
+    log: Section
+    base_dir: Path
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], base_dir: Path | None = None) -> "Config":
+        values = _validate(raw)
+        return cls(base_dir=base_dir or Path.cwd(), **{s: Section(s, v) for s, v in values.items()})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Config":
+        path = Path(path)
+        try:
+            with path.open("rb") as f:
+                raw = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        try:
+            return cls.from_dict(raw, base_dir=path.resolve().parent)
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, taken relative to the config file's folder."""
+        p = Path(relative)
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.resolve(self.store.url.removeprefix("sqlite:///"))
+
+    @property
+    def knowledge_dir(self) -> Path:
+        return self.resolve(self.knowledge.dir)

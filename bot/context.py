@@ -1,0 +1,62 @@
+"""What handlers are given: the shared services of the app and the turn at hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.messages import Inbound
+from bot.replies import TextReply
+from bot.store.base import Dialog
+from bot.texts import Texts
+
+if TYPE_CHECKING:
+    from bot.knowledge.library import Library
+    from bot.knowledge.matcher import Match
+    from bot.store import Store
+
+
+@dataclass
+class Context:
+    """Shared by every turn; built once by the app."""
+
+    config: Config
+    store: "Store"
+    library: "Library"
+    texts: Texts
+    clock: Clock
+
+    @property
+    def dialog_idle(self) -> timedelta:
+        return timedelta(minutes=self.config.dialog.idle_timeout_minutes)
+
+
+@dataclass
+class Turn:
+    """One resident message being answered."""
+
+    ctx: Context
+    message: Inbound
+    text: str = ""                    # what the resident said (typed or recognised from voice)
+    dialog: Dialog | None = None
+    match: "Match | None" = None
+    intent: str | None = None
+    more: list[str] = field(default_factory=list)
+
+    @property
+    def openid(self) -> str:
+        return self.message.openid
+
+    def say(self, template: str, **context) -> TextReply:
+        return TextReply(self.ctx.texts.chat(template, **context))
+
+    async def enter(self, state: str, **data) -> None:
+        self.dialog = Dialog(state=state, data=data)
+        await self.ctx.store.dialogs.set(self.openid, self.dialog, self.ctx.clock.now())
+
+    async def leave(self) -> None:
+        self.dialog = None
+        await self.ctx.store.dialogs.clear(self.openid)

@@ -1,0 +1,128 @@
+"""`frontdesk demo`: the real server with a fake WeChat API and a chat simulator at /sim.
+
+Everything runs on one port: `/wechat` is the real callback, `/fakewx/cgi-bin/…` stands in for
+WeChat's API (recording every message pushed), and `/sim` is a page that looks like a WeChat
+chat. The simulator sends each typed message through the real callback — signed and encrypted,
+as WeChat's servers would — and shows the reply and anything pushed afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import CONFIG, create_app
+from bot.config import PROJECT_ROOT, Config
+from bot.texts import Texts
+from bot.wechat.fake import FakeWeChat
+from bot.wechat.simulator import WeChatSide, event_xml, message_xml, text_xml, voice_xml
+
+FAKE = web.AppKey("fake_wechat", FakeWeChat)
+SIDE = web.AppKey("wechat_side", WeChatSide)
+SIM_CLIENT = web.AppKey("sim_client", aiohttp.ClientSession)
+
+DEMO_APP_ID = "wxdemo0000000001"
+DEMO_SECRET = "demo-secret"
+DEMO_TOKEN = "demo-token"
+DEMO_ACCOUNT = "gh_frontdesk_demo"
+
+
+def demo_aes_key(seed: str = "frontdesk-demo") -> str:
+    return base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode()[:43]
+
+
+def demo_config(port: int, data_dir: Path, host: str = "127.0.0.1") -> Config:
+    return Config.from_dict({
+        "server": {"host": host, "port": port},
+        "wechat": {"app_id": DEMO_APP_ID, "app_secret": DEMO_SECRET, "token": DEMO_TOKEN,
+                   "encoding_aes_key": demo_aes_key(), "mode": "safe",
+                   "api_base": f"http://127.0.0.1:{port}/fakewx"},
+        "store": {"url": f"sqlite:///{(data_dir / 'frontdesk.db').resolve()}"},
+        "knowledge": {"dir": str(PROJECT_ROOT / "knowledge")},
+        "service": {"name": "示范县便民服务中心"},
+    }, base_dir=data_dir)
+
+
+def _inbound_xml(openid: str, kind: str, text: str) -> str:
+    match kind:
+        case "text":
+            return text_xml(openid, text, DEMO_ACCOUNT)
+        case "voice":
+            return voice_xml(openid, text, DEMO_ACCOUNT)
+        case "subscribe" | "unsubscribe":
+            return event_xml(openid, kind, DEMO_ACCOUNT)
+        case "location":
+            return message_xml(openid, DEMO_ACCOUNT, "location", Location_X=30.2741, Location_Y=120.1551,
+                               Scale=15, Label=text or "我的位置")
+        case "image":
+            return message_xml(openid, DEMO_ACCOUNT, "image", PicUrl="http://127.0.0.1/p.jpg", MediaId="m1")
+        case "click":
+            return event_xml(openid, "CLICK", DEMO_ACCOUNT, EventKey=text)
+    raise ValueError(kind)
+
+
+async def sim_page(request: web.Request) -> web.Response:
+    html = Texts().page("web/sim.html", service=request.app[CONFIG].service)
+    return web.Response(text=html, content_type="text/html")
+
+
+async def sim_send(request: web.Request) -> web.Response:
+    """Act as WeChat's servers: sign and encrypt the resident's message, post it to /wechat."""
+    try:
+        form: dict[str, Any] = await request.json()
+        openid, kind, text = str(form["openid"]), str(form.get("kind", "text")), str(form.get("text", ""))
+        xml = _inbound_xml(openid, kind, text)
+    except (ValueError, KeyError, TypeError):
+        return web.json_response({"error": "bad_request"}, status=400)
+    side = request.app[SIDE]
+    query, body = side.seal(xml)
+    url = f"http://127.0.0.1:{request.app[CONFIG].server.port}{request.app[CONFIG].server.wechat_path}"
+    async with request.app[SIM_CLIENT].post(url, params=query, data=body) as resp:
+        status, raw = resp.status, await resp.text()
+    if status != 200:
+        return web.json_response({"status": status, "reply": None})
+    reply = side.open_reply(raw)
+    if reply is None:
+        return web.json_response({"status": status, "reply": None})
+    kind = reply.get("MsgType")
+    content = reply.get("Content") if kind == "text" else None
+    return web.json_response({"status": status, "type": kind, "reply": content})
+
+
+async def sim_pushes(request: web.Request) -> web.Response:
+    openid = request.query.get("openid", "")
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        after = 0
+    texts = request.app[FAKE].texts_to(openid)
+    return web.json_response({"count": len(texts), "messages": texts[after:]})
+
+
+async def _to_sim(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/sim")
+
+
+async def _sim_ctx(app: web.Application):
+    async with aiohttp.ClientSession() as session:
+        app[SIM_CLIENT] = session
+        yield
+
+
+def create_demo_app(config: Config, **kwargs: Any) -> web.Application:
+    app = create_app(config, **kwargs)
+    wechat = config.wechat
+    fake = FakeWeChat(app_id=wechat.app_id, app_secret=wechat.app_secret)
+    app[FAKE] = fake
+    app[SIDE] = WeChatSide(token=wechat.token, app_id=wechat.app_id,
+                           encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode)
+    app.cleanup_ctx.append(_sim_ctx)
+    app.add_routes(fake.routes("/fakewx"))
+    app.add_routes([web.get("/sim", sim_page), web.post("/sim/send", sim_send), web.get("/sim/pushes", sim_pushes),
+                    web.get("/", _to_sim)])
+    return app

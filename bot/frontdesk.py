@@ -1,0 +1,164 @@
+"""The front desk itself: `receive(message) -> Reply`, knowing nothing of HTTP.
+
+- A message is claimed in the store before it is handled, so a WeChat retry (same MsgId, or
+  for events the same sender + time) is answered with the first reply and never handled twice.
+- One resident's messages are handled one at a time, and their dialog is read inside that lock.
+- If the answer is not ready within the deadline, the resident is told to wait a moment and the
+  answer follows through the customer-service API (the outbox).
+- Any error is logged with its traceback and the resident gets a kind apology, never silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+
+from bot.context import Context, Turn
+from bot.messages import Inbound, MenuClick, Text, Unsubscribe, Voice
+from bot.metrics import Metrics
+from bot.replies import NoReply, Reply, TextReply
+from bot.router import RootRouter
+
+log = logging.getLogger(__name__)
+
+EXIT_WORDS = ("取消", "退出", "返回", "不办了", "算了", "退出办理")
+
+
+class FrontDesk:
+    def __init__(self, ctx: Context, root: RootRouter, metrics: Metrics):
+        self.ctx = ctx
+        self.root = root
+        self.metrics = metrics
+        self._inflight: dict[str, asyncio.Task[Reply]] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._waiting: defaultdict[str, int] = defaultdict(int)
+        self._background: set[asyncio.Task] = set()
+
+    # -- delivery: de-duplication and the deadline ------------------------------------------
+
+    async def receive(self, message: Inbound, deadline: float) -> Reply:
+        store = self.ctx.store
+        key = message.dedup_key
+        if not await store.messages.claim(key, message.openid, self.ctx.clock.now()):
+            return await self._retry(key, deadline)
+        task = asyncio.create_task(self._answer_and_record(message))
+        self._inflight[key] = task
+        task.add_done_callback(lambda _: self._inflight.pop(key, None))
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), deadline)
+        except TimeoutError:
+            reply = TextReply(self.ctx.texts.chat("please_wait"))
+            await store.messages.answered(key, reply.to_json())
+            self._spawn(self._deliver_late(message, task))
+            self.metrics.deferred.inc()
+            return reply
+        await self._queue_more(message.openid, reply)
+        await store.messages.answered(key, reply.to_json())
+        return reply
+
+    async def _retry(self, key: str, deadline: float) -> Reply:
+        """The same message again: the first reply, once there is one."""
+        self.metrics.retries.inc()
+        task = self._inflight.get(key)
+        if task is not None:
+            try:
+                return await asyncio.wait_for(asyncio.shield(task), deadline)
+            except TimeoutError:
+                return NoReply()
+        _, stored = await self.ctx.store.messages.reply_for(key)
+        return Reply.from_json(stored) if stored else NoReply()
+
+    async def _answer_and_record(self, message: Inbound) -> Reply:
+        started = time.perf_counter()
+        reply = await self.answer(message)
+        self.metrics.latency.observe(time.perf_counter() - started)
+        return reply
+
+    async def _deliver_late(self, message: Inbound, task: asyncio.Task[Reply]) -> None:
+        reply = await task
+        if isinstance(reply, TextReply):
+            await self.ctx.store.outbox.add(message.openid, [reply.text, *reply.more], self.ctx.clock.now())
+
+    async def _queue_more(self, openid: str, reply: Reply) -> None:
+        if isinstance(reply, TextReply) and reply.more:
+            await self.ctx.store.outbox.add(openid, list(reply.more), self.ctx.clock.now())
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        """Wait for answers still being delivered late (at shutdown)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    # -- answering: one resident at a time ---------------------------------------------------
+
+    async def answer(self, message: Inbound) -> Reply:
+        openid = message.openid
+        self._waiting[openid] += 1
+        try:
+            async with self._locks[openid]:
+                return await self._answer_locked(message)
+        finally:
+            self._waiting[openid] -= 1
+            if not self._waiting[openid]:
+                del self._waiting[openid]
+                self._locks.pop(openid, None)
+
+    async def _answer_locked(self, message: Inbound) -> Reply:
+        ctx = self.ctx
+        turn = Turn(ctx=ctx, message=message)
+        try:
+            if isinstance(message, Unsubscribe):
+                await ctx.store.residents.unsubscribed(message.openid, ctx.clock.now())
+                self.metrics.count(message, "none", "none")
+                return NoReply()
+            await ctx.store.residents.seen(message.openid, ctx.clock.now())
+            turn.dialog = await ctx.store.dialogs.get(message.openid, ctx.clock.now(), ctx.dialog_idle)
+            reply = await self._route(turn)
+        except Exception:
+            log.exception("failed to answer %s from %s", type(message).__name__, message.openid)
+            self.metrics.errors.inc()
+            return TextReply(ctx.texts.chat("error"))
+        if reply is None:
+            log.error("no handler answered %r; replying with the help text", message)
+            reply = turn.say("help")
+        match = turn.match
+        self.metrics.count(message, turn.intent or "none", match.decision if match else "none")
+        return reply
+
+    async def _route(self, turn: Turn) -> Reply | None:
+        message = turn.message
+        if isinstance(message, Text):
+            turn.text = message.content.strip()
+        elif isinstance(message, Voice) and message.recognition:
+            turn.text = message.recognition
+        elif isinstance(message, MenuClick):
+            turn.intent = turn.ctx.library.knowledge.menu.get(message.key)
+            if turn.intent is None:
+                log.warning("menu key %r is not mapped to an intent", message.key)
+                return turn.say("help")
+            await turn.leave()
+            return await self.root.for_intent(turn)
+        else:
+            return await self.root.for_kind(turn)
+
+        if not turn.text:
+            return turn.say("help")
+        if turn.dialog is not None and turn.text.strip("。.!！ ") in EXIT_WORDS:
+            await turn.leave()
+            return turn.say("dialog_left")
+        if (reply := await self.root.for_state(turn)) is not None:
+            return reply
+        turn.match = match = turn.ctx.library.matcher.match(turn.text)
+        turn.intent = match.intent
+        best = match.best
+        await turn.ctx.store.inquiries.log(  # 首问登记
+            openid=turn.openid, question=turn.text[:500], intent=match.intent,
+            guide=best.name if best else None, score=best.score if best else None,
+            decision=match.decision, at=turn.ctx.clock.now())
+        return await self.root.for_intent(turn)

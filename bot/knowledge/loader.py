@@ -1,0 +1,257 @@
+"""Load and validate the knowledge base; every problem is reported as `file:line: message`.
+
+TOML parsers do not keep line numbers, so `_KeyLines` reads them off the text: good enough to
+point a person at the right line for a missing, unknown or wrong key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from bot.errors import KnowledgeError
+from bot.knowledge.model import (
+    CASE_TYPES,
+    INTENTS,
+    ITEM_TYPES,
+    LEVELS,
+    MATERIAL_FORMS,
+    Faq,
+    Guide,
+    Knowledge,
+    Material,
+)
+
+_STR, _INT, _BOOL, _STRS = "a string", "an integer", "true or false", "a list of strings"
+
+GUIDE_KEYS: dict[str, tuple[str, bool]] = {  # key → (expected, required)
+    "name": (_STR, True), "department": (_STR, True), "item_type": (_STR, True),
+    "case_type": (_STR, True), "summary": (_STR, True), "aliases": (_STRS, True),
+    "accept_levels": (_STRS, True), "decide_level": (_STR, True), "accepting_unit": (_STR, True),
+    "deciding_unit": (_STR, True), "conditions": (_STRS, True), "process": (_STRS, True),
+    "legal_days": (_INT, True), "promised_days": (_INT, True), "fee": (_STR, True),
+    "fee_basis": (_STR, True), "online": (_BOOL, True), "online_hint": (_STR, False),
+    "bookable": (_BOOL, True), "proxy": (_BOOL, True), "proxy_note": (_STR, False),
+    "home_visit": (_BOOL, True), "delivery": (_BOOL, True), "visits": (_INT, True),
+    "basis": (_STRS, True), "local_check": (_STRS, False), "keywords": (_STRS, False),
+    "materials": ("an array of [[materials]] tables", True), "faq": ("an array of [[faq]] tables", True),
+}
+MATERIAL_KEYS = {"name": (_STR, True), "form": (_STR, True), "copies": (_INT, True),
+                 "required": (_BOOL, True), "note": (_STR, False)}
+FAQ_KEYS = {"q": (_STR, True), "a": (_STR, True)}
+ENUMS = {"item_type": ITEM_TYPES, "case_type": CASE_TYPES, "decide_level": LEVELS}
+NONEMPTY_LISTS = ("aliases", "accept_levels", "conditions", "process", "basis", "materials")
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
+_KEY = re.compile(r'^\s*("[^"]+"|[A-Za-z0-9_\-]+)\s*=')
+
+
+class _KeyLines:
+    """Line numbers of keys and tables in one TOML text."""
+
+    def __init__(self, text: str):
+        self.lines: dict[tuple[Any, ...], int] = {}
+        context: tuple[Any, ...] = ()
+        counts: dict[str, int] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            if m := _HEADER.match(line):
+                name = m.group(2).strip('"')
+                if m.group(1) == "[[":
+                    index = counts.get(name, 0)
+                    counts[name] = index + 1
+                    context = (name, index)
+                else:
+                    context = (name,)
+                self.lines.setdefault(context, number)
+            elif m := _KEY.match(line):
+                self.lines.setdefault(context + (m.group(1).strip('"'),), number)
+
+    def of(self, *path: Any) -> int:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return 1
+
+
+def _type_ok(value: Any, expected: str) -> bool:
+    if expected == _STR:
+        return isinstance(value, str) and value.strip() != ""
+    if expected == _INT:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if expected == _BOOL:
+        return isinstance(value, bool)
+    if expected == _STRS:
+        return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+def _read_toml(path: Path, problems: list[str]) -> tuple[dict[str, Any], _KeyLines] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        problems.append(f"{path}:1: cannot read: {e}")
+        return None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        line = re.search(r"line (\d+)", str(e))
+        problems.append(f"{path}:{line.group(1) if line else 1}: not valid TOML: {e}")
+        return None
+    return data, _KeyLines(text)
+
+
+def _check_table(data: dict[str, Any], spec: dict[str, tuple[str, bool]], where: str,
+                 lines: _KeyLines, prefix: tuple[Any, ...], problems: list[str]) -> bool:
+    ok = True
+    for key in data:
+        if key not in spec:
+            problems.append(f"{where}:{lines.of(*prefix, key)}: unknown key `{key}`; "
+                            f"known keys are {', '.join(spec)}")
+            ok = False
+    for key, (expected, required) in spec.items():
+        if key not in data:
+            if required:
+                problems.append(f"{where}:{lines.of(*prefix)}: missing required key `{key}` ({expected})")
+                ok = False
+            continue
+        if not _type_ok(data[key], expected):
+            problems.append(f"{where}:{lines.of(*prefix, key)}: `{key}` must be {expected} (not empty)")
+            ok = False
+    return ok
+
+
+def load_guide(path: Path, problems: list[str]) -> Guide | None:
+    read = _read_toml(path, problems)
+    if read is None:
+        return None
+    data, lines = read
+    before = len(problems)
+    if not _check_table(data, GUIDE_KEYS, str(path), lines, (), problems):
+        return None
+    for key, allowed in ENUMS.items():
+        if data[key] not in allowed:
+            problems.append(f"{path}:{lines.of(key)}: `{key}` must be one of {', '.join(allowed)}")
+    for level in data["accept_levels"]:
+        if level not in LEVELS:
+            problems.append(f"{path}:{lines.of('accept_levels')}: unknown level {level!r}; "
+                            f"use {', '.join(LEVELS)}")
+    for key in NONEMPTY_LISTS:
+        if not data[key]:
+            problems.append(f"{path}:{lines.of(key)}: `{key}` must not be empty")
+    if data["name"] != path.stem:
+        problems.append(f"{path}:{lines.of('name')}: name {data['name']!r} differs from the file name")
+    if data["promised_days"] > data["legal_days"] > 0:
+        problems.append(f"{path}:{lines.of('promised_days')}: promised_days exceeds legal_days")
+    materials = []
+    for i, item in enumerate(data["materials"]):
+        if _check_table(item, MATERIAL_KEYS, str(path), lines, ("materials", i), problems):
+            if item["form"] not in MATERIAL_FORMS:
+                problems.append(f"{path}:{lines.of('materials', i, 'form')}: `form` must be one of "
+                                f"{', '.join(MATERIAL_FORMS)}")
+            materials.append(Material(**item))
+    faqs = []
+    for i, item in enumerate(data["faq"]):
+        if _check_table(item, FAQ_KEYS, str(path), lines, ("faq", i), problems):
+            faqs.append(Faq(**item))
+    if len(problems) > before:
+        return None
+    tuples = {f.name for f in fields(Guide) if str(f.type).startswith("tuple[str")}
+    values = {k: (tuple(v) if k in tuples else v) for k, v in data.items() if k not in ("materials", "faq")}
+    return Guide(**values, materials=tuple(materials), faq=tuple(faqs), source=str(path))
+
+
+def _check_unique(guides: list[Guide], problems: list[str]) -> None:
+    owner: dict[str, str] = {}
+    for guide in sorted(guides, key=lambda g: g.source):
+        lines = _KeyLines(Path(guide.source).read_text(encoding="utf-8"))
+        if guide.name in owner:
+            problems.append(f"{guide.source}:{lines.of('name')}: duplicate name {guide.name!r} "
+                            f"(also {owner[guide.name]})")
+        owner.setdefault(guide.name, guide.source)
+    claimed: dict[str, str] = {g.name: g.name for g in guides}
+    for guide in sorted(guides, key=lambda g: g.source):
+        lines = _KeyLines(Path(guide.source).read_text(encoding="utf-8"))
+        for alias in guide.aliases:
+            other = claimed.get(alias)
+            if other is not None and other != guide.name:
+                problems.append(f"{guide.source}:{lines.of('aliases')}: alias {alias!r} is also claimed by {other}")
+            claimed.setdefault(alias, guide.name)
+
+
+def _load_synonyms(path: Path, problems: list[str]) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    read = _read_toml(path, problems)
+    if read is None:
+        return {}
+    data, lines = read
+    unknown = [k for k in data if k != "synonyms"]
+    for key in unknown:
+        problems.append(f"{path}:{lines.of(key)}: unknown table `{key}`; only [synonyms] belongs here")
+    table = data.get("synonyms", {})
+    out = {}
+    for word, official in table.items():
+        if not isinstance(official, str) or not official.strip():
+            problems.append(f"{path}:{lines.of('synonyms', word)}: {word!r} must map to a non-empty string")
+        elif official == word:
+            problems.append(f"{path}:{lines.of('synonyms', word)}: {word!r} maps to itself")
+        else:
+            out[word] = official
+    return out
+
+
+def _load_intents(path: Path, problems: list[str]) -> tuple[dict, dict, dict]:
+    if not path.exists():
+        problems.append(f"{path}:1: missing: the intent phrases are required")
+        return {}, {}, {}
+    read = _read_toml(path, problems)
+    if read is None:
+        return {}, {}, {}
+    data, lines = read
+    intents, aspects, menu = {}, {}, {}
+    for key, table in data.items():
+        if key == "aspects":
+            for aspect, phrases in table.items():
+                if not _type_ok(phrases, _STRS):
+                    problems.append(f"{path}:{lines.of('aspects', aspect)}: aspect `{aspect}` must be {_STRS}")
+                else:
+                    aspects[aspect] = tuple(phrases)
+        elif key == "menu":
+            for menu_key, intent in table.items():
+                if intent not in INTENTS + ("guide",):
+                    problems.append(f"{path}:{lines.of('menu', menu_key)}: menu key {menu_key!r} names "
+                                    f"unknown intent {intent!r}")
+                else:
+                    menu[menu_key] = intent
+        elif key in INTENTS:
+            if set(table) - {"phrases"} or not _type_ok(table.get("phrases"), _STRS):
+                problems.append(f"{path}:{lines.of(key)}: [{key}] needs exactly `phrases` ({_STRS})")
+            else:
+                intents[key] = tuple(table["phrases"])
+        else:
+            problems.append(f"{path}:{lines.of(key)}: unknown table [{key}]; expected one of "
+                            f"{', '.join(INTENTS)}, aspects, menu")
+    return intents, aspects, menu
+
+
+def load_knowledge(directory: Path | str) -> Knowledge:
+    """Load everything under `directory`; raise KnowledgeError listing every problem."""
+    directory = Path(directory)
+    problems: list[str] = []
+    guide_dir = directory / "guides"
+    if not guide_dir.is_dir():
+        raise KnowledgeError([f"{guide_dir}:1: no guides folder"])
+    guides = [g for p in sorted(guide_dir.glob("*.toml")) if (g := load_guide(p, problems))]
+    if not guides and not problems:
+        problems.append(f"{guide_dir}:1: no guides found")
+    _check_unique(guides, problems)
+    synonyms = _load_synonyms(directory / "synonyms.toml", problems)
+    intents, aspects, menu = _load_intents(directory / "intents.toml", problems)
+    if problems:
+        raise KnowledgeError(problems)
+    return Knowledge(guides={g.name: g for g in guides}, synonyms=synonyms, intents=intents,
+                     aspects=aspects, menu=menu)

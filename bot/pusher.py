@@ -1,0 +1,69 @@
+"""Drains the outbox through the WeChat customer-service API, with retries and backoff.
+
+Messages are written to the outbox by the same transaction that caused them; this task sends
+them in order, backs off exponentially when WeChat fails, and gives up on a message (dead
+letter) after `MAX_ATTEMPTS` or when WeChat says it can never be delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.errors import WeChatAPIError
+from bot.metrics import Metrics
+from bot.store import Store
+from bot.wechat.api import WeChatAPI
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+NEVER_DELIVERABLE = {43004, 40003, 47003}  # not following us, bad openid, bad arguments
+
+
+class Pusher:
+    def __init__(self, store: Store, api: WeChatAPI, clock: Clock, metrics: Metrics, idle_seconds: float = 0.5):
+        self.store = store
+        self.api = api
+        self.clock = clock
+        self.metrics = metrics
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Send what is due; returns how many were handled."""
+        items = await self.store.outbox.due(self.clock.now())
+        for item in items:
+            try:
+                await self.api.send_text(item.openid, item.text)
+            except WeChatAPIError as e:
+                attempts = item.attempts + 1
+                give_up = e.errcode in NEVER_DELIVERABLE or attempts >= MAX_ATTEMPTS
+                retry_at = None if give_up else self.clock.now() + timedelta(seconds=2 ** attempts)
+                await self.store.outbox.failed(item.id, str(e), retry_at, self.clock.now())
+                self.metrics.pushes.labels("dead" if give_up else "retry").inc()
+                log.warning("push %d to %s failed (attempt %d%s): %s", item.id, item.openid, attempts,
+                            ", giving up" if give_up else "", e)
+            else:
+                await self.store.outbox.sent(item.id, self.clock.now())
+                self.metrics.pushes.labels("sent").inc()
+        return len(items)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("pusher round failed; trying again shortly")
+                handled = 0
+            if not handled:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+                except TimeoutError:
+                    pass

@@ -1,0 +1,93 @@
+"""Routers: each feature module builds one; the root includes them in a visible order.
+
+A turn is routed: message kinds other than text (subscribe, location, media …) to the
+handler registered for that kind; a menu click to the intent its key stands for; a text to
+the resident's dialog first, then to the handler of the detected intent, then to the
+catch-all. A handler returns a reply, or None to let the next one try.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from bot.context import Turn
+from bot.replies import Reply
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Turn], Awaitable[Reply | None]]
+
+
+@dataclass
+class Router:
+    name: str
+    states: dict[str, Handler] = field(default_factory=dict)
+    intents: dict[str, Handler] = field(default_factory=dict)
+    kinds: dict[type, Handler] = field(default_factory=dict)
+    catch_all: list[Handler] = field(default_factory=list)
+
+    def state(self, name: str) -> Callable[[Handler], Handler]:
+        """Handle residents whose dialog is in state `name` ("feature:step")."""
+        return self._register(self.states, name)
+
+    def intent(self, name: str) -> Callable[[Handler], Handler]:
+        return self._register(self.intents, name)
+
+    def kind(self, message_type: type) -> Callable[[Handler], Handler]:
+        return self._register(self.kinds, message_type)
+
+    def fallback(self, handler: Handler) -> Handler:
+        self.catch_all.append(handler)
+        return handler
+
+    def _register(self, table: dict, key) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            if key in table:
+                raise ValueError(f"{self.name}: {key!r} registered twice")
+            table[key] = handler
+            return handler
+        return decorator
+
+
+class RootRouter:
+    """Routers included in order; the first that answers a key owns it."""
+
+    def __init__(self, *routers: Router):
+        self.routers = routers
+        self.states: dict[str, Handler] = {}
+        self.intents: dict[str, Handler] = {}
+        self.kinds: dict[type, Handler] = {}
+        self.catch_all: list[Handler] = []
+        for router in routers:
+            for table, own in ((self.states, router.states), (self.intents, router.intents),
+                               (self.kinds, router.kinds)):
+                for key, handler in own.items():
+                    table.setdefault(key, handler)
+            self.catch_all.extend(router.catch_all)
+
+    async def for_state(self, turn: Turn) -> Reply | None:
+        if turn.dialog is None:
+            return None
+        handler = self.states.get(turn.dialog.state)
+        if handler is None:
+            log.warning("dialog state %r has no handler; leaving it", turn.dialog.state)
+            await turn.leave()
+            return None
+        return await handler(turn)
+
+    async def for_intent(self, turn: Turn) -> Reply | None:
+        handler = self.intents.get(turn.intent or "")
+        if handler is not None and (reply := await handler(turn)) is not None:
+            return reply
+        for handler in self.catch_all:
+            if (reply := await handler(turn)) is not None:
+                return reply
+        return None
+
+    async def for_kind(self, turn: Turn) -> Reply | None:
+        for kind, handler in self.kinds.items():
+            if isinstance(turn.message, kind):
+                return await handler(turn)
+        return None

@@ -1,0 +1,40 @@
+"""What every store backend offers, as small value types and protocols.
+
+Handlers only use these; the SQLite backend implements them today, and a PostgreSQL or
+Redis backend can be added beside it without touching a handler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """A resident's place in a multi-step dialog: a named state like "faq:choose" and its data."""
+
+    state: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    openid: str
+    text: str
+    attempts: int
+
+
+class DialogRepo(Protocol):
+    async def get(self, openid: str, now: datetime, idle: timedelta) -> Dialog | None: ...
+    async def set(self, openid: str, dialog: Dialog, now: datetime) -> None: ...
+    async def clear(self, openid: str) -> None: ...
+
+
+class OutboxRepo(Protocol):
+    async def add(self, openid: str, texts: list[str], now: datetime) -> None: ...
+    async def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]: ...
+    async def sent(self, item_id: int, now: datetime) -> None: ...
+    async def failed(self, item_id: int, error: str, retry_at: datetime | None, now: datetime) -> None: ...

@@ -1,0 +1,262 @@
+"""The embedded store: one SQLite database in WAL mode, behind small repositories.
+
+aiosqlite runs every statement on its own thread, so the event loop never blocks. One
+connection is shared; `transaction()` holds a lock so the statements of one unit of work are
+not interleaved with another coroutine's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import aiosqlite
+
+from bot.clock import TZ
+from bot.errors import StoreError
+from bot.store.base import Dialog, OutboxItem
+
+log = logging.getLogger(__name__)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(TZ).isoformat(timespec="seconds")
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("bot.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class SQLiteStore:
+    def __init__(self, db: aiosqlite.Connection):
+        self._db = db
+        self._lock = asyncio.Lock()
+        self.residents = Residents(self)
+        self.dialogs = Dialogs(self)
+        self.inquiries = Inquiries(self)
+        self.messages = ProcessedMessages(self)
+        self.handoffs = Handoffs(self)
+        self.outbox = Outbox(self)
+
+    @classmethod
+    async def open(cls, path: Path | str) -> "SQLiteStore":
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA busy_timeout=5000")
+        store = cls(db)
+        await store.migrate()
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def migrate(self) -> None:
+        async with self.transaction() as db:
+            (version,) = await (await db.execute("PRAGMA user_version")).fetchone()
+            for number, script in _migrations():
+                if number > version:
+                    log.info("applying migration %04d", number)
+                    for statement in script.split(";\n"):
+                        if statement.strip():
+                            await db.execute(statement)
+                    await db.execute(f"PRAGMA user_version={number}")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            else:
+                await self._db.execute("COMMIT")
+
+    async def fetchone(self, sql: str, *args: Any) -> aiosqlite.Row | None:
+        async with self._lock:
+            return await (await self._db.execute(sql, args)).fetchone()
+
+    async def fetchall(self, sql: str, *args: Any) -> list[aiosqlite.Row]:
+        async with self._lock:
+            return list(await (await self._db.execute(sql, args)).fetchall())
+
+    async def ping(self) -> bool:
+        try:
+            row = await self.fetchone("SELECT 1")
+        except Exception as e:  # noqa: BLE001 - reported to /healthz, logged
+            log.error("store does not answer: %s", e)
+            return False
+        return row is not None
+
+
+class _Repo:
+    def __init__(self, store: SQLiteStore):
+        self.store = store
+
+
+class Residents(_Repo):
+    async def seen(self, openid: str, at: datetime) -> None:
+        """A resident wrote: record them, mark active, open the 48-hour window."""
+        async with self.store.transaction() as db:
+            await db.execute(
+                "INSERT INTO residents(openid, active, first_seen, last_message_at) VALUES (?, 1, ?, ?) "
+                "ON CONFLICT(openid) DO UPDATE SET active=1, last_message_at=excluded.last_message_at, "
+                "unsubscribed_at=NULL",
+                (openid, iso(at), iso(at)))
+
+    async def unsubscribed(self, openid: str, at: datetime) -> None:
+        async with self.store.transaction() as db:
+            await db.execute(
+                "INSERT INTO residents(openid, active, first_seen, last_message_at, unsubscribed_at) "
+                "VALUES (?, 0, ?, ?, ?) ON CONFLICT(openid) DO UPDATE SET active=0, "
+                "unsubscribed_at=excluded.unsubscribed_at", (openid, iso(at), iso(at), iso(at)))
+            await db.execute("DELETE FROM dialogs WHERE openid=?", (openid,))
+
+    async def get(self, openid: str) -> dict[str, Any] | None:
+        row = await self.store.fetchone("SELECT * FROM residents WHERE openid=?", openid)
+        return dict(row) if row else None
+
+
+class Dialogs(_Repo):
+    async def get(self, openid: str, now: datetime, idle: timedelta) -> Dialog | None:
+        row = await self.store.fetchone("SELECT state, data, updated_at FROM dialogs WHERE openid=?", openid)
+        if row is None:
+            return None
+        if datetime.fromisoformat(row["updated_at"]) + idle < now:
+            await self.clear(openid)
+            return None
+        return Dialog(state=row["state"], data=json.loads(row["data"]))
+
+    async def set(self, openid: str, dialog: Dialog, now: datetime) -> None:
+        async with self.store.transaction() as db:
+            await db.execute(
+                "INSERT INTO dialogs(openid, state, data, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(openid) DO UPDATE SET state=excluded.state, data=excluded.data, "
+                "updated_at=excluded.updated_at",
+                (openid, dialog.state, json.dumps(dialog.data, ensure_ascii=False), iso(now)))
+
+    async def clear(self, openid: str) -> None:
+        async with self.store.transaction() as db:
+            await db.execute("DELETE FROM dialogs WHERE openid=?", (openid,))
+
+
+class Inquiries(_Repo):
+    async def log(self, *, openid: str, question: str, intent: str, guide: str | None,
+                  score: float | None, decision: str, at: datetime) -> None:
+        async with self.store.transaction() as db:
+            await db.execute(
+                "INSERT INTO inquiries(openid, question, intent, guide, score, decision, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", (openid, question, intent, guide, score, decision, iso(at)))
+
+    async def recent(self, limit: int = 50, decision: str | None = None) -> list[dict[str, Any]]:
+        if decision:
+            rows = await self.store.fetchall(
+                "SELECT * FROM inquiries WHERE decision=? ORDER BY id DESC LIMIT ?", decision, limit)
+        else:
+            rows = await self.store.fetchall("SELECT * FROM inquiries ORDER BY id DESC LIMIT ?", limit)
+        return [dict(r) for r in rows]
+
+
+class ProcessedMessages(_Repo):
+    async def claim(self, key: str, openid: str, now: datetime) -> bool:
+        """True if this message is new and now ours to handle; False for a retry."""
+        async with self.store.transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO processed_messages(key, openid, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO NOTHING", (key, openid, iso(now)))
+            return cursor.rowcount == 1
+
+    async def answered(self, key: str, reply_json: str) -> None:
+        async with self.store.transaction() as db:
+            await db.execute("UPDATE processed_messages SET reply=? WHERE key=?", (reply_json, key))
+
+    async def release(self, key: str) -> None:
+        """The first delivery failed before doing anything: let a retry handle it afresh."""
+        async with self.store.transaction() as db:
+            await db.execute("DELETE FROM processed_messages WHERE key=? AND reply IS NULL", (key,))
+
+    async def reply_for(self, key: str) -> tuple[bool, str | None]:
+        row = await self.store.fetchone("SELECT reply FROM processed_messages WHERE key=?", key)
+        return (row is not None, row["reply"] if row else None)
+
+    async def purge_before(self, before: datetime) -> int:
+        async with self.store.transaction() as db:
+            cursor = await db.execute("DELETE FROM processed_messages WHERE created_at < ?", (iso(before),))
+            return cursor.rowcount
+
+
+class Handoffs(_Repo):
+    async def request(self, openid: str, question: str, now: datetime) -> tuple[int, bool]:
+        """Record a callback request; a resident already waiting keeps their place."""
+        async with self.store.transaction() as db:
+            row = await (await db.execute(
+                "SELECT id FROM handoff_requests WHERE openid=? AND status='waiting'", (openid,))).fetchone()
+            if row:
+                return row["id"], False
+            cursor = await db.execute(
+                "INSERT INTO handoff_requests(openid, question, created_at) VALUES (?, ?, ?)",
+                (openid, question, iso(now)))
+            return cursor.lastrowid, True
+
+    async def waiting(self) -> list[dict[str, Any]]:
+        rows = await self.store.fetchall(
+            "SELECT * FROM handoff_requests WHERE status='waiting' ORDER BY id")
+        return [dict(r) for r in rows]
+
+
+class Outbox(_Repo):
+    async def add(self, openid: str, texts: list[str], now: datetime) -> None:
+        async with self.store.transaction() as db:
+            for text in texts:
+                await db.execute(
+                    "INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
+                    (openid, text, iso(now), iso(now)))
+
+    async def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
+        rows = await self.store.fetchall(
+            "SELECT id, openid, text, attempts FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL "
+            "AND next_at <= ? ORDER BY id LIMIT ?", iso(now), limit)
+        return [OutboxItem(id=r["id"], openid=r["openid"], text=r["text"], attempts=r["attempts"]) for r in rows]
+
+    async def sent(self, item_id: int, now: datetime) -> None:
+        async with self.store.transaction() as db:
+            await db.execute("UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE id=?", (iso(now), item_id))
+
+    async def failed(self, item_id: int, error: str, retry_at: datetime | None, now: datetime) -> None:
+        async with self.store.transaction() as db:
+            if retry_at is None:
+                await db.execute("UPDATE outbox SET attempts=attempts+1, dead_at=?, last_error=? WHERE id=?",
+                                 (iso(now), error, item_id))
+            else:
+                await db.execute("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?",
+                                 (iso(retry_at), error, item_id))
+
+    async def pending_count(self) -> int:
+        row = await self.store.fetchone("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL")
+        return row["n"] if row else 0
+
+
+async def open_store(url: str, base_dir: Path) -> SQLiteStore:
+    if not url.startswith("sqlite:///"):
+        raise StoreError(f"unsupported store URL: {url}")
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.is_absolute() and str(path) != ":memory:":
+        path = base_dir / path
+    return await SQLiteStore.open(path)

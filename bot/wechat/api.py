@@ -1,0 +1,82 @@
+"""A thin asyncio client for the three WeChat API calls we use.
+
+wechatpy's client is synchronous (requests, no timeout) and retries a bad token without bound;
+this one shares one access token, refreshes it once on 40001/42001/40014 and otherwise
+reports the error code so the outbox can decide to retry, fall back or give up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiohttp
+
+from bot.errors import WeChatAPIError
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = {40001, 42001, 40014}
+
+
+class WeChatAPI:
+    def __init__(self, session: aiohttp.ClientSession, *, base: str, app_id: str, app_secret: str,
+                 timeout: float = 5.0):
+        self.session = session
+        self.base = base.rstrip("/")
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._token_lock = asyncio.Lock()
+
+    async def _fetch_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            async with self.session.request(method, self.base + path, timeout=self.timeout, **kwargs) as resp:
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
+            raise WeChatAPIError(-1, f"WeChat API unreachable: {type(e).__name__}: {e}") from None
+        if not isinstance(data, dict):
+            raise WeChatAPIError(-1, "WeChat API answered with something other than an object")
+        return data
+
+    async def token(self, *, stale: str | None = None) -> str:
+        """The shared access token; fetched anew when expired or when `stale` was refused."""
+        async with self._token_lock:
+            if self._token and self._token != stale and time.monotonic() < self._expires_at:
+                return self._token
+            data = await self._fetch_json("GET", "/cgi-bin/token", params={
+                "grant_type": "client_credential", "appid": self.app_id, "secret": self.app_secret})
+            if "access_token" not in data:
+                raise WeChatAPIError(int(data.get("errcode", -1)), str(data.get("errmsg", "no token")))
+            self._token = str(data["access_token"])
+            # refresh a little early so a token never expires mid-request
+            self._expires_at = time.monotonic() + max(int(data.get("expires_in", 7200)) - 300, 60)
+            log.info("access token refreshed")
+            return self._token
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        token = await self.token()
+        data = await self._fetch_json("POST", path, params={"access_token": token}, json=payload)
+        if int(data.get("errcode", 0)) in TOKEN_ERRORS:
+            token = await self.token(stale=token)
+            data = await self._fetch_json("POST", path, params={"access_token": token}, json=payload)
+        errcode = int(data.get("errcode", 0))
+        if errcode:
+            raise WeChatAPIError(errcode, str(data.get("errmsg", "")))
+        return data
+
+    async def send_text(self, openid: str, text: str) -> None:
+        """Customer-service text message (within 48 h of the resident's last message)."""
+        await self._post("/cgi-bin/message/custom/send",
+                         {"touser": openid, "msgtype": "text", "text": {"content": text}})
+
+    async def send_template(self, openid: str, template_id: str, data: dict[str, str], url: str = "") -> None:
+        payload: dict[str, Any] = {"touser": openid, "template_id": template_id,
+                                   "data": {k: {"value": v} for k, v in data.items()}}
+        if url:
+            payload["url"] = url
+        await self._post("/cgi-bin/message/template/send", payload)

@@ -1,0 +1,214 @@
+"""The official-account callback protocol, free of HTTP: verify, decrypt, parse, seal.
+
+wechatpy does the signature arithmetic, AES and parsing; this module adds what it leaves to
+us: constant-time signature comparison, a timestamp window against replays, a size cap and a
+guard against entity declarations before any XML parser sees the body, and escaping of
+`]]>` in text we echo into CDATA.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hmac
+import re
+import time
+import xml.parsers.expat
+
+import xmltodict
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.replies import TextReply as WxTextReply
+from wechatpy.replies import TransferCustomerServiceReply
+from wechatpy.utils import WeChatSigner
+
+from bot.errors import FrontdeskError
+from bot.messages import Inbound, from_wechat
+from bot.replies import NoReply, Reply, TextReply, TransferToAgent
+
+
+class CallbackRejected(FrontdeskError):
+    """A callback we refuse; `status` is the HTTP status to answer with."""
+
+    status = 400
+
+
+class Forged(CallbackRejected):
+    status = 403
+
+
+class Stale(CallbackRejected):
+    status = 403
+
+
+class TooLarge(CallbackRejected):
+    status = 413
+
+
+class Malformed(CallbackRejected):
+    status = 400
+
+
+# Any DTD in a message is refused before parsing: WeChat never sends one, and this is where
+# entity expansion ("billion laughs") and external entities would come from.
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
+
+
+def _guard_xml(body: bytes) -> None:
+    if _DTD.search(body):
+        raise Malformed("document type declarations are not accepted")
+
+
+def sign(*parts: str) -> str:
+    signer = WeChatSigner()
+    signer.add_data(*parts)
+    return signer.signature
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("ascii"))
+
+
+def cdata_safe(text: str) -> str:
+    """Text to put inside <![CDATA[ ]]>: a literal `]]>` is split across two sections."""
+    return text.replace("]]>", "]]]]><![CDATA[>")
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A verified, decrypted and parsed callback."""
+
+    message: Inbound
+    encrypted: bool
+    nonce: str
+
+
+class Protocol:
+    def __init__(self, *, token: str, app_id: str, encoding_aes_key: str, mode: str,
+                 max_body_bytes: int, timestamp_window: int, now=time.time):
+        self.token = token
+        self.mode = mode
+        self.max_body_bytes = max_body_bytes
+        self.timestamp_window = timestamp_window
+        self._now = now
+        self._crypto = WeChatCrypto(token, encoding_aes_key, app_id) if encoding_aes_key else None
+
+    # -- checks shared by GET and POST ------------------------------------------------------
+
+    def _check_signature(self, params: Mapping[str, str]) -> tuple[str, str]:
+        signature = params.get("signature", "")
+        timestamp = params.get("timestamp", "")
+        nonce = params.get("nonce", "")
+        if not signature or not timestamp or not nonce:
+            raise Forged("signature, timestamp or nonce missing")
+        if not _same(signature, sign(self.token, timestamp, nonce)):
+            raise Forged("signature does not match")
+        try:
+            sent_at = int(timestamp)
+        except ValueError:
+            raise Forged("timestamp is not a number") from None
+        if abs(self._now() - sent_at) > self.timestamp_window:
+            raise Stale(f"timestamp {sent_at} outside the {self.timestamp_window}s window")
+        return timestamp, nonce
+
+    def verify_url(self, params: Mapping[str, str]) -> str:
+        """URL verification: a correctly signed GET is answered with its echostr."""
+        self._check_signature(params)
+        return params.get("echostr", "")
+
+    # -- inbound ----------------------------------------------------------------------------
+
+    def open(self, body: bytes, params: Mapping[str, str]) -> Opened:
+        if len(body) > self.max_body_bytes:
+            raise TooLarge(f"body of {len(body)} bytes exceeds {self.max_body_bytes}")
+        timestamp, nonce = self._check_signature(params)
+        _guard_xml(body)
+        encrypted = params.get("encrypt_type", "raw").lower() == "aes"
+        if self.mode == "safe" and not encrypted:
+            raise Malformed("safe mode expects encrypted messages")
+        if self.mode == "plain" and encrypted:
+            raise Malformed("plain mode has no key to decrypt with")
+        if encrypted:
+            xml = self._decrypt(body, params.get("msg_signature", ""), timestamp, nonce)
+        else:
+            xml = self._text(body)
+        return Opened(message=self._parse(xml), encrypted=encrypted, nonce=nonce)
+
+    @staticmethod
+    def _text(body: bytes) -> str:
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Malformed("body is not UTF-8") from None
+
+    def _decrypt(self, body: bytes, msg_signature: str, timestamp: str, nonce: str) -> str:
+        assert self._crypto is not None  # the config requires a key outside plain mode
+        encrypt = _outer_encrypt(self._text(body))
+        if not msg_signature or not _same(msg_signature, sign(self.token, timestamp, nonce, encrypt)):
+            raise Forged("msg_signature does not match")
+        try:
+            xml = self._crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce)
+        except InvalidSignatureException:
+            raise Forged("msg_signature does not match") from None
+        except InvalidAppIdException:
+            raise Forged("message was encrypted for another app id") from None
+        except (UnicodeDecodeError, binascii.Error, ValueError, IndexError, TypeError):
+            raise Malformed("encrypted payload could not be decrypted") from None
+        inner = xml.encode("utf-8")
+        if len(inner) > self.max_body_bytes:
+            raise TooLarge("decrypted message too large")
+        _guard_xml(inner)
+        return xml
+
+    @staticmethod
+    def _parse(xml: str) -> Inbound:
+        try:
+            parsed = parse_message(xml)
+        except xml_errors() as e:
+            raise Malformed(f"malformed XML: {type(e).__name__}: {e}") from None
+        if parsed is None:
+            raise Malformed("empty message")
+        message = from_wechat(parsed)
+        if not message.openid:
+            raise Malformed("FromUserName missing")
+        return message
+
+    # -- outbound ---------------------------------------------------------------------------
+
+    def seal(self, reply: Reply, message: Inbound, opened: Opened) -> str:
+        """Render a reply as the XML WeChat expects, encrypted when the message was."""
+        match reply:
+            case TextReply(text=text):
+                xml = WxTextReply(source=message.account, target=message.openid,
+                                  content=cdata_safe(text)).render()
+            case TransferToAgent():
+                xml = TransferCustomerServiceReply(source=message.account, target=message.openid).render()
+            case NoReply():
+                return ""
+            case _:
+                raise TypeError(f"cannot render {reply!r}")
+        if opened.encrypted:
+            assert self._crypto is not None
+            return self._crypto.encrypt_message(xml, opened.nonce, str(int(self._now())))
+        return xml
+
+
+def xml_errors() -> tuple[type[BaseException], ...]:
+    """What wechatpy/xmltodict raise on bad XML or a message of the wrong shape."""
+    return (xml.parsers.expat.ExpatError, KeyError, ValueError, TypeError, AttributeError)
+
+
+def _outer_encrypt(text: str) -> str:
+    """The <Encrypt> field of the outer envelope, parsed like any other XML."""
+    try:
+        outer: Any = xmltodict.parse(text)
+    except (xml.parsers.expat.ExpatError, ValueError) as e:
+        raise Malformed(f"malformed XML: {e}") from None
+    node = outer.get("xml") if isinstance(outer, dict) else None
+    encrypt = node.get("Encrypt") if isinstance(node, dict) else None
+    if not isinstance(encrypt, str) or not encrypt:
+        raise Malformed("Encrypt field missing")
+    return encrypt

@@ -1,0 +1,19 @@
+"""Resident-facing features, one module each; `build_root` includes them in order.
+
+Dialog states are tried first (by the root), then the handler of the detected intent, then
+the catch-all, which is the guide matcher (`faq`) and therefore comes last.
+"""
+
+from bot.router import RootRouter
+from handlers import centers, faq, greeting, handoff, kinds, requests
+
+
+def build_root() -> RootRouter:
+    return RootRouter(
+        handoff.router,
+        requests.router,
+        centers.router,
+        greeting.router,
+        kinds.router,
+        faq.router,  # catch-all: guide answers and the honest "don't know"
+    )

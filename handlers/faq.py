@@ -1,0 +1,98 @@
+"""Guide answers (一次性告知) and the honest "don't know".
+
+    question ──answer──▶ full guide ──▶ faq:topic ──要带什么/多久/在哪办/要钱吗──▶ that part
+        │                                   ▲
+        ├──clarify──▶ faq:choose ──1/2/3────┘
+        └──fallback─▶ "don't know", offer 转人工 (the question is in the inquiry log)
+
+In faq:topic or faq:choose, anything that is not a follow-up or a choice goes on to normal
+routing, so a new question is simply answered.
+"""
+
+from __future__ import annotations
+
+from bot.context import Turn
+from bot.knowledge.matcher import detect_aspect, normalise
+from bot.knowledge.model import Guide
+from bot.replies import TextReply
+from bot.router import Router
+from bot.texts import fits, split_text
+
+router = Router("faq")
+
+CHOOSE, TOPIC = "faq:choose", "faq:topic"
+MATERIAL_WORDS = ("材料", "全部材料", "材料清单", "看材料")
+NUMERALS = {"1": 1, "2": 2, "3": 3, "一": 1, "二": 2, "三": 3, "第一个": 1, "第二个": 2, "第三个": 3}
+
+
+def _full_answer(turn: Turn, guide: Guide) -> TextReply:
+    """The whole guide in one message; trimmed step by step until it fits WeChat's limit."""
+    service = turn.ctx.config.service
+    for notes, limit in ((True, None), (False, None), (False, 8), (False, 5), (False, 3)):
+        text = turn.ctx.texts.chat("guide_answer", g=guide, service=service, notes=notes,
+                                   limit=limit or len(guide.materials))
+        if fits(text):
+            return TextReply(text)
+    return TextReply(split_text(text)[0])
+
+
+def _materials(turn: Turn, guide: Guide) -> TextReply:
+    parts = split_text(turn.ctx.texts.chat("guide_materials", g=guide))
+    return TextReply(parts[0], more=tuple(parts[1:]))
+
+
+async def answer_guide(turn: Turn, guide: Guide) -> TextReply:
+    await turn.enter(TOPIC, guide=guide.name)
+    return _full_answer(turn, guide)
+
+
+@router.state(TOPIC)
+async def follow_up(turn: Turn):
+    guide = turn.ctx.library.knowledge.guide(turn.dialog.data.get("guide", ""))
+    if guide is None:
+        return None
+    text = turn.text.strip("？?。.！! ")
+    if text in MATERIAL_WORDS:
+        return _materials(turn, guide)
+    q = normalise(text, turn.ctx.library.knowledge.synonyms)
+    aspect = detect_aspect(q, turn.ctx.library.knowledge)
+    if aspect is None:
+        return None
+    # "多久" alone is about this guide; "社保卡要多久" may be about another one.
+    other = turn.ctx.library.matcher.match(turn.text)
+    if other.best and other.best.name != guide.name and other.decision == "answer":
+        return None
+    if aspect == "materials":
+        return _materials(turn, guide)
+    return turn.say("guide_aspect", g=guide, aspect=aspect, service=turn.ctx.config.service)
+
+
+@router.state(CHOOSE)
+async def choose(turn: Turn):
+    names = turn.dialog.data.get("candidates", [])
+    picked = NUMERALS.get(turn.text.strip("。.！! 号"))
+    if picked is None:
+        return None
+    if picked > len(names):
+        return turn.say("clarify", names=names, again=True)
+    guide = turn.ctx.library.knowledge.guide(names[picked - 1])
+    if guide is None:
+        await turn.leave()
+        return None
+    return await answer_guide(turn, guide)
+
+
+@router.fallback
+async def guide_or_dont_know(turn: Turn):
+    match = turn.match
+    knowledge = turn.ctx.library.knowledge
+    if match is None or match.decision == "fallback" or not match.candidates:
+        await turn.leave()
+        return turn.say("fallback", service=turn.ctx.config.service)
+    if match.decision == "answer":
+        guide = knowledge.guide(match.candidates[0].name)
+        if guide is not None:
+            return await answer_guide(turn, guide)
+    names = [c.name for c in match.candidates]
+    await turn.enter(CHOOSE, candidates=names)
+    return turn.say("clarify", names=names, again=False)

@@ -1,0 +1,23 @@
+"""Welcome on subscribe; hello, thanks and goodbye."""
+
+from bot.context import Turn
+from bot.messages import Subscribe
+from bot.router import Router
+
+router = Router("greeting")
+
+THANKS = ("谢谢", "多谢", "感谢", "解决了", "明白了", "知道了")
+BYE = ("再见", "拜拜", "回见")
+
+
+@router.kind(Subscribe)
+async def welcome(turn: Turn):
+    return turn.say("welcome", service=turn.ctx.config.service)
+
+
+@router.intent("greeting")
+async def greet(turn: Turn):
+    text = turn.text
+    kind = "bye" if any(w in text for w in BYE) else "thanks" if any(w in text for w in THANKS) else "hello"
+    hour = turn.ctx.clock.now().hour
+    return turn.say("greeting", kind=kind, hour=hour, service=turn.ctx.config.service)
