@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import string
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from xml.sax.saxutils import escape
 
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
@@ -107,9 +107,15 @@ class WeChatSide:
         return data
 
 
+def _field(xml: str, tag: str) -> str:
+    """A field read without an XML parser, so hostile test payloads can be sealed too."""
+    m = re.search(rf"<{tag}>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))\s*</{tag}>", xml, re.DOTALL)
+    return (m.group(1) or m.group(2) or "") if m else ""
+
+
 def _openid_of(xml: str) -> str:
-    return escape(str(xmltodict.parse(xml)["xml"].get("FromUserName", "")))
+    return _field(xml, "FromUserName")
 
 
 def _account_of(xml: str) -> str:
-    return str(xmltodict.parse(xml)["xml"].get("ToUserName", ""))
+    return _field(xml, "ToUserName")

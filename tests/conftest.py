@@ -1,0 +1,108 @@
+"""Shared fixtures: a real app on a test config, WeChat's side of the callback, the fake API.
+
+Fakes live here and in `bot/wechat/fake.py`; tests talk to the app only through HTTP, the way
+WeChat does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import CLOCK, STORE, create_app
+from bot.clock import FixedClock
+from bot.config import PROJECT_ROOT, Config
+from bot.demo import demo_aes_key
+from bot.wechat.fake import FakeWeChat
+from bot.wechat.simulator import WeChatSide, text_xml
+
+TOKEN, APP_ID, SECRET = "test-token", "wxtest000000000001", "test-secret"
+AES_KEY = demo_aes_key("tests")
+
+
+def make_config(tmp_path: Path, api_base: str, mode: str = "safe", **overrides: dict[str, Any]) -> Config:
+    raw: dict[str, Any] = {
+        "wechat": {"app_id": APP_ID, "app_secret": SECRET, "token": TOKEN, "encoding_aes_key": AES_KEY,
+                   "mode": mode, "api_base": api_base},
+        "store": {"url": f"sqlite:///{tmp_path / 'frontdesk.db'}"},
+        "knowledge": {"dir": str(PROJECT_ROOT / "knowledge")},
+        "service": {"name": "测试镇便民服务中心", "hotline": "0571-12345678"},
+    }
+    for section, values in overrides.items():
+        raw.setdefault(section, {}).update(values)
+    return Config.from_dict(raw, base_dir=tmp_path)
+
+
+@dataclass
+class Bot:
+    """A running front desk and the means to talk to it as WeChat would."""
+
+    client: TestClient
+    side: WeChatSide
+    fake: FakeWeChat
+    clock: FixedClock
+    config: Config
+    path: str = "/wechat"
+
+    @property
+    def app(self) -> web.Application:
+        return self.client.server.app
+
+    @property
+    def store(self):
+        return self.app[STORE]
+
+    async def post(self, xml: str, query: dict[str, str] | None = None, body: bytes | None = None):
+        q, b = self.side.seal(xml)
+        return await self.client.post(self.path, params=query or q, data=body if body is not None else b)
+
+    async def send(self, xml: str) -> dict[str, Any] | None:
+        """Post a message and return the opened reply (None when empty)."""
+        resp = await self.post(xml)
+        assert resp.status == 200, await resp.text()
+        return self.side.open_reply(await resp.text())
+
+    async def say(self, openid: str, text: str) -> str:
+        reply = await self.send(text_xml(openid, text, create_time=int(self.clock.timestamp())))
+        assert reply is not None and reply["MsgType"] == "text", reply
+        return reply["Content"]
+
+
+@pytest.fixture
+async def fake_wechat(aiohttp_server) -> tuple[FakeWeChat, str]:
+    fake = FakeWeChat(app_id=APP_ID, app_secret=SECRET)
+    server: TestServer = await aiohttp_server(fake.app())
+    return fake, str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()  # Tuesday 2026-11-24 10:00, Asia/Shanghai: a working morning
+
+
+@pytest.fixture
+def start_bot(tmp_path, aiohttp_client, fake_wechat, clock) -> Callable[..., Any]:
+    """Start a bot: `await start_bot(mode="plain", dialog={"idle_timeout_minutes": 5})`."""
+    fake, api_base = fake_wechat
+
+    async def start(mode: str = "safe", **overrides: dict[str, Any]) -> Bot:
+        config = make_config(tmp_path, api_base, mode, **overrides)
+        app = create_app(config, clock=clock)
+        client = await aiohttp_client(app)
+        side = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode=mode, now=clock.timestamp)
+        return Bot(client=client, side=side, fake=fake, clock=clock, config=config)
+
+    return start
+
+
+@pytest.fixture
+async def bot(start_bot) -> Bot:
+    return await start_bot()
+
+
+__all__ = ["Bot", "make_config", "TOKEN", "APP_ID", "SECRET", "AES_KEY", "CLOCK"]

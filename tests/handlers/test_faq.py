@@ -1,0 +1,131 @@
+"""Guide answers through the real callback: answer, follow-ups, choosing, don't-know, length."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+from bot.knowledge.loader import load_knowledge
+from bot.texts import Texts, fits
+from handlers.faq import _full_answer, _materials
+
+SAMPLE = PROJECT_ROOT / "knowledge" / "guides" / "老年人优待证办理.toml"
+
+
+@pytest.fixture
+def twin_kb(tmp_path: Path) -> Path:
+    """Two guides that share their everyday keywords, so a vague question is ambiguous."""
+    kb = tmp_path / "kb"
+    (kb / "guides").mkdir(parents=True)
+    shutil.copy(SAMPLE, kb / "guides" / SAMPLE.name)
+    shutil.copy(PROJECT_ROOT / "knowledge" / "intents.toml", kb / "intents.toml")
+    twin = (SAMPLE.read_text(encoding="utf-8")
+            .replace('name = "老年人优待证办理"', 'name = "老年人优待证补领"')
+            .replace('aliases = ["老年证", "老人证", "老年优待证", "老年卡", "敬老卡", "老年人证", "老龄证"]',
+                     'aliases = ["补老年证"]'))
+    (kb / "guides" / "老年人优待证补领.toml").write_text(twin, encoding="utf-8")
+    return kb
+
+
+async def test_confident_question_gets_the_whole_guide_at_once(bot):
+    text = await bot.say("r1", "老年人优待证怎么办")
+    for part in ("老年人优待证", "谁可以办", "居民身份证", "照片", "在哪办", "工作日", "不收费", "0571-12345678"):
+        assert part in text, part
+
+
+async def test_follow_ups_answer_about_the_same_guide(bot):
+    await bot.say("r1", "老年证怎么办")
+    assert "承诺5个工作日" in await bot.say("r1", "多久能拿到")
+    assert "不收费" in await bot.say("r1", "要钱吗")
+    assert "便民服务站" in await bot.say("r1", "在哪办")
+    materials = await bot.say("r1", "要带什么")
+    assert "全部材料" in materials and "近期一寸免冠彩色照片" in materials and "必须" in materials
+
+
+async def test_a_new_question_after_an_answer_is_not_taken_as_a_follow_up(bot):
+    await bot.say("r1", "老年证怎么办")
+    text = await bot.say("r1", "明天会下雨吗")
+    assert "答不上来" in text
+
+
+async def test_vague_question_offers_numbered_choices_and_a_number_picks(start_bot, twin_kb):
+    bot = await start_bot(knowledge={"dir": str(twin_kb)})
+    text = await bot.say("r1", "景区门票")
+    assert "1. " in text and "2. " in text and "回复数字" in text
+    listed = [line.split(". ", 1)[1] for line in text.splitlines() if line[:2] in ("1.", "2.")]
+    picked = await bot.say("r1", "2")
+    assert picked.startswith(f"【{listed[1]}】")
+    again = await bot.say("r1", "多久")
+    assert f"【{listed[1]}】" in again
+
+
+async def test_choice_survives_a_restart(start_bot, twin_kb):
+    bot = await start_bot(knowledge={"dir": str(twin_kb)})
+    await bot.say("r1", "景区门票")
+    await bot.client.close()  # the server stops; the dialog is in the database
+    restarted = await start_bot(knowledge={"dir": str(twin_kb)})
+    assert (await restarted.say("r1", "1")).startswith("【")
+
+
+async def test_choice_expires_after_the_idle_time(start_bot, twin_kb):
+    bot = await start_bot(knowledge={"dir": str(twin_kb)}, dialog={"idle_timeout_minutes": 10})
+    await bot.say("r1", "景区门票")
+    bot.clock.advance(minutes=11)
+    assert not (await bot.say("r1", "1")).startswith("【")
+
+
+async def test_cancel_leaves_any_dialog(start_bot, twin_kb):
+    bot = await start_bot(knowledge={"dir": str(twin_kb)})
+    await bot.say("r1", "景区门票")
+    assert "已退出" in await bot.say("r1", "取消")
+    assert await bot.store.dialogs.get("r1", bot.clock.now(), timedelta(minutes=30)) is None
+
+
+async def test_unknown_question_is_honest_offers_a_person_and_is_logged(bot):
+    text = await bot.say("r1", "哪家超市的鸡蛋最便宜")
+    assert "答不上来" in text and "转人工" in text
+    [row] = await bot.store.inquiries.recent(decision="fallback")
+    assert row["question"] == "哪家超市的鸡蛋最便宜" and row["openid"] == "r1"
+
+
+def test_every_guide_answer_fits_one_wechat_message():
+    knowledge = load_knowledge(PROJECT_ROOT / "knowledge")
+    from types import SimpleNamespace
+
+    turn = SimpleNamespace(ctx=SimpleNamespace(texts=Texts(), config=SimpleNamespace(
+        service=SimpleNamespace(hotline="12345", name="测试"))))
+    for guide in knowledge.guides.values():
+        answer = _full_answer(turn, guide)
+        assert fits(answer.text), guide.name
+        assert "材料" in answer.text
+        materials = _materials(turn, guide)
+        assert all(fits(t) for t in (materials.text, *materials.more))
+        shown = "\n".join((materials.text, *materials.more))
+        assert all(m.name in shown for m in guide.materials), guide.name
+
+
+async def test_long_material_list_is_split_and_the_rest_pushed(start_bot, tmp_path):
+    kb = tmp_path / "long"
+    (kb / "guides").mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "knowledge" / "intents.toml", kb / "intents.toml")
+    many = "".join(f'\n[[materials]]\nname = "第{i}项证明材料"\nform = "原件"\ncopies = 1\nrequired = true\n'
+                   f'note = "{"由相关单位出具并加盖公章，" * 6}"\n' for i in range(1, 40))
+    text = SAMPLE.read_text(encoding="utf-8") + many
+    (kb / "guides" / SAMPLE.name).write_text(text, encoding="utf-8")
+    bot = await start_bot(knowledge={"dir": str(kb)})
+    answer = await bot.say("r1", "老年人优待证怎么办")
+    assert len(answer.encode()) <= 2048 and "回复“材料”查看全部材料" in answer
+    first = await bot.say("r1", "材料")
+    assert len(first.encode()) <= 2048
+    import asyncio
+
+    for _ in range(100):
+        pushed = bot.fake.texts_to("r1")
+        if pushed and "第39项证明材料" in pushed[-1]:
+            break
+        await asyncio.sleep(0.05)
+    assert "第39项证明材料" in "\n".join(bot.fake.texts_to("r1"))

@@ -1,0 +1,65 @@
+"""Every kind of message a resident can send gets the answer a resident would expect."""
+
+from __future__ import annotations
+
+from bot.wechat.simulator import event_xml, message_xml, voice_xml
+
+
+def _now(bot) -> int:
+    return int(bot.clock.timestamp())
+
+
+async def test_voice_with_recognition_is_answered_like_text(bot):
+    reply = await bot.send(voice_xml("r1", "老年人优待证怎么办。", create_time=_now(bot)))
+    assert "老年人优待证" in reply["Content"] and "居民身份证" in reply["Content"]
+
+
+async def test_voice_without_recognition_asks_again(bot):
+    reply = await bot.send(voice_xml("r1", "", create_time=_now(bot)))
+    assert "没听清" in reply["Content"]
+
+
+async def test_subscribe_welcomes_and_says_what_the_bot_does(bot):
+    reply = await bot.send(event_xml("r1", "subscribe", create_time=_now(bot)))
+    text = reply["Content"]
+    assert "欢迎" in text and "预约" in text and "代办" in text and "转人工" in text
+
+
+async def test_unsubscribe_gets_no_reply_and_marks_inactive(bot):
+    await bot.send(event_xml("r1", "subscribe", create_time=_now(bot)))
+    bot.clock.advance(seconds=5)
+    resp = await bot.post(event_xml("r1", "unsubscribe", create_time=_now(bot)))
+    assert resp.status == 200 and await resp.text() in ("", "success")
+    resident = await bot.store.residents.get("r1")
+    assert resident["active"] == 0 and resident["unsubscribed_at"]
+
+
+async def test_menu_click_maps_to_the_same_intent_as_words(bot):
+    clicked = await bot.send(event_xml("r1", "CLICK", EventKey="MENU_HANDOFF", create_time=_now(bot)))
+    typed = await bot.say("r2", "转人工")
+    assert "工作人员" in clicked["Content"] and "工作人员" in typed
+    waiting = await bot.store.handoffs.waiting()
+    assert {w["openid"] for w in waiting} == {"r1", "r2"}
+
+
+async def test_unknown_menu_key_gets_help(bot):
+    reply = await bot.send(event_xml("r1", "CLICK", EventKey="NO_SUCH_KEY", create_time=_now(bot)))
+    assert "想办什么事" in reply["Content"]
+
+
+async def test_location_gets_a_clear_placeholder(bot):
+    reply = await bot.send(message_xml("r1", "gh", "location", Location_X=30.27, Location_Y=120.15, Scale=15,
+                                       Label="某某村村委会", create_time=_now(bot)))
+    assert "某某村村委会" in reply["Content"] and "还不能" in reply["Content"]
+
+
+async def test_image_video_link_and_file_get_a_polite_reply(bot):
+    kinds = {
+        "image": dict(PicUrl="http://127.0.0.1/a.jpg", MediaId="m"),
+        "video": dict(MediaId="m", ThumbMediaId="t"),
+        "link": dict(Title="t", Description="d", Url="http://127.0.0.1/"),
+        "file": dict(Title="a.pdf", FileKey="k", FileMd5="x", FileTotalLen=10),
+    }
+    for kind, fields in kinds.items():
+        reply = await bot.send(message_xml("r1", "gh", kind, create_time=_now(bot), **fields))
+        assert "想办什么事" in reply["Content"], kind

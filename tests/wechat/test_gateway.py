@@ -1,0 +1,182 @@
+"""The callback as WeChat uses it: verification, the three modes, and every bad input refused."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import time
+
+import pytest
+
+from bot.wechat.protocol import sign
+from bot.wechat.simulator import event_xml, text_xml
+
+QUESTION = "老年人优待证怎么办"
+
+
+@pytest.mark.parametrize("mode", ["plain", "compatible", "safe"])
+async def test_question_is_answered_in_every_mode(start_bot, mode):
+    bot = await start_bot(mode=mode)
+    resp = await bot.post(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    assert resp.status == 200
+    body = await resp.text()
+    assert ("<Encrypt>" in body) == (mode != "plain")  # replies are encrypted when the message was
+    reply = bot.side.open_reply(body)
+    assert reply["ToUserName"] == "resident-1"
+    assert "老年人优待证" in reply["Content"] and "居民身份证" in reply["Content"]
+
+
+async def test_url_verification_echoes_only_when_signed(bot):
+    query = bot.side.sign_query()
+    resp = await bot.client.get("/wechat", params={**query, "echostr": "hello-123"})
+    assert resp.status == 200 and await resp.text() == "hello-123"
+    forged = {**query, "signature": "0" * 40, "echostr": "hello-123"}
+    resp = await bot.client.get("/wechat", params=forged)
+    assert resp.status == 403 and "hello-123" not in await resp.text()
+
+
+async def _inquiries(bot) -> int:
+    row = await bot.store.fetchone("SELECT count(*) AS n FROM inquiries")
+    return row["n"]
+
+
+@pytest.mark.parametrize("tamper", ["signature", "msg_signature", "missing"])
+async def test_forged_callback_is_refused_without_side_effect(bot, tamper):
+    query, body = bot.side.seal(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    if tamper == "missing":
+        query = {k: v for k, v in query.items() if k not in ("signature", "msg_signature")}
+    else:
+        query[tamper] = "f" * 40
+    resp = await bot.client.post("/wechat", params=query, data=body)
+    assert resp.status == 403
+    assert await _inquiries(bot) == 0
+    assert await bot.store.residents.get("resident-1") is None
+
+
+async def test_old_timestamp_is_refused_as_replay(bot):
+    stale = str(int(bot.clock.timestamp()) - 301)
+    query, body = bot.side.seal(text_xml("resident-1", QUESTION), timestamp=stale)
+    resp = await bot.client.post("/wechat", params=query, data=body)
+    assert resp.status == 403
+    assert await _inquiries(bot) == 0
+
+
+async def test_body_over_the_limit_is_413(start_bot):
+    bot = await start_bot(mode="plain", server={"max_body_bytes": 4096})
+    big = text_xml("resident-1", "低保" * 3000, create_time=int(bot.clock.timestamp()))
+    resp = await bot.post(big)
+    assert resp.status == 413
+    assert await _inquiries(bot) == 0
+
+
+@pytest.mark.parametrize("mode", ["plain", "safe"])
+async def test_malformed_xml_is_400_and_logged(start_bot, mode, caplog):
+    bot = await start_bot(mode=mode)
+    query = bot.side.sign_query()
+    if mode == "safe":
+        query.update(encrypt_type="aes", msg_signature="x")
+    resp = await bot.client.post("/wechat", params=query, data=b"<xml><ToUserName>oops</xml")
+    assert resp.status == 400
+    assert "callback refused (400)" in caplog.text
+
+
+async def test_message_without_type_is_400(start_bot):
+    bot = await start_bot(mode="plain")
+    resp = await bot.post("<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName></xml>")
+    assert resp.status == 400
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<xml><ToUserName>gh</ToUserName><FromUserName>attacker</FromUserName><CreateTime>1</CreateTime>
+<MsgType>text</MsgType><Content>&lol9;</Content><MsgId>1</MsgId></xml>"""
+
+EXTERNAL_ENTITY = """<?xml version="1.0"?>
+<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<xml><ToUserName>gh</ToUserName><FromUserName>attacker</FromUserName><CreateTime>1</CreateTime>
+<MsgType>text</MsgType><Content>&xxe;</Content><MsgId>2</MsgId></xml>"""
+
+
+@pytest.mark.parametrize("mode", ["plain", "safe"])
+@pytest.mark.parametrize("payload", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["billion-laughs", "external-entity"])
+async def test_entity_payloads_are_refused_quickly_without_memory_growth(start_bot, mode, payload):
+    bot = await start_bot(mode=mode)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    resp = await bot.post(payload)  # in safe mode the payload travels encrypted, as an attacker with the key would send it
+    elapsed = time.perf_counter() - started
+    assert resp.status == 400
+    assert "passwd" not in await resp.text() and "root:" not in await resp.text()
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 20_000  # KiB
+    assert elapsed < 5  # generous: an expansion would take far longer or exhaust memory
+    assert await bot.store.residents.get("attacker") is None
+
+
+async def test_retry_gets_the_same_reply_and_is_handled_once(bot):
+    xml = text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp()), msg_id=777001)
+    first = await bot.send(xml)
+    second = await bot.send(xml)  # WeChat re-sends with the same MsgId
+    assert first["Content"] == second["Content"]
+    assert await _inquiries(bot) == 1
+
+
+async def test_event_retry_is_recognised_by_sender_and_time(bot):
+    xml = event_xml("resident-9", "subscribe", create_time=int(bot.clock.timestamp()))
+    first = await bot.send(xml)
+    second = await bot.send(xml)
+    assert first["Content"] == second["Content"]
+    row = await bot.store.fetchone("SELECT count(*) AS n FROM processed_messages WHERE openid='resident-9'")
+    assert row["n"] == 1
+
+
+async def test_concurrent_retries_run_the_handler_once(bot):
+    xml = text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp()), msg_id=777002)
+    replies = await asyncio.gather(*(bot.send(xml) for _ in range(3)))
+    assert len({r["Content"] for r in replies}) == 1
+    assert await _inquiries(bot) == 1
+
+
+async def test_slow_answer_is_acknowledged_then_pushed(start_bot, monkeypatch):
+    bot = await start_bot(server={"reply_deadline_seconds": 0.2})
+    from bot.store.sqlite import Inquiries
+
+    real_log = Inquiries.log
+
+    async def slow_log(self, **kwargs):
+        await asyncio.sleep(0.6)  # a slow store, longer than the deadline
+        await real_log(self, **kwargs)
+
+    monkeypatch.setattr(Inquiries, "log", slow_log)
+    reply = await bot.send(text_xml("resident-slow", QUESTION, create_time=int(bot.clock.timestamp())))
+    assert "请稍等" in reply["Content"]
+    assert not bot.fake.texts_to("resident-slow")
+    for _ in range(100):
+        if bot.fake.texts_to("resident-slow"):
+            break
+        await asyncio.sleep(0.05)
+    pushed = bot.fake.texts_to("resident-slow")
+    assert len(pushed) == 1 and "老年人优待证" in pushed[0] and "居民身份证" in pushed[0]
+
+
+async def test_user_text_cannot_break_out_of_cdata(start_bot):
+    bot = await start_bot(mode="plain")
+    reply = await bot.send(text_xml("resident-1", "]]><MsgType>news</MsgType>你好", create_time=int(bot.clock.timestamp())))
+    assert reply["MsgType"] == "text"
+
+
+async def test_signature_helper_matches_wechat_rule():
+    # sha1 of the sorted concatenation, as WeChat documents it
+    import hashlib
+
+    assert sign("t", "2", "1") == hashlib.sha1(b"12t").hexdigest()
