@@ -1,0 +1,58 @@
+"""转人工, greetings, opening hours, and the apology when something breaks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.app import DESK
+from bot.clock import TZ
+from bot.wechat.simulator import text_xml
+
+
+async def test_handoff_in_working_hours_records_a_callback(bot):
+    text = await bot.say("r1", "跟机器人说不清楚，给我找个真人工作人员")
+    assert "已为您登记" in text and "现在是上班时间" in text
+    [waiting] = await bot.store.handoffs.waiting()
+    assert waiting["openid"] == "r1" and "真人" in waiting["question"]
+    again = await bot.say("r1", "转人工")
+    assert "不用重复登记" in again
+    assert len(await bot.store.handoffs.waiting()) == 1
+
+
+async def test_handoff_after_hours_says_when_staff_will_answer(bot):
+    bot.clock.at = datetime(2026, 11, 27, 18, 30, tzinfo=TZ)  # Friday evening
+    text = await bot.say("r1", "转人工")
+    assert "下班时间" in text and "周一" in text and "08:30" in text
+
+
+async def test_handoff_to_wechat_customer_service_when_configured(start_bot):
+    bot = await start_bot(handoff={"mode": "wechat_kf"})
+    reply = await bot.send(text_xml("r1", "转人工", create_time=int(bot.clock.timestamp())))
+    assert reply["MsgType"] == "transfer_customer_service"
+
+
+async def test_greetings(bot):
+    assert "想办什么事" in await bot.say("r1", "你好")
+    assert "不客气" in await bot.say("r1", "谢谢啊，问题解决了")
+    assert "再见" in await bot.say("r1", "好的，拜拜")
+
+
+async def test_opening_hours(bot):
+    text = await bot.say("r1", "镇便民服务中心几点上班？中午休息吗？")
+    assert "08:30-12:00" in text and "14:00-17:30" in text and "现在正在办公" in text
+    bot.clock.at = datetime(2026, 11, 28, 9, 0, tzinfo=TZ)  # Saturday
+    text = await bot.say("r1", "便民服务中心几点上班")
+    assert "下次开门" in text and "周一" in text
+
+
+async def test_a_failing_handler_gets_an_apology_and_a_log_line(bot, monkeypatch, caplog):
+    from handlers import greeting
+
+    async def broken(turn):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(bot.app[DESK].root.intents, "greeting", broken)
+    text = await bot.say("r1", "你好")
+    assert "出了点问题" in text
+    assert "failed to answer" in caplog.text and "RuntimeError: boom" in caplog.text
+    assert greeting.router.intents["greeting"] is not broken
