@@ -82,6 +82,14 @@ async def choose(turn: Turn):
     return await answer_guide(turn, guide)
 
 
+@router.intent("guide")
+async def from_menu(turn: Turn):
+    """The 办事指南 menu button: no question yet, so ask for one."""
+    if turn.match is None:
+        return turn.say("ask_service")
+    return None
+
+
 @router.fallback
 async def guide_or_dont_know(turn: Turn):
     match = turn.match

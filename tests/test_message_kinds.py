@@ -63,3 +63,8 @@ async def test_image_video_link_and_file_get_a_polite_reply(bot):
     for kind, fields in kinds.items():
         reply = await bot.send(message_xml("r1", "gh", kind, create_time=_now(bot), **fields))
         assert "想办什么事" in reply["Content"], kind
+
+
+async def test_guide_menu_asks_what_the_resident_wants_to_do(bot):
+    reply = await bot.send(event_xml("r1", "CLICK", EventKey="MENU_GUIDE", create_time=_now(bot)))
+    assert "您想办什么事" in reply["Content"]
