@@ -39,6 +39,14 @@ class FrontDesk:
     # -- delivery: de-duplication and the deadline ------------------------------------------
 
     async def receive(self, message: Inbound, deadline: float) -> Reply:
+        try:
+            return await self._receive(message, deadline)
+        except Exception:  # the store itself failed: apologise rather than leave WeChat hanging
+            log.exception("could not take %s from %s", message.dedup_key, message.openid)
+            self.metrics.errors.inc()
+            return TextReply(self.ctx.texts.chat("error"))
+
+    async def _receive(self, message: Inbound, deadline: float) -> Reply:
         store = self.ctx.store
         key = message.dedup_key
         if not await store.messages.claim(key, message.openid, self.ctx.clock.now()):

@@ -54,8 +54,19 @@ class Pusher:
                 self.metrics.pushes.labels("sent").inc()
         return len(items)
 
+    async def housekeeping(self) -> None:
+        """Forget de-duplication keys WeChat can no longer retry (it retries within seconds)."""
+        await self.store.messages.purge_before(self.clock.now() - timedelta(days=2))
+
     async def run(self) -> None:
+        rounds = 0
         while True:
+            if rounds % 7200 == 0:
+                try:
+                    await self.housekeeping()
+                except Exception:
+                    log.exception("housekeeping failed")
+            rounds += 1
             try:
                 handled = await self.run_once()
             except Exception:

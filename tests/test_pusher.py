@@ -1,0 +1,72 @@
+"""The outbox drains through the WeChat API with backoff, and gives up on the undeliverable.
+
+These drive the app's own pusher task; the fixed clock decides when a retry is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.app import PUSHER
+from bot.pusher import MAX_ATTEMPTS
+
+
+async def _outbox(bot):
+    return [dict(r) for r in await bot.store.fetchall("SELECT * FROM outbox ORDER BY id")]
+
+
+async def _until(condition, seconds: float = 5.0):
+    for _ in range(int(seconds / 0.02)):
+        if await condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+async def _attempts(bot, n: int) -> None:
+    async def reached():
+        rows = await _outbox(bot)
+        return rows and rows[-1]["attempts"] >= n
+    bot.app[PUSHER].wake()
+    await _until(reached)
+
+
+async def test_failed_push_is_retried_after_backoff(bot):
+    bot.fake.fail_next = [45009]  # WeChat: too many requests
+    await bot.store.outbox.add("r1", ["您的材料已收到。"], bot.clock.now())
+    await _attempts(bot, 1)
+    [row] = await _outbox(bot)
+    assert row["sent_at"] is None and "45009" in row["last_error"]
+    await asyncio.sleep(0.6)  # a pusher round passes: not yet due
+    assert bot.fake.texts_to("r1") == []
+    bot.clock.advance(seconds=3)
+    await _attempts(bot, 2)
+    assert bot.fake.texts_to("r1") == ["您的材料已收到。"]
+
+
+async def test_expired_token_is_refreshed_once(bot):
+    await bot.store.outbox.add("r1", ["第一条"], bot.clock.now())
+    await _attempts(bot, 1)
+    bot.fake._valid.clear()  # WeChat invalidated the token (40001)
+    await bot.store.outbox.add("r1", ["第二条"], bot.clock.now())
+    await _attempts(bot, 1)
+    assert bot.fake.texts_to("r1") == ["第一条", "第二条"]
+    assert bot.fake.token_fetches == 2
+
+
+async def test_undeliverable_push_is_dead_lettered(bot):
+    bot.fake.fail_next = [43004]  # the resident no longer follows the account
+    await bot.store.outbox.add("r1", ["通知"], bot.clock.now())
+    await _attempts(bot, 1)
+    [row] = await _outbox(bot)
+    assert row["dead_at"] and row["sent_at"] is None
+
+
+async def test_push_gives_up_after_max_attempts(bot):
+    bot.fake.fail_next = [-1] * MAX_ATTEMPTS
+    await bot.store.outbox.add("r1", ["通知"], bot.clock.now())
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        await _attempts(bot, attempt)
+        bot.clock.advance(seconds=2 ** MAX_ATTEMPTS)
+    [row] = await _outbox(bot)
+    assert row["attempts"] == MAX_ATTEMPTS and row["dead_at"] and row["sent_at"] is None
