@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import resource
-import time
 
 import pytest
 
@@ -110,16 +108,12 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?>
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
 @pytest.mark.parametrize("payload", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["billion-laughs", "external-entity"])
-async def test_entity_payloads_are_refused_quickly_without_memory_growth(start_bot, mode, payload):
+async def test_entity_payloads_are_refused(start_bot, mode, payload):
+    """Refused before any parser sees them (time and memory: bench/xml_guard.py)."""
     bot = await start_bot(mode=mode)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
     resp = await bot.post(payload)  # in safe mode the payload travels encrypted, as an attacker with the key would send it
-    elapsed = time.perf_counter() - started
     assert resp.status == 400
     assert "passwd" not in await resp.text() and "root:" not in await resp.text()
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 20_000  # KiB
-    assert elapsed < 5  # generous: an expansion would take far longer or exhaust memory
     assert await bot.store.residents.get("attacker") is None
 
 

@@ -1,0 +1,33 @@
+"""Health and metrics endpoints, and knowledge reload that never breaks a serving bot."""
+
+from __future__ import annotations
+
+import shutil
+
+from bot.app import LIBRARY
+from bot.config import PROJECT_ROOT
+
+
+async def test_healthz_answers_ok_when_the_store_answers(bot):
+    resp = await bot.client.get("/healthz")
+    assert resp.status == 200 and await resp.text() == "ok"
+
+
+async def test_metrics_count_messages_by_kind_intent_and_decision(bot):
+    await bot.say("r1", "老年人优待证怎么办")
+    await bot.say("r1", "讲个笑话听听")
+    text = await (await bot.client.get("/metrics")).text()
+    assert 'frontdesk_messages_total{decision="answer",intent="guide",kind="text"} 1.0' in text
+    assert 'frontdesk_messages_total{decision="fallback",intent="unknown",kind="text"} 1.0' in text
+    assert "frontdesk_answer_seconds_bucket" in text
+
+
+async def test_reload_keeps_the_old_knowledge_base_when_the_new_one_is_broken(start_bot, tmp_path, caplog):
+    kb = tmp_path / "kb"
+    shutil.copytree(PROJECT_ROOT / "knowledge", kb)
+    bot = await start_bot(knowledge={"dir": str(kb)})
+    guide = next((kb / "guides").glob("*.toml"))
+    guide.write_text(guide.read_text(encoding="utf-8") + "\nbroken = = =\n", encoding="utf-8")
+    assert await bot.app[LIBRARY].reload() is False
+    assert "reload refused" in caplog.text and guide.name in caplog.text
+    assert "居民身份证" in await bot.say("r1", "老年人优待证怎么办")
