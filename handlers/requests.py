@@ -24,26 +24,13 @@ async def _interim(turn: Turn, what: str):
     return turn.say("request_interim", what=what, g=_guide(turn), service=service, hours=hours.label())
 
 
-@router.intent("booking")
-async def booking(turn: Turn):
-    return await _interim(turn, "booking")
+def _register(what: str) -> None:
+    async def interim(turn: Turn):
+        return await _interim(turn, what)
+
+    interim.__name__ = f"{what}_interim"
+    router.intent(what)(interim)
 
 
-@router.intent("proxy")
-async def proxy(turn: Turn):
-    return await _interim(turn, "proxy")
-
-
-@router.intent("status")
-async def status(turn: Turn):
-    return await _interim(turn, "status")
-
-
-@router.intent("complaint")
-async def complaint(turn: Turn):
-    return await _interim(turn, "complaint")
-
-
-@router.intent("rating")
-async def rating(turn: Turn):
-    return await _interim(turn, "rating")
+for _what in ("booking", "proxy", "status", "complaint", "rating"):
+    _register(_what)

@@ -56,3 +56,14 @@ async def test_a_failing_handler_gets_an_apology_and_a_log_line(bot, monkeypatch
     assert "出了点问题" in text
     assert "failed to answer" in caplog.text and "RuntimeError: boom" in caplog.text
     assert greeting.router.intents["greeting"] is not broken
+
+
+async def test_booking_before_it_opens_says_so_and_still_tells_what_to_bring(bot):
+    text = await bot.say("r1", "我想预约办老年证")
+    assert "预约" in text and "正在开通" in text
+    assert "居民身份证" in text and "便民服务站" in text and "转人工" in text
+
+
+async def test_complaint_is_taken_seriously(bot):
+    text = await bot.say("r1", "窗口的人态度太差了，我要投诉")
+    assert "很抱歉" in text and "0571-12345678" in text
