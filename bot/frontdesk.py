@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from datetime import datetime, timedelta
 
 from bot.context import Context, Turn
 from bot.messages import Inbound, MenuClick, Text, Unsubscribe, Voice
@@ -23,6 +24,7 @@ from bot.router import RootRouter
 
 log = logging.getLogger(__name__)
 
+SEEN_EVERY = timedelta(minutes=1)
 EXIT_WORDS = ("取消", "退出", "返回", "不办了", "算了", "退出办理")
 
 
@@ -35,6 +37,7 @@ class FrontDesk:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._waiting: defaultdict[str, int] = defaultdict(int)
         self._background: set[asyncio.Task] = set()
+        self._last_seen: dict[str, datetime] = {}
 
     # -- delivery: de-duplication and the deadline ------------------------------------------
 
@@ -123,9 +126,10 @@ class FrontDesk:
         try:
             if isinstance(message, Unsubscribe):
                 await ctx.store.residents.unsubscribed(message.openid, ctx.clock.now())
+                self._last_seen.pop(message.openid, None)
                 self.metrics.count(message, "none", "none")
                 return NoReply()
-            await ctx.store.residents.seen(message.openid, ctx.clock.now())
+            await self._seen(message.openid)
             turn.dialog = await ctx.store.dialogs.get(message.openid, ctx.clock.now(), ctx.dialog_idle)
             reply = await self._route(turn)
         except Exception:
@@ -138,6 +142,18 @@ class FrontDesk:
         match = turn.match
         self.metrics.count(message, turn.intent or "none", match.decision if match else "none")
         return reply
+
+    async def _seen(self, openid: str) -> None:
+        """Record that the resident wrote (it opens WeChat's 48-hour window). A resident writing
+        several messages a minute is recorded once a minute: the window does not need more."""
+        now = self.ctx.clock.now()
+        last = self._last_seen.get(openid)
+        if last is not None and now - last < SEEN_EVERY:
+            return
+        await self.ctx.store.residents.seen(openid, now)
+        if len(self._last_seen) > 100_000:
+            self._last_seen.clear()
+        self._last_seen[openid] = now
 
     async def _route(self, turn: Turn) -> Reply | None:
         message = turn.message

@@ -89,13 +89,37 @@ class SQLiteStore:
             else:
                 await self._db.execute("COMMIT")
 
-    async def fetchone(self, sql: str, *args: Any) -> aiosqlite.Row | None:
+    async def _outside_transactions(self) -> None:
+        """Wait while a multi-statement transaction is open, so a lone statement is not taken
+        into it. Lone statements do not queue behind each other: aiosqlite runs them in the
+        order they were issued, back to back on its thread."""
+        while self._lock.locked():
+            async with self._lock:
+                pass
+
+    async def write(self, sql: str, *args: Any) -> aiosqlite.Cursor:
+        """One statement on its own: atomic in autocommit, and one trip to the database thread."""
+        await self._outside_transactions()
+        return await self._db.execute(sql, args)
+
+    async def write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         async with self._lock:
-            return await (await self._db.execute(sql, args)).fetchone()
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._db.executemany(sql, rows)
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def fetchone(self, sql: str, *args: Any) -> aiosqlite.Row | None:
+        await self._outside_transactions()
+        rows = await self._db.execute_fetchall(sql, args)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, *args: Any) -> list[aiosqlite.Row]:
-        async with self._lock:
-            return list(await (await self._db.execute(sql, args)).fetchall())
+        await self._outside_transactions()
+        return list(await self._db.execute_fetchall(sql, args))
 
     async def ping(self) -> bool:
         try:
@@ -114,12 +138,10 @@ class _Repo:
 class Residents(_Repo):
     async def seen(self, openid: str, at: datetime) -> None:
         """A resident wrote: record them, mark active, open the 48-hour window."""
-        async with self.store.transaction() as db:
-            await db.execute(
-                "INSERT INTO residents(openid, active, first_seen, last_message_at) VALUES (?, 1, ?, ?) "
-                "ON CONFLICT(openid) DO UPDATE SET active=1, last_message_at=excluded.last_message_at, "
-                "unsubscribed_at=NULL",
-                (openid, iso(at), iso(at)))
+        await self.store.write(
+            "INSERT INTO residents(openid, active, first_seen, last_message_at) VALUES (?, 1, ?, ?) "
+            "ON CONFLICT(openid) DO UPDATE SET active=1, last_message_at=excluded.last_message_at, "
+            "unsubscribed_at=NULL", openid, iso(at), iso(at))
 
     async def unsubscribed(self, openid: str, at: datetime) -> None:
         async with self.store.transaction() as db:
@@ -145,25 +167,22 @@ class Dialogs(_Repo):
         return Dialog(state=row["state"], data=json.loads(row["data"]))
 
     async def set(self, openid: str, dialog: Dialog, now: datetime) -> None:
-        async with self.store.transaction() as db:
-            await db.execute(
-                "INSERT INTO dialogs(openid, state, data, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(openid) DO UPDATE SET state=excluded.state, data=excluded.data, "
-                "updated_at=excluded.updated_at",
-                (openid, dialog.state, json.dumps(dialog.data, ensure_ascii=False), iso(now)))
+        await self.store.write(
+            "INSERT INTO dialogs(openid, state, data, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(openid) DO UPDATE SET state=excluded.state, data=excluded.data, "
+            "updated_at=excluded.updated_at",
+            openid, dialog.state, json.dumps(dialog.data, ensure_ascii=False), iso(now))
 
     async def clear(self, openid: str) -> None:
-        async with self.store.transaction() as db:
-            await db.execute("DELETE FROM dialogs WHERE openid=?", (openid,))
+        await self.store.write("DELETE FROM dialogs WHERE openid=?", openid)
 
 
 class Inquiries(_Repo):
     async def log(self, *, openid: str, question: str, intent: str, guide: str | None,
                   score: float | None, decision: str, at: datetime) -> None:
-        async with self.store.transaction() as db:
-            await db.execute(
-                "INSERT INTO inquiries(openid, question, intent, guide, score, decision, at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", (openid, question, intent, guide, score, decision, iso(at)))
+        await self.store.write(
+            "INSERT INTO inquiries(openid, question, intent, guide, score, decision, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", openid, question, intent, guide, score, decision, iso(at))
 
     async def recent(self, limit: int = 50, decision: str | None = None) -> list[dict[str, Any]]:
         if decision:
@@ -177,29 +196,21 @@ class Inquiries(_Repo):
 class ProcessedMessages(_Repo):
     async def claim(self, key: str, openid: str, now: datetime) -> bool:
         """True if this message is new and now ours to handle; False for a retry."""
-        async with self.store.transaction() as db:
-            cursor = await db.execute(
-                "INSERT INTO processed_messages(key, openid, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(key) DO NOTHING", (key, openid, iso(now)))
-            return cursor.rowcount == 1
+        cursor = await self.store.write(
+            "INSERT INTO processed_messages(key, openid, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(key) DO NOTHING", key, openid, iso(now))
+        return cursor.rowcount == 1
 
     async def answered(self, key: str, reply_json: str) -> None:
-        async with self.store.transaction() as db:
-            await db.execute("UPDATE processed_messages SET reply=? WHERE key=?", (reply_json, key))
-
-    async def release(self, key: str) -> None:
-        """The first delivery failed before doing anything: let a retry handle it afresh."""
-        async with self.store.transaction() as db:
-            await db.execute("DELETE FROM processed_messages WHERE key=? AND reply IS NULL", (key,))
+        await self.store.write("UPDATE processed_messages SET reply=? WHERE key=?", reply_json, key)
 
     async def reply_for(self, key: str) -> tuple[bool, str | None]:
         row = await self.store.fetchone("SELECT reply FROM processed_messages WHERE key=?", key)
         return (row is not None, row["reply"] if row else None)
 
     async def purge_before(self, before: datetime) -> int:
-        async with self.store.transaction() as db:
-            cursor = await db.execute("DELETE FROM processed_messages WHERE created_at < ?", (iso(before),))
-            return cursor.rowcount
+        cursor = await self.store.write("DELETE FROM processed_messages WHERE created_at < ?", iso(before))
+        return cursor.rowcount
 
 
 class Handoffs(_Repo):
@@ -223,11 +234,9 @@ class Handoffs(_Repo):
 
 class Outbox(_Repo):
     async def add(self, openid: str, texts: list[str], now: datetime) -> None:
-        async with self.store.transaction() as db:
-            for text in texts:
-                await db.execute(
-                    "INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                    (openid, text, iso(now), iso(now)))
+        await self.store.write_many(
+            "INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
+            [(openid, text, iso(now), iso(now)) for text in texts])
 
     async def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
         rows = await self.store.fetchall(
@@ -236,17 +245,15 @@ class Outbox(_Repo):
         return [OutboxItem(id=r["id"], openid=r["openid"], text=r["text"], attempts=r["attempts"]) for r in rows]
 
     async def sent(self, item_id: int, now: datetime) -> None:
-        async with self.store.transaction() as db:
-            await db.execute("UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE id=?", (iso(now), item_id))
+        await self.store.write("UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE id=?", iso(now), item_id)
 
     async def failed(self, item_id: int, error: str, retry_at: datetime | None, now: datetime) -> None:
-        async with self.store.transaction() as db:
-            if retry_at is None:
-                await db.execute("UPDATE outbox SET attempts=attempts+1, dead_at=?, last_error=? WHERE id=?",
-                                 (iso(now), error, item_id))
-            else:
-                await db.execute("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?",
-                                 (iso(retry_at), error, item_id))
+        if retry_at is None:
+            await self.store.write("UPDATE outbox SET attempts=attempts+1, dead_at=?, last_error=? WHERE id=?",
+                                   iso(now), error, item_id)
+        else:
+            await self.store.write("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?",
+                                   iso(retry_at), error, item_id)
 
     async def pending_count(self) -> int:
         row = await self.store.fetchone("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL")
