@@ -25,6 +25,9 @@ from bot.router import RootRouter
 log = logging.getLogger(__name__)
 
 SEEN_EVERY = timedelta(minutes=1)
+# A message claimed this long ago without a reply was lost with its process (a crash or kill);
+# WeChat's retry is then handled afresh. Answers that run late are recorded long before this.
+ABANDONED_AFTER = 10
 EXIT_WORDS = ("取消", "退出", "返回", "不办了", "算了", "退出办理")
 
 
@@ -52,8 +55,13 @@ class FrontDesk:
     async def _receive(self, message: Inbound, deadline: float) -> Reply:
         store = self.ctx.store
         key = message.dedup_key
-        if not await store.messages.claim(key, message.openid, self.ctx.clock.now()):
-            return await self._retry(key, deadline)
+        now = self.ctx.clock.now()
+        if not await store.messages.claim(key, message.openid, now):
+            abandoned = key not in self._inflight and await store.messages.take_over(
+                key, now, now - timedelta(seconds=ABANDONED_AFTER))
+            if not abandoned:
+                return await self._retry(key, deadline)
+            log.warning("%s was claimed but never answered; handling it again", key)
         task = asyncio.create_task(self._answer_and_record(message))
         self._inflight[key] = task
         task.add_done_callback(lambda _: self._inflight.pop(key, None))

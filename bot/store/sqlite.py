@@ -201,6 +201,13 @@ class ProcessedMessages(_Repo):
             "ON CONFLICT(key) DO NOTHING", key, openid, iso(now))
         return cursor.rowcount == 1
 
+    async def take_over(self, key: str, now: datetime, claimed_before: datetime) -> bool:
+        """Claim again a message whose first handler left no reply long ago (its process died)."""
+        cursor = await self.store.write(
+            "UPDATE processed_messages SET created_at=? WHERE key=? AND reply IS NULL AND created_at < ?",
+            iso(now), key, iso(claimed_before))
+        return cursor.rowcount == 1
+
     async def answered(self, key: str, reply_json: str) -> None:
         await self.store.write("UPDATE processed_messages SET reply=? WHERE key=?", reply_json, key)
 

@@ -174,3 +174,13 @@ async def test_signature_helper_matches_wechat_rule():
     import hashlib
 
     assert sign("t", "2", "1") == hashlib.sha1(b"12t").hexdigest()
+
+
+async def test_retry_of_a_message_lost_with_a_crashed_process_is_answered(bot):
+    # the first delivery was claimed, then the process died before answering
+    await bot.store.messages.claim("msg:777003", "resident-1", bot.clock.now())
+    bot.clock.advance(seconds=12)  # WeChat's last retry comes about 15 s after the first try
+    xml = text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp()) - 12, msg_id=777003)
+    reply = await bot.send(xml)
+    assert "居民身份证" in reply["Content"]
+    assert await _inquiries(bot) == 1
