@@ -86,6 +86,24 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    import time
+
+    from bot.knowledge.evaluation import evaluate
+    from bot.knowledge.library import build
+
+    started = time.perf_counter()
+    edition = build(Path(args.kb))
+    loaded = time.perf_counter() - started
+    started = time.perf_counter()
+    figures = evaluate(edition.matcher, Path(args.file))
+    elapsed = time.perf_counter() - started
+    print(figures.report())
+    print(f"knowledge base loaded and indexed in {loaded * 1000:.0f} ms; "
+          f"{elapsed / max(figures.intents, 1) * 1000:.2f} ms per question on average")
+    return 0
+
+
 def cmd_check_kb(args: argparse.Namespace) -> int:
     from bot.knowledge.loader import load_knowledge
 
@@ -115,6 +133,10 @@ def parser() -> argparse.ArgumentParser:
     match.add_argument("--kb", default=str(PROJECT_ROOT / "knowledge"), help="knowledge base folder")
     match.add_argument("--json", action="store_true", help="JSON lines output (the default and only format)")
     match.set_defaults(func=cmd_match)
+    ev = sub.add_parser("eval", help="measure the matcher on a labelled TSV (shared/eval/dev.tsv format)")
+    ev.add_argument("file")
+    ev.add_argument("--kb", default=str(PROJECT_ROOT / "knowledge"), help="knowledge base folder")
+    ev.set_defaults(func=cmd_eval)
     check = sub.add_parser("check-kb", help="validate the knowledge base")
     check.add_argument("dir", nargs="?", default=str(PROJECT_ROOT / "knowledge"))
     check.set_defaults(func=cmd_check_kb)

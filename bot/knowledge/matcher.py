@@ -1,10 +1,11 @@
 """From a resident's words to a guide: normalise → retrieve and rank → decide.
 
 Each stage is a small function of its own:
-- `normalise`: width folding, lower case, punctuation, emoji and voice fillers out, everyday
-  words replaced by the official terms of `synonyms.toml`;
-- `Index.rank`: character-bigram BM25 over each guide's text, fused with exact hits and
-  rapidfuzz scores on its name, aliases and keywords (typos like 残急人证 still hit);
+- `normalise`: width folding, Traditional → Simplified (OpenCC), lower case, punctuation,
+  emoji and voice fillers out, everyday words replaced by the official terms of `synonyms.toml`;
+- `Index.rank`: character-bigram BM25 over each guide's text, fused with exact hits on its
+  name and aliases, the same hits on their pinyin (homophone slips like 身分正 or typed pinyin
+  like "shiyejin" still hit), rapidfuzz scores for near misses, and its everyday keywords;
 - `decide`: `answer` / `clarify` / `fallback` by thresholds;
 - `detect_intent`: the phrases of `intents.toml`, weighed against how well a guide matched.
 """
@@ -16,9 +17,13 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
+import opencc
+from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 
 from bot.knowledge.model import Guide, Knowledge
+
+_T2S = opencc.OpenCC("t2s")
 
 ANSWER_AT = 0.62     # top score from which the bot answers with the best guide …
 ANSWER_MARGIN = 0.08  # … when it leads the runner-up by this much (or scores ≥ SURE_AT)
@@ -36,9 +41,9 @@ def _strip_symbols(text: str) -> str:
 
 
 def normalise(text: str, synonyms: dict[str, str] | None = None) -> str:
-    """Comparable form of a question: NFKC, lower case, letters and digits only, fillers out,
-    everyday words replaced by official terms (longest first)."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    """Comparable form of a question: NFKC, Simplified, lower case, letters and digits only,
+    fillers out, everyday words replaced by official terms (longest first)."""
+    text = _T2S.convert(unicodedata.normalize("NFKC", text)).lower()
     text = _strip_symbols(text)
     for filler in FILLERS:
         text = text.replace(filler, "")
@@ -47,6 +52,11 @@ def normalise(text: str, synonyms: dict[str, str] | None = None) -> str:
             if word in text:
                 text = text.replace(word, synonyms[word])
     return text
+
+
+def pinyin(text: str) -> str:
+    """Toneless pinyin of the Chinese characters, other letters kept: 身分正 → shenfenzheng."""
+    return "".join(lazy_pinyin(text))
 
 
 def bigrams(text: str) -> list[str]:
@@ -87,9 +97,16 @@ class Match:
 
 
 @dataclass
+class _Term:
+    text: str          # normalised name or alias
+    sound: str         # its pinyin
+    weight: float      # how much a hit says: long and specific terms say more
+
+
+@dataclass
 class _Doc:
     guide: Guide
-    terms: tuple[str, ...]           # name and aliases, normalised
+    terms: tuple[_Term, ...]
     keywords: tuple[str, ...]
     tf: Counter = field(default_factory=Counter)
     length: int = 0
@@ -104,20 +121,32 @@ class Index:
         self.knowledge = knowledge
         self.docs: list[_Doc] = []
         df: Counter = Counter()
+        normal = {g.name: [t for t in dict.fromkeys(normalise(t, knowledge.synonyms) for t in
+                                                        (g.name, _core_name(g.name), *g.aliases)) if t]
+                  for g in knowledge.guides.values()}
         for guide in knowledge.guides.values():
-            names = (guide.name, _core_name(guide.name), *guide.aliases)
-            terms = tuple(dict.fromkeys(normalise(t, knowledge.synonyms) for t in names))
-            keywords = tuple(dict.fromkeys(normalise(k, knowledge.synonyms) for k in guide.keywords))
-            text = [*terms, *terms, *terms, *keywords, *keywords, guide.summary,
+            others = [t for name, ts in normal.items() if name != guide.name for t in ts]
+            terms = tuple(_Term(t, pinyin(t), self._weight(t, others)) for t in normal[guide.name])
+            keywords = tuple(dict.fromkeys(k for k in (normalise(k, knowledge.synonyms) for k in guide.keywords) if k))
+            texts = [t.text for t in terms]
+            text = [*texts, *texts, *texts, *keywords, *keywords, guide.summary,
                     *(f.q for f in guide.faq), *guide.conditions]
             tf = Counter(g for part in text for g in bigrams(normalise(part, knowledge.synonyms)))
-            doc = _Doc(guide=guide, terms=tuple(t for t in terms if t), keywords=tuple(k for k in keywords if k),
-                       tf=tf, length=sum(tf.values()))
+            doc = _Doc(guide=guide, terms=terms, keywords=keywords, tf=tf, length=sum(tf.values()))
             self.docs.append(doc)
             df.update(tf.keys())
         n = max(len(self.docs), 1)
         self.avg_len = sum(d.length for d in self.docs) / n
         self.idf = {g: math.log(1 + (n - c + 0.5) / (c + 0.5)) for g, c in df.items()}
+
+    @staticmethod
+    def _weight(term: str, others: list[str]) -> float:
+        """A hit on a long term is strong; on a term that is part of another guide's name
+        (社会保障卡 in both 申领 and 挂失与补换) it only says which family the question is in."""
+        weight = 0.78 + 0.22 * min(len(term), 6) / 6
+        if any(term in other and len(other) - len(term) >= 2 for other in others):
+            weight -= 0.25
+        return weight
 
     def _bm25(self, doc: _Doc, query: list[str]) -> float:
         score = 0.0
@@ -129,33 +158,40 @@ class Index:
         return score
 
     @staticmethod
-    def _term_score(doc: _Doc, q: str) -> float:
+    def _term_score(doc: _Doc, q: str, sound: str) -> float:
         best = 0.0
         for term in doc.terms:
-            if term in q:
-                best = max(best, 0.78 + 0.22 * min(len(term), 6) / 6)
-            elif len(term) >= 3 and len(q) >= 3:
-                ratio = fuzz.partial_ratio(term, q) / 100
+            if term.text in q:
+                best = max(best, term.weight)
+            elif len(term.sound) >= 5 and term.sound in sound:
+                best = max(best, term.weight - 0.08)  # same sound, other characters: a slip
+            elif len(term.text) >= 3 and len(q) >= 3:
+                ratio = fuzz.partial_ratio(term.text, q) / 100
                 if ratio >= 0.75:
                     best = max(best, 0.5 + (ratio - 0.75) * 1.2)
-        for word in doc.keywords:
-            if word in q:
-                best = max(best, 0.45 + 0.2 * min(len(word), 5) / 5)
         return best
+
+    @staticmethod
+    def _keyword_score(doc: _Doc, q: str) -> float:
+        """Everyday words add up: 钱包被偷 + 补卡 says more than either alone."""
+        total = sum(0.3 + 0.15 * min(len(word), 5) / 5 for word in doc.keywords if word in q)
+        return min(total, 0.8)
 
     def rank(self, q: str, limit: int = 3) -> list[Candidate]:
         if not q:
             return []
         query = list(dict.fromkeys(bigrams(q)))
+        sound = pinyin(q)
         scored = []
         for doc in self.docs:
             lexical = self._bm25(doc, query)
             saturated = lexical / (lexical + 8.0)
-            exact = self._term_score(doc, q)
-            score = max(exact, 0.0) * 0.75 + saturated * 0.45 if exact else saturated * 0.75
-            scored.append(Candidate(doc.guide.name, min(score, 1.0)))
-        scored.sort(key=lambda c: c.score, reverse=True)
-        return [c for c in scored[:limit] if c.score > 0.05]
+            term = self._term_score(doc, q, sound)
+            keywords = self._keyword_score(doc, q)
+            score = 0.75 * term + 0.3 * keywords + 0.4 * saturated if term else 0.6 * keywords + 0.7 * saturated
+            scored.append((score, doc.guide.name))
+        scored.sort(reverse=True)  # by the raw score: two guides at the 1.0 cap still differ
+        return [Candidate(name, min(score, 1.0)) for score, name in scored[:limit] if score > 0.05]
 
 
 def decide(candidates: list[Candidate]) -> str:

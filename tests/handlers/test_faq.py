@@ -54,7 +54,7 @@ async def test_a_new_question_after_an_answer_is_not_taken_as_a_follow_up(bot):
 
 async def test_vague_question_offers_numbered_choices_and_a_number_picks(start_bot, twin_kb):
     bot = await start_bot(knowledge={"dir": str(twin_kb)})
-    text = await bot.say("r1", "景区门票")
+    text = await bot.say("r1", "六十岁景区门票免费坐公交")
     assert "1. " in text and "2. " in text and "回复数字" in text
     listed = [line.split(". ", 1)[1] for line in text.splitlines() if line[:2] in ("1.", "2.")]
     picked = await bot.say("r1", "2")
@@ -65,7 +65,7 @@ async def test_vague_question_offers_numbered_choices_and_a_number_picks(start_b
 
 async def test_choice_survives_a_restart(start_bot, twin_kb):
     bot = await start_bot(knowledge={"dir": str(twin_kb)})
-    await bot.say("r1", "景区门票")
+    await bot.say("r1", "六十岁景区门票免费坐公交")
     await bot.client.close()  # the server stops; the dialog is in the database
     restarted = await start_bot(knowledge={"dir": str(twin_kb)})
     assert (await restarted.say("r1", "1")).startswith("【")
@@ -73,14 +73,14 @@ async def test_choice_survives_a_restart(start_bot, twin_kb):
 
 async def test_choice_expires_after_the_idle_time(start_bot, twin_kb):
     bot = await start_bot(knowledge={"dir": str(twin_kb)}, dialog={"idle_timeout_minutes": 10})
-    await bot.say("r1", "景区门票")
+    await bot.say("r1", "六十岁景区门票免费坐公交")
     bot.clock.advance(minutes=11)
     assert not (await bot.say("r1", "1")).startswith("【")
 
 
 async def test_cancel_leaves_any_dialog(start_bot, twin_kb):
     bot = await start_bot(knowledge={"dir": str(twin_kb)})
-    await bot.say("r1", "景区门票")
+    await bot.say("r1", "六十岁景区门票免费坐公交")
     assert "已退出" in await bot.say("r1", "取消")
     assert await bot.store.dialogs.get("r1", bot.clock.now(), timedelta(minutes=30)) is None
 

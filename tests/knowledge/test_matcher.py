@@ -1,0 +1,68 @@
+"""The matcher understands residents as they write: Traditional, full-width, slips, fillers, pinyin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+from bot.knowledge.evaluation import evaluate
+from bot.knowledge.library import build
+from bot.knowledge.matcher import Candidate, decide, normalise
+
+DEV = PROJECT_ROOT.parent / "shared" / "eval" / "dev.tsv"
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return build(PROJECT_ROOT / "knowledge").matcher
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("異地就醫", "异地就医"),                       # Traditional
+    ("ＡＢＣ１２３，社保卡！", "abc123社会保障卡"),   # full-width, punctuation, synonym
+    ("嗯那个我想问下低保🙏", "我想低保"),           # voice fillers and emoji
+])
+def test_normalise(raw, expected):
+    assert normalise(raw, {"社保卡": "社会保障卡"}) == expected
+
+
+@pytest.mark.parametrize("question, guide", [
+    ("我爺爺今年九十歲了，高齡津貼要帶什麼證件去辦？", "高龄津贴申领"),   # Traditional
+    ("我身分正丢了，补办要多少钱", "居民身份证办理"),                  # homophone slip
+    ("残急人证到期了要换新的", "残疾人证办理"),                        # typo
+    ("jujia yanglao fuwu zenme shenqing", "居家养老服务申请"),       # typed pinyin
+    ("那个我的社保卡芯片好像坏了 嗯就是想换张新的", "社会保障卡挂失与补换"),  # dictated by voice
+])
+def test_residents_words_find_the_guide(matcher, question, guide):
+    assert matcher.match(question).best.name == guide
+
+
+def test_out_of_scope_questions_fall_back(matcher):
+    for question in ("明天镇上会下雨吗", "给我推荐几只能涨的股票", "讲个笑话听听"):
+        match = matcher.match(question)
+        assert match.decision == "fallback" and match.intent == "unknown", question
+
+
+def test_thresholds():
+    assert decide([]) == "fallback"
+    assert decide([Candidate("a", 0.3)]) == "fallback"
+    assert decide([Candidate("a", 0.9), Candidate("b", 0.88)]) == "answer"      # sure enough
+    assert decide([Candidate("a", 0.7), Candidate("b", 0.66)]) == "clarify"     # too close to call
+    assert decide([Candidate("a", 0.7), Candidate("b", 0.5)]) == "answer"
+
+
+def test_intent_comes_with_the_service(matcher):
+    match = matcher.match("我想预约办社保卡")
+    assert match.intent == "booking" and match.best.name == "社会保障卡申领"
+
+
+@pytest.mark.skipif(not DEV.exists(), reason="shared/eval/dev.tsv is not beside this checkout")
+def test_dev_set_figures_do_not_get_worse(matcher):
+    """Pinned at what the matcher reaches today; raise these as it improves."""
+    figures = evaluate(matcher, Path(DEV))
+    assert figures.rate(figures.top1, figures.services) >= 0.91
+    assert figures.rate(figures.top3, figures.services) >= 0.98
+    assert figures.rate(figures.unknown_answered, figures.unknown) <= 0.02
+    assert figures.rate(figures.intents_right, figures.intents) >= 0.98
