@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import opencc
 from pypinyin import lazy_pinyin
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.knowledge.model import Guide, Knowledge
 
@@ -52,6 +52,7 @@ def normalise(text: str, synonyms: dict[str, str] | None = None) -> str:
             if word in text:
                 text = text.replace(word, synonyms[word])
     return text
+
 
 
 def pinyin(text: str) -> str:
@@ -96,100 +97,112 @@ class Match:
                 "candidates": [{"name": c.name, "score": round(c.score, 3)} for c in self.candidates]}
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Term:
+    doc: int           # which guide
     text: str          # normalised name or alias
     sound: str         # its pinyin
     weight: float      # how much a hit says: long and specific terms say more
 
 
-@dataclass
-class _Doc:
-    guide: Guide
-    terms: tuple[_Term, ...]
-    keywords: tuple[str, ...]
-    tf: Counter = field(default_factory=Counter)
-    length: int = 0
-
-
 class Index:
-    """BM25 over character bigrams plus exact and fuzzy hits on names and aliases."""
+    """BM25 over character bigrams plus exact, pinyin and fuzzy hits on names and aliases,
+    and everyday keywords. Everything that does not depend on the question is computed here,
+    once: per-bigram BM25 contributions in postings, one flat table of terms for all guides."""
 
     K1, B = 1.2, 0.75
 
     def __init__(self, knowledge: Knowledge):
         self.knowledge = knowledge
-        self.docs: list[_Doc] = []
-        df: Counter = Counter()
-        normal = {g.name: [t for t in dict.fromkeys(normalise(t, knowledge.synonyms) for t in
-                                                        (g.name, _core_name(g.name), *g.aliases)) if t]
-                  for g in knowledge.guides.values()}
-        for guide in knowledge.guides.values():
-            others = [t for name, ts in normal.items() if name != guide.name for t in ts]
-            terms = tuple(_Term(t, pinyin(t), self._weight(t, others)) for t in normal[guide.name])
-            keywords = tuple(dict.fromkeys(k for k in (normalise(k, knowledge.synonyms) for k in guide.keywords) if k))
-            texts = [t.text for t in terms]
-            text = [*texts, *texts, *texts, *keywords, *keywords, guide.summary,
-                    *(f.q for f in guide.faq), *guide.conditions]
-            tf = Counter(g for part in text for g in bigrams(normalise(part, knowledge.synonyms)))
-            doc = _Doc(guide=guide, terms=terms, keywords=keywords, tf=tf, length=sum(tf.values()))
-            self.docs.append(doc)
-            df.update(tf.keys())
-        n = max(len(self.docs), 1)
-        self.avg_len = sum(d.length for d in self.docs) / n
-        self.idf = {g: math.log(1 + (n - c + 0.5) / (c + 0.5)) for g, c in df.items()}
+        self.guides: list[Guide] = list(knowledge.guides.values())
+        synonyms = knowledge.synonyms
+        normal = [[t for t in dict.fromkeys(normalise(t, synonyms) for t in
+                                            (g.name, _core_name(g.name), *g.aliases)) if t]
+                  for g in self.guides]
+        self.terms: list[_Term] = []
+        self.keywords: list[tuple[int, str, float]] = []
+        tfs: list[Counter] = []
+        for i, guide in enumerate(self.guides):
+            others = [t for j, ts in enumerate(normal) if j != i for t in ts]
+            self.terms += [_Term(i, t, pinyin(t), self._weight(t, others)) for t in normal[i]]
+            keywords = [k for k in dict.fromkeys(normalise(k, synonyms) for k in guide.keywords) if k]
+            self.keywords += [(i, k, 0.3 + 0.15 * min(len(k), 5) / 5) for k in keywords]
+            text = [*normal[i] * 3, *keywords * 2, guide.summary, *(f.q for f in guide.faq), *guide.conditions]
+            tfs.append(Counter(g for part in text for g in bigrams(normalise(part, synonyms))))
+        self.fuzzy = [(n, t) for n, t in enumerate(self.terms) if len(t.text) >= 3]
+        self.fuzzy_texts = [t.text for _, t in self.fuzzy]
+        self.postings = self._postings(tfs)
+
+    def _postings(self, tfs: list[Counter]) -> dict[str, list[tuple[int, float]]]:
+        n = max(len(tfs), 1)
+        lengths = [sum(tf.values()) for tf in tfs]
+        avg = sum(lengths) / n if lengths else 1.0
+        df: Counter = Counter(g for tf in tfs for g in tf)
+        postings: dict[str, list[tuple[int, float]]] = {}
+        for i, tf in enumerate(tfs):
+            norm = self.K1 * (1 - self.B + self.B * lengths[i] / avg)
+            for g, f in tf.items():
+                idf = math.log(1 + (n - df[g] + 0.5) / (df[g] + 0.5))
+                postings.setdefault(g, []).append((i, idf * f * (self.K1 + 1) / (f + norm)))
+        return postings
 
     @staticmethod
     def _weight(term: str, others: list[str]) -> float:
-        """A hit on a long term is strong; on a term that is part of another guide's name
-        (社会保障卡 in both 申领 and 挂失与补换) it only says which family the question is in."""
+        """A hit on a long term is strong; on a term that is part of another guide's longer
+        name (社会保障卡 in 社会保障卡挂失与补换) it only says which family the question is in."""
         weight = 0.78 + 0.22 * min(len(term), 6) / 6
         if any(term in other and len(other) - len(term) >= 2 for other in others):
             weight -= 0.25
         return weight
 
-    def _bm25(self, doc: _Doc, query: list[str]) -> float:
-        score = 0.0
-        norm = self.K1 * (1 - self.B + self.B * doc.length / self.avg_len)
-        for g in query:
-            f = doc.tf.get(g)
-            if f:
-                score += self.idf[g] * f * (self.K1 + 1) / (f + norm)
-        return score
-
-    @staticmethod
-    def _term_score(doc: _Doc, q: str, sound: str) -> float:
-        best = 0.0
-        for term in doc.terms:
+    def _term_scores(self, q: str, sound: str) -> list[float]:
+        best = [0.0] * len(self.guides)
+        hit: set[int] = set()
+        for n, term in enumerate(self.terms):
             if term.text in q:
-                best = max(best, term.weight)
+                value = term.weight
             elif len(term.sound) >= 5 and term.sound in sound:
-                best = max(best, term.weight - 0.08)  # same sound, other characters: a slip
-            elif len(term.text) >= 3 and len(q) >= 3:
-                ratio = fuzz.partial_ratio(term.text, q) / 100
-                if ratio >= 0.75:
-                    best = max(best, 0.5 + (ratio - 0.75) * 1.2)
+                value = term.weight - 0.08  # same sound, other characters: a slip
+            else:
+                continue
+            hit.add(n)
+            best[term.doc] = max(best[term.doc], value)
+        if len(q) >= 3:  # near misses, scored in one call into rapidfuzz
+            for _, ratio, k in process.extract(q, self.fuzzy_texts, scorer=fuzz.partial_ratio,
+                                               score_cutoff=75, limit=None):
+                n, term = self.fuzzy[k]
+                if n not in hit:
+                    best[term.doc] = max(best[term.doc], 0.5 + (ratio / 100 - 0.75) * 1.2)
         return best
 
-    @staticmethod
-    def _keyword_score(doc: _Doc, q: str) -> float:
+    def _keyword_scores(self, q: str) -> list[float]:
         """Everyday words add up: 钱包被偷 + 补卡 says more than either alone."""
-        total = sum(0.3 + 0.15 * min(len(word), 5) / 5 for word in doc.keywords if word in q)
-        return min(total, 0.8)
+        total = [0.0] * len(self.guides)
+        for doc, word, value in self.keywords:
+            if word in q:
+                total[doc] += value
+        return [min(t, 0.8) for t in total]
+
+    def _bm25(self, q: str) -> list[float]:
+        scores = [0.0] * len(self.guides)
+        for g in dict.fromkeys(bigrams(q)):
+            for doc, value in self.postings.get(g, ()):
+                scores[doc] += value
+        return scores
 
     def rank(self, q: str, limit: int = 3) -> list[Candidate]:
         if not q:
             return []
-        query = list(dict.fromkeys(bigrams(q)))
-        sound = pinyin(q)
+        terms = self._term_scores(q, pinyin(q))
+        keywords = self._keyword_scores(q)
         scored = []
-        for doc in self.docs:
-            lexical = self._bm25(doc, query)
+        for doc, lexical in enumerate(self._bm25(q)):
             saturated = lexical / (lexical + 8.0)
-            term = self._term_score(doc, q, sound)
-            keywords = self._keyword_score(doc, q)
-            score = 0.75 * term + 0.3 * keywords + 0.4 * saturated if term else 0.6 * keywords + 0.7 * saturated
-            scored.append((score, doc.guide.name))
+            if terms[doc]:
+                score = 0.75 * terms[doc] + 0.3 * keywords[doc] + 0.4 * saturated
+            else:
+                score = 0.6 * keywords[doc] + 0.7 * saturated
+            scored.append((score, self.guides[doc].name))
         scored.sort(reverse=True)  # by the raw score: two guides at the 1.0 cap still differ
         return [Candidate(name, min(score, 1.0)) for score, name in scored[:limit] if score > 0.05]
 
