@@ -11,7 +11,7 @@ from bot.config import Config
 from bot.messages import Inbound
 from bot.replies import TextReply
 from bot.store.base import Dialog
-from bot.texts import Texts
+from bot.texts import Texts, split_text
 
 if TYPE_CHECKING:
     from bot.knowledge.library import Library
@@ -51,7 +51,10 @@ class Turn:
         return self.message.openid
 
     def say(self, template: str, **context) -> TextReply:
-        return TextReply(self.ctx.texts.chat(template, **context))
+        """A reply from a template; a text longer than one WeChat message may hold is split
+        at line ends and the rest follows through the customer-service API."""
+        parts = split_text(self.ctx.texts.chat(template, **context))
+        return TextReply(parts[0], more=tuple(parts[1:]))
 
     async def enter(self, state: str, **data) -> None:
         self.dialog = Dialog(state=state, data=data)

@@ -129,3 +129,19 @@ async def test_long_material_list_is_split_and_the_rest_pushed(start_bot, tmp_pa
             break
         await asyncio.sleep(0.05)
     assert "第39项证明材料" in "\n".join(bot.fake.texts_to("r1"))
+
+
+def test_every_follow_up_answer_fits_or_is_split():
+    from types import SimpleNamespace
+
+    from bot.context import Turn
+    from bot.texts import fits
+
+    knowledge = load_knowledge(PROJECT_ROOT / "knowledge")
+    ctx = SimpleNamespace(texts=Texts(), config=SimpleNamespace(service=SimpleNamespace(hotline="12345", name="测试")))
+    turn = Turn(ctx=ctx, message=None)
+    for guide in knowledge.guides.values():
+        for aspect in knowledge.aspects:
+            reply = turn.say("guide_aspect", g=guide, aspect=aspect, service=ctx.config.service)
+            assert all(fits(t) for t in (reply.text, *reply.more)), (guide.name, aspect)
+            assert reply.text.strip(), (guide.name, aspect)
