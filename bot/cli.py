@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ def _logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _run(app: web.Application, host: str, port: int, banner: list[str]) -> None:
+def _run(app: web.Application, host: str, port: int, banner: list[str], pid_file: Path | None = None) -> None:
     from bot.app import LIBRARY
 
     async def main() -> None:
@@ -30,6 +31,9 @@ def _run(app: web.Application, host: str, port: int, banner: list[str]) -> None:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
+        if pid_file is not None:
+            pid_file.parent.mkdir(parents=True, exist_ok=True)
+            pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -39,6 +43,8 @@ def _run(app: web.Application, host: str, port: int, banner: list[str]) -> None:
             print(line, flush=True)
         await stop.wait()
         await runner.cleanup()
+        if pid_file is not None:
+            pid_file.unlink(missing_ok=True)
 
     asyncio.run(main())
 
@@ -50,7 +56,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _logging(config.log.level)
     app = create_app(config)
     s = config.server
-    _run(app, s.host, s.port, [f"frontdesk serving http://{s.host}:{s.port}{s.wechat_path} (mode {config.wechat.mode})"])
+    _run(app, s.host, s.port, [f"frontdesk serving http://{s.host}:{s.port}{s.wechat_path} (mode {config.wechat.mode})"],
+         pid_file=config.resolve(s.pid_file))
+    return 0
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Ask the running server to load the knowledge base again (it keeps the old one if the
+    new one is broken, and logs why)."""
+    from bot.knowledge.loader import load_knowledge
+
+    config = Config.load(args.config)
+    try:
+        load_knowledge(config.knowledge_dir)
+    except KnowledgeError as e:
+        print("not reloading: the knowledge base has problems:\n" + str(e), file=sys.stderr)
+        return 1
+    pid_file = config.resolve(config.server.pid_file)
+    try:
+        pid = int(pid_file.read_text(encoding="utf-8").strip())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError) as e:
+        print(f"no running server found through {pid_file}: {e}", file=sys.stderr)
+        return 1
+    print(f"asked the server (pid {pid}) to reload {config.knowledge_dir}")
     return 0
 
 
@@ -125,6 +154,9 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the real server")
     serve.add_argument("--config", required=True, help="TOML config file (see config.example.toml)")
     serve.set_defaults(func=cmd_serve)
+    reload = sub.add_parser("reload", help="make the running server reload the knowledge base")
+    reload.add_argument("--config", required=True)
+    reload.set_defaults(func=cmd_reload)
     demo = sub.add_parser("demo", help="everything on one machine, with a chat simulator at /sim")
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--data", default="data/demo", help="folder for the demo database")

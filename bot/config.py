@@ -68,6 +68,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_body_bytes": Key(int, 65536, _positive),
         "timestamp_window_seconds": Key(int, 300, _positive),
         "reply_deadline_seconds": Key((int, float), 4.0, _positive),
+        "pid_file": Key(str, "data/frontdesk.pid"),
     },
     "wechat": {
         "app_id": Key(str),
