@@ -62,7 +62,7 @@ def test_intent_comes_with_the_service(matcher):
 def test_dev_set_figures_do_not_get_worse(matcher):
     """Pinned at what the matcher reaches today; raise these as it improves."""
     figures = evaluate(matcher, Path(DEV))
-    assert figures.rate(figures.top1, figures.services) >= 0.91
-    assert figures.rate(figures.top3, figures.services) >= 0.98
+    assert figures.rate(figures.top1, figures.services) >= 0.95
+    assert figures.rate(figures.top3, figures.services) >= 0.99
     assert figures.rate(figures.unknown_answered, figures.unknown) <= 0.02
-    assert figures.rate(figures.intents_right, figures.intents) >= 0.98
+    assert figures.rate(figures.intents_right, figures.intents) >= 0.99
