@@ -12,6 +12,7 @@ Each stage is a small function of its own:
 
 from __future__ import annotations
 
+import heapq
 import math
 import unicodedata
 from collections import Counter
@@ -108,9 +109,12 @@ class _Term:
 class Index:
     """BM25 over character bigrams plus exact, pinyin and fuzzy hits on names and aliases,
     and everyday keywords. Everything that does not depend on the question is computed here,
-    once: per-bigram BM25 contributions in postings, one flat table of terms for all guides."""
+    once, into inverted indexes, so a question only touches the guides it shares words with:
+    per-bigram BM25 contributions; terms and keywords by their first bigram (exact hits) and
+    by any bigram (near misses); terms by their first syllable (pinyin hits)."""
 
     K1, B = 1.2, 0.75
+    COMMON = 0.3  # bigrams in more than this share of guides say almost nothing: skipped
 
     def __init__(self, knowledge: Knowledge):
         self.knowledge = knowledge
@@ -119,19 +123,37 @@ class Index:
         normal = [[t for t in dict.fromkeys(normalise(t, synonyms) for t in
                                             (g.name, _core_name(g.name), *g.aliases)) if t]
                   for g in self.guides]
+        by_bigram: dict[str, set[str]] = {}
+        owners: dict[str, set[int]] = {}
+        for i, texts in enumerate(normal):
+            for t in texts:
+                owners.setdefault(t, set()).add(i)
+                for g in bigrams(t):
+                    by_bigram.setdefault(g, set()).add(t)
         self.terms: list[_Term] = []
         self.keywords: list[tuple[int, str, float]] = []
         tfs: list[Counter] = []
         for i, guide in enumerate(self.guides):
-            others = [t for j, ts in enumerate(normal) if j != i for t in ts]
-            self.terms += [_Term(i, t, pinyin(t), self._weight(t, others)) for t in normal[i]]
+            self.terms += [_Term(i, t, pinyin(t), self._weight(t, i, by_bigram, owners)) for t in normal[i]]
             keywords = [k for k in dict.fromkeys(normalise(k, synonyms) for k in guide.keywords) if k]
             self.keywords += [(i, k, 0.3 + 0.15 * min(len(k), 5) / 5) for k in keywords]
             text = [*normal[i] * 3, *keywords * 2, guide.summary, *(f.q for f in guide.faq), *guide.conditions]
             tfs.append(Counter(g for part in text for g in bigrams(normalise(part, synonyms))))
-        self.fuzzy = [(n, t) for n, t in enumerate(self.terms) if len(t.text) >= 3]
-        self.fuzzy_texts = [t.text for _, t in self.fuzzy]
+        self.term_start = self._by(lambda n: [self.terms[n].text[:2]], len(self.terms))
+        self.term_any = self._by(lambda n: bigrams(self.terms[n].text) if len(self.terms[n].text) >= 3 else [],
+                                 len(self.terms))
+        self.sound_start = self._by(lambda n: [self.terms[n].sound[:3]] if len(self.terms[n].sound) >= 5 else [],
+                                    len(self.terms))
+        self.keyword_start = self._by(lambda n: [self.keywords[n][1][:2]], len(self.keywords))
         self.postings = self._postings(tfs)
+
+    @staticmethod
+    def _by(keys_of, count: int) -> dict[str, list[int]]:
+        index: dict[str, list[int]] = {}
+        for n in range(count):
+            for key in dict.fromkeys(keys_of(n)):
+                index.setdefault(key, []).append(n)
+        return index
 
     def _postings(self, tfs: list[Counter]) -> dict[str, list[tuple[int, float]]]:
         n = max(len(tfs), 1)
@@ -142,69 +164,86 @@ class Index:
         for i, tf in enumerate(tfs):
             norm = self.K1 * (1 - self.B + self.B * lengths[i] / avg)
             for g, f in tf.items():
+                if n >= 20 and df[g] > self.COMMON * n:
+                    continue
                 idf = math.log(1 + (n - df[g] + 0.5) / (df[g] + 0.5))
                 postings.setdefault(g, []).append((i, idf * f * (self.K1 + 1) / (f + norm)))
         return postings
 
     @staticmethod
-    def _weight(term: str, others: list[str]) -> float:
+    def _weight(term: str, doc: int, by_bigram: dict[str, set[str]], owners: dict[str, set[int]]) -> float:
         """A hit on a long term is strong; on a term that is part of another guide's longer
         name (社会保障卡 in 社会保障卡挂失与补换) it only says which family the question is in."""
         weight = 0.78 + 0.22 * min(len(term), 6) / 6
-        if any(term in other and len(other) - len(term) >= 2 for other in others):
+        sets = sorted((by_bigram.get(g, set()) for g in bigrams(term)), key=len)
+        longer = sets[0].intersection(*sets[1:]) if sets else set()
+        if any(len(other) - len(term) >= 2 and term in other and owners[other] - {doc} for other in longer):
             weight -= 0.25
         return weight
 
-    def _term_scores(self, q: str, sound: str) -> list[float]:
-        best = [0.0] * len(self.guides)
+    def _term_scores(self, q: str, grams: set[str], sound: str) -> dict[int, float]:
+        best: dict[int, float] = {}
         hit: set[int] = set()
-        for n, term in enumerate(self.terms):
-            if term.text in q:
-                value = term.weight
-            elif len(term.sound) >= 5 and term.sound in sound:
-                value = term.weight - 0.08  # same sound, other characters: a slip
-            else:
-                continue
+
+        def note(n: int, value: float) -> None:
             hit.add(n)
-            best[term.doc] = max(best[term.doc], value)
-        if len(q) >= 3:  # near misses, scored in one call into rapidfuzz
-            for _, ratio, k in process.extract(q, self.fuzzy_texts, scorer=fuzz.partial_ratio,
-                                               score_cutoff=75, limit=None):
-                n, term = self.fuzzy[k]
-                if n not in hit:
-                    best[term.doc] = max(best[term.doc], 0.5 + (ratio / 100 - 0.75) * 1.2)
+            doc = self.terms[n].doc
+            if value > best.get(doc, 0.0):
+                best[doc] = value
+
+        for g in grams:
+            for n in self.term_start.get(g, ()):
+                if n not in hit and self.terms[n].text in q:
+                    note(n, self.terms[n].weight)
+        for start in {sound[i:i + 3] for i in range(len(sound) - 2)}:
+            for n in self.sound_start.get(start, ()):
+                term = self.terms[n]
+                if n not in hit and term.sound in sound:
+                    note(n, term.weight - 0.08)  # same sound, other characters: a slip
+        if len(q) >= 3:  # near misses among the terms sharing a bigram, in one call into rapidfuzz
+            near = [n for n in dict.fromkeys(n for g in grams for n in self.term_any.get(g, ())) if n not in hit]
+            texts = [self.terms[n].text for n in near]
+            for _, ratio, k in process.extract(q, texts, scorer=fuzz.partial_ratio, score_cutoff=75, limit=None):
+                doc = self.terms[near[k]].doc
+                best[doc] = max(best.get(doc, 0.0), 0.5 + (ratio / 100 - 0.75) * 1.2)
         return best
 
-    def _keyword_scores(self, q: str) -> list[float]:
+    def _keyword_scores(self, q: str, grams: set[str]) -> dict[int, float]:
         """Everyday words add up: 钱包被偷 + 补卡 says more than either alone."""
-        total = [0.0] * len(self.guides)
-        for doc, word, value in self.keywords:
-            if word in q:
-                total[doc] += value
-        return [min(t, 0.8) for t in total]
+        total: dict[int, float] = {}
+        for g in grams:
+            for n in self.keyword_start.get(g, ()):
+                doc, word, value = self.keywords[n]
+                if word in q:
+                    total[doc] = min(total.get(doc, 0.0) + value, 0.8)
+        return total
 
-    def _bm25(self, q: str) -> list[float]:
-        scores = [0.0] * len(self.guides)
-        for g in dict.fromkeys(bigrams(q)):
+    def _bm25(self, grams: set[str]) -> dict[int, float]:
+        scores: dict[int, float] = {}
+        for g in grams:
             for doc, value in self.postings.get(g, ()):
-                scores[doc] += value
+                scores[doc] = scores.get(doc, 0.0) + value
         return scores
 
     def rank(self, q: str, limit: int = 3) -> list[Candidate]:
         if not q:
             return []
-        terms = self._term_scores(q, pinyin(q))
-        keywords = self._keyword_scores(q)
+        grams = set(bigrams(q))
+        terms = self._term_scores(q, grams, pinyin(q))
+        keywords = self._keyword_scores(q, grams)
+        lexical = self._bm25(grams)
         scored = []
-        for doc, lexical in enumerate(self._bm25(q)):
-            saturated = lexical / (lexical + 8.0)
-            if terms[doc]:
-                score = 0.75 * terms[doc] + 0.3 * keywords[doc] + 0.4 * saturated
+        for doc in terms.keys() | keywords.keys() | lexical.keys():
+            bm25 = lexical.get(doc, 0.0)
+            saturated = bm25 / (bm25 + 8.0)
+            term, keyword = terms.get(doc, 0.0), keywords.get(doc, 0.0)
+            if term:
+                score = 0.75 * term + 0.3 * keyword + 0.4 * saturated
             else:
-                score = 0.6 * keywords[doc] + 0.7 * saturated
+                score = 0.6 * keyword + 0.7 * saturated
             scored.append((score, self.guides[doc].name))
-        scored.sort(reverse=True)  # by the raw score: two guides at the 1.0 cap still differ
-        return [Candidate(name, min(score, 1.0)) for score, name in scored[:limit] if score > 0.05]
+        best = heapq.nlargest(limit, scored)  # by the raw score: two guides at the 1.0 cap still differ
+        return [Candidate(name, min(score, 1.0)) for score, name in best if score > 0.05]
 
 
 def decide(candidates: list[Candidate]) -> str:
