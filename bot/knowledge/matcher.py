@@ -3,7 +3,7 @@
 Each stage is a small function of its own:
 - `normalise`: width folding, Traditional → Simplified (OpenCC), lower case, punctuation,
   emoji and voice fillers out, everyday words replaced by the official terms of `synonyms.toml`;
-- `Index.rank`: character-bigram BM25 over each guide's text, fused with exact hits on its
+- `Index.rank`: BM25 over character bigrams and jieba words of each guide's text, fused with exact hits on its
   name and aliases, the same hits on their pinyin (homophone slips like 身分正 or typed pinyin
   like "shiyejin" still hit), rapidfuzz scores for near misses, and its everyday keywords;
 - `decide`: `answer` / `clarify` / `fallback` by thresholds;
@@ -13,11 +13,13 @@ Each stage is a small function of its own:
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
+import jieba
 import opencc
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
@@ -59,6 +61,18 @@ def normalise(text: str, synonyms: dict[str, str] | None = None) -> str:
 def pinyin(text: str) -> str:
     """Toneless pinyin of the Chinese characters, other letters kept: 身分正 → shenfenzheng."""
     return "".join(lazy_pinyin(text))
+
+
+jieba.setLogLevel(logging.WARNING)
+# One segmenter per process: its dictionary takes a second and ~70 MiB to load. Each index adds
+# its guide names, aliases and keywords as user words; words of an earlier edition of the
+# knowledge base stay known after a reload, which only makes segmentation finer.
+_WORDS = jieba.Tokenizer()
+
+
+def words(text: str) -> list[str]:
+    """Word tokens (jieba, with the guides' own terms as user words), for BM25 beside bigrams."""
+    return ["w:" + w for w in _WORDS.lcut(text, HMM=False) if len(w) >= 2]
 
 
 def bigrams(text: str) -> list[str]:
@@ -138,7 +152,12 @@ class Index:
             keywords = [k for k in dict.fromkeys(normalise(k, synonyms) for k in guide.keywords) if k]
             self.keywords += [(i, k, 0.3 + 0.15 * min(len(k), 5) / 5) for k in keywords]
             text = [*normal[i] * 3, *keywords * 2, guide.summary, *(f.q for f in guide.faq), *guide.conditions]
+            for word in (*normal[i], *keywords):
+                _WORDS.add_word(word)
             tfs.append(Counter(g for part in text for g in bigrams(normalise(part, synonyms))))
+        for i, guide in enumerate(self.guides):
+            text = [*normal[i] * 3, guide.summary, *(f.q for f in guide.faq), *guide.conditions]
+            tfs[i].update(w for part in text for w in words(normalise(part, synonyms)))
         self.term_start = self._by(lambda n: [self.terms[n].text[:2]], len(self.terms))
         self.term_any = self._by(lambda n: bigrams(self.terms[n].text) if len(self.terms[n].text) >= 3 else [],
                                  len(self.terms))
@@ -231,7 +250,7 @@ class Index:
         grams = set(bigrams(q))
         terms = self._term_scores(q, grams, pinyin(q))
         keywords = self._keyword_scores(q, grams)
-        lexical = self._bm25(grams)
+        lexical = self._bm25(grams | set(words(q)))
         scored = []
         for doc in terms.keys() | keywords.keys() | lexical.keys():
             bm25 = lexical.get(doc, 0.0)
