@@ -161,6 +161,8 @@ class Index:
         self.term_start = self._by(lambda n: [self.terms[n].text[:2]], len(self.terms))
         self.term_any = self._by(lambda n: bigrams(self.terms[n].text) if len(self.terms[n].text) >= 3 else [],
                                  len(self.terms))
+        crowded = max(50, len(self.terms) // 50)  # a bigram shared by this many terms finds no near miss
+        self.term_any = {g: ns for g, ns in self.term_any.items() if len(ns) <= crowded}
         self.sound_start = self._by(lambda n: [self.terms[n].sound[:3]] if len(self.terms[n].sound) >= 5 else [],
                                     len(self.terms))
         self.keyword_start = self._by(lambda n: [self.keywords[n][1][:2]], len(self.keywords))
