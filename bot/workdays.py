@@ -1,0 +1,52 @@
+"""Working days of the Chinese calendar: statutory holidays off, make-up working days (调休) on.
+
+Deadlines (限时办结) are counted in working days. The `chinesecalendar` library knows each
+year once the State Council has published it; for a year it does not cover yet, Monday to
+Friday are counted and a warning is logged, so a deadline is never missing, only less exact.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import chinese_calendar
+
+log = logging.getLogger(__name__)
+
+
+class WorkCalendar:
+    def __init__(self) -> None:
+        self._warned: set[int] = set()
+
+    def is_workday(self, day: date) -> bool:
+        try:
+            return chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            if day.year not in self._warned:
+                self._warned.add(day.year)
+                log.warning("no statutory holiday data for %d: counting Monday to Friday as working days",
+                            day.year)
+            return day.isoweekday() <= 5
+
+    def add_workdays(self, start: date, days: int) -> date:
+        """The day on which `days` working days after `start` have passed (`start` itself not
+        counted): a case accepted on a Friday with 1 working day is due the next Monday."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        day = start
+        while days:
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                days -= 1
+        return day
+
+    def workdays_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end` (negative when `end` is earlier)."""
+        if end < start:
+            return -self.workdays_between(end, start)
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            count += self.is_workday(day)
+        return count

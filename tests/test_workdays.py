@@ -1,0 +1,40 @@
+"""Deadlines in working days across national holidays and make-up working days."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.workdays import WorkCalendar
+
+cal = WorkCalendar()
+
+
+def test_national_day_holiday_is_skipped():
+    # 2026: 1–7 October off (National Day and Mid-Autumn); a case accepted on 30 September
+    # with 3 working days is due after the holiday, not on 3 October
+    due = cal.add_workdays(date(2026, 9, 30), 3)
+    assert due > date(2026, 10, 7)
+    assert not cal.is_workday(date(2026, 10, 1))
+
+
+def test_make_up_saturday_counts_as_a_working_day():
+    # a Saturday or Sunday worked in lieu (调休) around the 2026 National Day
+    weekend_workdays = [d for d in (date(2026, 9, 27), date(2026, 10, 10), date(2026, 10, 11))
+                        if cal.is_workday(d)]
+    assert weekend_workdays, "the 2026 calendar has make-up working days around National Day"
+
+
+def test_friday_plus_one_working_day_is_monday():
+    assert cal.add_workdays(date(2026, 11, 20), 1) == date(2026, 11, 23)
+    assert cal.add_workdays(date(2026, 11, 24), 0) == date(2026, 11, 24)
+
+
+def test_year_without_data_counts_weekdays_and_warns(caplog):
+    due = cal.add_workdays(date(2030, 1, 4), 1)   # Friday
+    assert due == date(2030, 1, 7)
+    assert "no statutory holiday data for 2030" in caplog.text
+
+
+def test_workdays_between():
+    assert cal.workdays_between(date(2026, 11, 20), date(2026, 11, 27)) == 5
+    assert cal.workdays_between(date(2026, 11, 27), date(2026, 11, 20)) == -5
