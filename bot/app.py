@@ -14,6 +14,8 @@ from typing import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from bot.api import CASE_DESK, StaffAPI
+from bot.cases.desk import CaseDesk
 from bot.clock import Clock
 from bot.config import Config
 from bot.context import Context
@@ -24,6 +26,7 @@ from bot.pusher import Pusher
 from bot.store import Store, open_store
 from bot.texts import Texts
 from bot.wechat.api import WeChatAPI
+from bot.workdays import WorkCalendar
 from bot.wechat.gateway import Gateway
 from bot.wechat.protocol import Protocol
 from handlers import build_root
@@ -67,6 +70,12 @@ async def _desk_ctx(app: web.Application) -> AsyncIterator[None]:
     await desk.drain()
 
 
+async def _cases_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[CASE_DESK] = CaseDesk(store=app[STORE], texts=Texts(), clock=app[CLOCK], library=app[LIBRARY],
+                              calendar=WorkCalendar())
+    yield
+
+
 async def _pusher_ctx(app: web.Application) -> AsyncIterator[None]:
     pusher = Pusher(app[STORE], app[API], app[CLOCK], app[METRICS])
     app[PUSHER] = pusher
@@ -103,7 +112,10 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
     gateway = Gateway(protocol, desk=None, metrics=app[METRICS],  # desk set when the store is open
                       deadline=float(config.server.reply_deadline_seconds))
     app[GATEWAY] = gateway
-    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx])
+    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _cases_ctx, _pusher_ctx])
+    staff_api = StaffAPI(Texts())
+    app.middlewares.append(staff_api.auth)
+    app.add_routes(staff_api.routes())
     app.add_routes(gateway.routes(config.server.wechat_path))
     app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics)])
     return app

@@ -133,6 +133,49 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password_hash(password: str) -> str:
+    """scrypt from the standard library, salted; stored as scrypt$n$r$p$salt$hash."""
+    import base64
+    import hashlib
+    import secrets
+
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=2**14, r=8, p=1)
+    return "scrypt$16384$8$1$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    import secrets
+
+    from bot.clock import Clock
+    from bot.errors import StoreError
+    from bot.store import open_store
+
+    config = Config.load(args.config)
+    if args.role != "admin" and not args.center:
+        print("--center is required for a clerk or supervisor", file=sys.stderr)
+        return 2
+    password = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    token = secrets.token_urlsafe(32)
+
+    async def add() -> None:
+        store = await open_store(config.store.url, config.base_dir)
+        try:
+            await store.staff.add(name=args.name, center=args.center, role=args.role, token=token,
+                                  now=Clock().now(), password_hash=_password_hash(password) if password else None)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(add())
+    except StoreError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    print(f"staff member {args.name} ({args.role}, center {args.center or 'all'}) added; API token:")
+    print(token)
+    return 0
+
+
 def cmd_check_kb(args: argparse.Namespace) -> int:
     from bot.knowledge.loader import load_knowledge
 
@@ -154,6 +197,13 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the real server")
     serve.add_argument("--config", required=True, help="TOML config file (see config.example.toml)")
     serve.set_defaults(func=cmd_serve)
+    staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
+    staff_add = staff.add_parser("add", help="create a staff account; prints its API token on the last line")
+    staff_add.add_argument("--config", required=True)
+    staff_add.add_argument("--name", required=True)
+    staff_add.add_argument("--center", help="center id; leave out for an admin, who sees every center")
+    staff_add.add_argument("--role", required=True, choices=["clerk", "supervisor", "admin"])
+    staff_add.set_defaults(func=cmd_staff_add)
     reload = sub.add_parser("reload", help="make the running server reload the knowledge base")
     reload.add_argument("--config", required=True)
     reload.set_defaults(func=cmd_reload)

@@ -21,6 +21,7 @@ import aiosqlite
 from bot.clock import TZ
 from bot.errors import StoreError
 from bot.store.base import Dialog, OutboxItem
+from bot.store.cases import Cases, Staff
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class SQLiteStore:
         self.messages = ProcessedMessages(self)
         self.handoffs = Handoffs(self)
         self.outbox = Outbox(self)
+        self.cases = Cases(self)
+        self.staff = Staff(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> "SQLiteStore":

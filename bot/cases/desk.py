@@ -1,0 +1,56 @@
+"""Opening and moving cases: the rules (state machine, deadlines) and the resident's notice,
+around the store's one-transaction write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bot.cases.machine import InvalidMove, Move, check
+from bot.clock import Clock
+from bot.knowledge.library import Library
+from bot.store.cases import Case, StaleCase
+from bot.texts import Texts
+from bot.workdays import WorkCalendar
+
+
+@dataclass
+class CaseDesk:
+    store: Any
+    texts: Texts
+    clock: Clock
+    library: Library
+    calendar: WorkCalendar
+
+    def _notice(self, case: Case, to: str, note: str, deadline: date | None) -> str:
+        return self.texts.chat("case_notice", case=case, to=to, note=note, deadline=deadline)
+
+    async def open(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
+                   actor: str = "resident") -> Case:
+        case = await self.store.cases.create(kind=kind, openid=openid, guide=guide, center=center, data=data,
+                                             now=self.clock.now(), actor=actor)
+        return case
+
+    def _deadline_on_acceptance(self, case: Case) -> date | None:
+        guide = self.library.knowledge.guide(case.guide or "")
+        if guide is None or case.kind != "proxy":
+            return None
+        return self.calendar.add_workdays(self.clock.now().date(), guide.promised_days)
+
+    async def move(self, number: str, move: Move, actor: str) -> Case:
+        """Check and apply a move; InvalidMove names what is allowed, StaleCase a lost race."""
+        case = await self.store.cases.get(number)
+        if case is None:
+            raise LookupError(number)
+        today = self.clock.now().date()
+        check(case.kind, case.state, move, today)
+        deadline = move.deadline
+        if move.to == "accepted" and deadline is None:
+            deadline = self._deadline_on_acceptance(case)
+        notice = self._notice(case, move.to, move.note, deadline or case.deadline)
+        return await self.store.cases.move(case, to=move.to, actor=actor, note=move.note, deadline=deadline,
+                                           now=self.clock.now(), notice=notice)
+
+
+__all__ = ["CaseDesk", "InvalidMove", "StaleCase"]

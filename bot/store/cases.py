@@ -1,0 +1,164 @@
+"""Cases and staff in SQLite. A move of a case, its history line and the resident's notice are
+written in one transaction, and only if the case is still in the state the move was checked
+against — so a double click or two clerks at once cannot move a case twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import StoreError
+
+if TYPE_CHECKING:
+    from bot.store.sqlite import SQLiteStore
+
+PREFIX = {"proxy": "D", "home_visit": "S", "complaint": "T", "followup": "Z"}
+
+
+class StaleCase(StoreError):
+    """The case moved since it was read; the caller should read it again."""
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: str
+    actor: str
+    from_state: str | None
+    to_state: str
+    note: str
+    deadline: str | None
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    number: str
+    kind: str
+    openid: str
+    guide: str | None
+    center: str
+    state: str
+    deadline: date | None
+    data: dict[str, Any]
+    created_at: str
+    updated_at: str
+    history: tuple[HistoryLine, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    id: int
+    name: str
+    center: str | None
+    role: str
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _case(row: Any, history: tuple[HistoryLine, ...] = ()) -> Case:
+    return Case(id=row["id"], number=row["number"], kind=row["kind"], openid=row["openid"], guide=row["guide"],
+                center=row["center"], state=row["state"],
+                deadline=date.fromisoformat(row["deadline"]) if row["deadline"] else None,
+                data=json.loads(row["data"]), created_at=row["created_at"], updated_at=row["updated_at"],
+                history=history)
+
+
+class Cases:
+    def __init__(self, store: "SQLiteStore"):
+        self.store = store
+
+    async def create(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
+                     now: datetime, actor: str, notice: str | None = None) -> Case:
+        from bot.store.sqlite import iso
+
+        day = now.strftime("%Y%m%d")
+        async with self.store.transaction() as db:
+            prefix = f"{PREFIX[kind]}{day}-"
+            row = await (await db.execute(
+                "SELECT count(*) AS n FROM cases WHERE number LIKE ?", (prefix + "%",))).fetchone()
+            number = f"{prefix}{row['n'] + 1:04d}"
+            cursor = await db.execute(
+                "INSERT INTO cases(number, kind, openid, guide, center, state, data, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?)",
+                (number, kind, openid, guide, center, json.dumps(data, ensure_ascii=False), iso(now), iso(now)))
+            await db.execute(
+                "INSERT INTO case_history(case_id, at, actor, from_state, to_state) VALUES (?, ?, ?, NULL, 'submitted')",
+                (cursor.lastrowid, iso(now), actor))
+            if notice:
+                await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
+                                 (openid, notice, iso(now), iso(now)))
+        case = await self.get(number)
+        assert case is not None
+        return case
+
+    async def get(self, number: str) -> Case | None:
+        row = await self.store.fetchone("SELECT * FROM cases WHERE number=?", number)
+        if row is None:
+            return None
+        lines = await self.store.fetchall(
+            "SELECT at, actor, from_state, to_state, note, deadline FROM case_history WHERE case_id=? ORDER BY id",
+            row["id"])
+        return _case(row, tuple(HistoryLine(**dict(line)) for line in lines))
+
+    async def list(self, *, centers: list[str] | None, kind: str | None = None, state: str | None = None,
+                   openid: str | None = None, limit: int = 200) -> list[Case]:
+        where, args = [], []
+        if centers is not None:
+            where.append(f"center IN ({', '.join('?' * len(centers))})" if centers else "0")
+            args += centers
+        for column, value in (("kind", kind), ("state", state), ("openid", openid)):
+            if value:
+                where.append(f"{column}=?")
+                args.append(value)
+        sql = "SELECT * FROM cases" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
+        return [_case(row) for row in await self.store.fetchall(sql, *args, limit)]
+
+    async def move(self, case: Case, *, to: str, actor: str, note: str, deadline: date | None, now: datetime,
+                   notice: str | None) -> Case:
+        """Move `case` (as read) to `to`; raise StaleCase if it moved meanwhile."""
+        from bot.store.sqlite import iso
+
+        async with self.store.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE cases SET state=?, deadline=COALESCE(?, deadline), updated_at=? WHERE id=? AND state=?",
+                (to, deadline.isoformat() if deadline else None, iso(now), case.id, case.state))
+            if cursor.rowcount != 1:
+                raise StaleCase(f"case {case.number} is no longer {case.state}")
+            await db.execute(
+                "INSERT INTO case_history(case_id, at, actor, from_state, to_state, note, deadline) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (case.id, iso(now), actor, case.state, to, note, deadline.isoformat() if deadline else None))
+            if notice:
+                await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
+                                 (case.openid, notice, iso(now), iso(now)))
+        moved = await self.get(case.number)
+        assert moved is not None
+        return moved
+
+
+class Staff:
+    def __init__(self, store: "SQLiteStore"):
+        self.store = store
+
+    async def add(self, *, name: str, center: str | None, role: str, token: str, now: datetime,
+                  password_hash: str | None = None) -> StaffMember:
+        from bot.store.sqlite import iso
+
+        async with self.store.transaction() as db:
+            exists = await (await db.execute("SELECT 1 FROM staff WHERE name=?", (name,))).fetchone()
+            if exists:
+                raise StoreError(f"a staff member named {name!r} already exists")
+            cursor = await db.execute(
+                "INSERT INTO staff(name, center, role, token_hash, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, center, role, token_hash(token), password_hash, iso(now)))
+        return StaffMember(id=cursor.lastrowid, name=name, center=center, role=role)
+
+    async def by_token(self, token: str) -> StaffMember | None:
+        row = await self.store.fetchone("SELECT id, name, center, role FROM staff WHERE token_hash=?",
+                                        token_hash(token))
+        return StaffMember(**dict(row)) if row else None

@@ -1,0 +1,129 @@
+"""The staff JSON API: scope, moves checked against the state machine, notices in the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from bot.api import CASE_DESK
+from bot.config import PROJECT_ROOT
+
+
+async def _staff(bot, name: str, center: str | None, role: str = "clerk") -> dict[str, str]:
+    token = f"token-{name}"
+    await bot.store.staff.add(name=name, center=center, role=role, token=token, now=bot.clock.now())
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _proxy_case(bot, center: str = "village-a", guide: str = "高龄津贴申领"):
+    return await bot.app[CASE_DESK].open(kind="proxy", openid="resident-1", guide=guide, center=center,
+                                         data={"name": "张三", "phone": "13800001234", "phone_masked": "138****1234"})
+
+
+async def _pushed(bot, openid: str, count: int) -> list[str]:
+    for _ in range(200):
+        if len(bot.fake.texts_to(openid)) >= count:
+            break
+        await asyncio.sleep(0.02)
+    return bot.fake.texts_to(openid)
+
+
+async def test_without_a_valid_token_the_api_answers_401(bot):
+    resp = await bot.client.get("/api/cases")
+    assert resp.status == 401 and (await resp.json())["error"] == "unauthorized"
+    resp = await bot.client.get("/api/cases", headers={"Authorization": "Bearer nope"})
+    assert resp.status == 401
+
+
+async def test_clerk_moves_a_case_and_the_resident_is_told(bot):
+    headers = await _staff(bot, "clerk-a", "village-a")
+    case = await _proxy_case(bot)
+    assert case.number.startswith("D20261124-")
+    resp = await bot.client.post(f"/api/cases/{case.number}/transitions", json={"to": "accepted"}, headers=headers)
+    body = await resp.json()
+    assert resp.status == 200 and body["state"] == "accepted"
+    # 高龄津贴申领 promises 15 working days: from Tue 24 Nov 2026 that is Tue 15 Dec
+    assert body["deadline"] == "2026-12-15"
+    assert [h["to_state"] for h in body["history"]] == ["submitted", "accepted"]
+    assert body["history"][-1]["actor"] == "staff:clerk-a"
+    assert body["data"]["phone"] == "138****1234"
+    pushed = await _pushed(bot, "resident-1", 1)
+    assert case.number in pushed[0] and "已受理" in pushed[0] and "2026年12月15日" in pushed[0]
+
+
+async def test_a_move_not_allowed_is_409_naming_the_allowed_ones(bot):
+    headers = await _staff(bot, "clerk-a", "village-a")
+    case = await _proxy_case(bot)
+    resp = await bot.client.post(f"/api/cases/{case.number}/transitions", json={"to": "delivered"}, headers=headers)
+    body = await resp.json()
+    assert resp.status == 409 and body["allowed"] == ["accepted", "rejected", "cancelled"]
+    assert "已受理" in body["message"] and "不予办理" in body["message"]
+    resp = await bot.client.post(f"/api/cases/{case.number}/transitions", json={"to": "rejected"}, headers=headers)
+    assert resp.status == 409 and "原因" in (await resp.json())["message"]
+
+
+async def test_double_click_moves_a_case_once(bot):
+    headers = await _staff(bot, "clerk-a", "village-a")
+    case = await _proxy_case(bot)
+    url = f"/api/cases/{case.number}/transitions"
+    first, second = await asyncio.gather(bot.client.post(url, json={"to": "accepted"}, headers=headers),
+                                         bot.client.post(url, json={"to": "accepted"}, headers=headers))
+    assert sorted([first.status, second.status]) == [200, 409]
+    moved = await bot.store.cases.get(case.number)
+    assert [h.to_state for h in moved.history] == ["submitted", "accepted"]
+    row = await bot.store.fetchone("SELECT count(*) AS n FROM outbox WHERE openid='resident-1'")
+    assert row["n"] == 1
+
+
+async def test_other_centers_cases_are_403_and_not_listed(bot):
+    headers_b = await _staff(bot, "clerk-b", "village-b")
+    admin = await _staff(bot, "admin", None, "admin")
+    case = await _proxy_case(bot, center="village-a")
+    resp = await bot.client.get(f"/api/cases/{case.number}", headers=headers_b)
+    assert resp.status == 403
+    resp = await bot.client.post(f"/api/cases/{case.number}/transitions", json={"to": "accepted"}, headers=headers_b)
+    assert resp.status == 403
+    assert (await (await bot.client.get("/api/cases", headers=headers_b)).json())["cases"] == []
+    assert (await bot.client.get("/api/cases?center=village-a", headers=headers_b)).status == 403
+    listed = (await (await bot.client.get("/api/cases", headers=admin)).json())["cases"]
+    assert [c["number"] for c in listed] == [case.number]
+
+
+async def test_extension_needs_reason_and_date_and_is_told(bot):
+    headers = await _staff(bot, "clerk-a", "village-a")
+    case = await _proxy_case(bot)
+    url = f"/api/cases/{case.number}/transitions"
+    assert (await bot.client.post(url, json={"to": "accepted"}, headers=headers)).status == 200
+    resp = await bot.client.post(url, json={"to": "extended", "note": "需县里会签", "deadline": "2026-12-31"},
+                                 headers=headers)
+    assert resp.status == 200 and (await resp.json())["deadline"] == "2026-12-31"
+    pushed = await _pushed(bot, "resident-1", 2)
+    assert "延期" in pushed[-1] and "需县里会签" in pushed[-1] and "2026年12月31日" in pushed[-1]
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"to": "flying"}', b'{"note": "x"}', b'{"to": "extended", "deadline": "soon"}'])
+async def test_malformed_transition_is_400(bot, body):
+    headers = await _staff(bot, "clerk-a", "village-a")
+    case = await _proxy_case(bot)
+    resp = await bot.client.post(f"/api/cases/{case.number}/transitions", data=body,
+                                 headers={**headers, "Content-Type": "application/json"})
+    assert resp.status == 400 and (await resp.json())["error"] == "bad_request"
+
+
+def test_staff_add_prints_the_token_on_the_last_line(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[wechat]\napp_id = "wx"\napp_secret = "s"\ntoken = "t"\nmode = "plain"\n'
+                      '[store]\nurl = "sqlite:///fd.db"\n', encoding="utf-8")
+    cmd = [sys.executable, "-m", "bot.cli", "staff", "add", "--config", str(config), "--name", "王芳",
+           "--center", "village-a", "--role", "clerk"]
+    done = subprocess.run(cmd, input="s3cret-pass\n", capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT)
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip().splitlines()[-1]
+    assert len(token) >= 40
+    again = subprocess.run(cmd, input="", capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("fd.db*"))  # database and any WAL
+    assert b"scrypt$" in stored and b"s3cret-pass" not in stored  # the password only as its hash
