@@ -62,18 +62,15 @@ async def _api_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _desk_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    ctx = Context(config=config, store=app[STORE], library=app[LIBRARY], texts=Texts(), clock=app[CLOCK])
+    texts = Texts()
+    app[CASE_DESK] = cases = CaseDesk(store=app[STORE], texts=texts, clock=app[CLOCK], library=app[LIBRARY],
+                                      calendar=WorkCalendar())
+    ctx = Context(config=config, store=app[STORE], library=app[LIBRARY], texts=texts, clock=app[CLOCK], cases=cases)
     desk = FrontDesk(ctx, build_root(), app[METRICS])
     app[DESK] = desk
     app[GATEWAY].desk = desk
     yield
     await desk.drain()
-
-
-async def _cases_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[CASE_DESK] = CaseDesk(store=app[STORE], texts=Texts(), clock=app[CLOCK], library=app[LIBRARY],
-                              calendar=WorkCalendar())
-    yield
 
 
 async def _pusher_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -112,7 +109,7 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
     gateway = Gateway(protocol, desk=None, metrics=app[METRICS],  # desk set when the store is open
                       deadline=float(config.server.reply_deadline_seconds))
     app[GATEWAY] = gateway
-    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _cases_ctx, _pusher_ctx])
+    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx])
     staff_api = StaffAPI(Texts())
     app.middlewares.append(staff_api.auth)
     app.add_routes(staff_api.routes())

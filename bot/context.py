@@ -14,6 +14,7 @@ from bot.store.base import Dialog
 from bot.texts import Texts, split_text
 
 if TYPE_CHECKING:
+    from bot.cases.desk import CaseDesk
     from bot.knowledge.library import Library
     from bot.knowledge.matcher import Match
     from bot.store import Store
@@ -28,6 +29,7 @@ class Context:
     library: "Library"
     texts: Texts
     clock: Clock
+    cases: "CaseDesk"
 
     @property
     def dialog_idle(self) -> timedelta:
@@ -50,7 +52,7 @@ class Turn:
     def openid(self) -> str:
         return self.message.openid
 
-    def say(self, template: str, **context) -> TextReply:
+    def say(self, template: str, /, **context) -> TextReply:
         """A reply from a template; a text longer than one WeChat message may hold is split
         at line ends and the rest follows through the customer-service API."""
         parts = split_text(self.ctx.texts.chat(template, **context))

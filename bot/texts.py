@@ -25,13 +25,13 @@ class Texts:
         )
         self.env.filters["cn_num"] = lambda n: "①②③④⑤⑥⑦⑧⑨⑩"[n - 1] if 1 <= n <= 10 else f"{n}."
 
-    def chat(self, name: str, **context) -> str:
-        """A chat reply from templates/chat/<name>.txt, trimmed of blank edges."""
-        text = self.env.get_template(f"chat/{name}.txt").render(**context)
+    def chat(self, template: str, /, **context) -> str:
+        """A chat reply from templates/chat/<template>.txt, trimmed of blank edges."""
+        text = self.env.get_template(f"chat/{template}.txt").render(**context)
         return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
-    def page(self, name: str, **context) -> str:
-        return self.env.get_template(name).render(**context)
+    def page(self, template: str, /, **context) -> str:
+        return self.env.get_template(template).render(**context)
 
 
 def fits(text: str, limit: int = WECHAT_TEXT_LIMIT) -> bool:

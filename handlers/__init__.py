@@ -5,12 +5,14 @@ the catch-all, which is the guide matcher (`faq`) and therefore comes last.
 """
 
 from bot.router import RootRouter
-from handlers import centers, faq, greeting, handoff, kinds, requests
+from handlers import centers, faq, greeting, handoff, kinds, proxy, requests, status
 
 
 def build_root() -> RootRouter:
     return RootRouter(
         handoff.router,
+        proxy.router,
+        status.router,
         requests.router,
         centers.router,
         greeting.router,

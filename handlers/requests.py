@@ -32,5 +32,5 @@ def _register(what: str) -> None:
     router.intent(what)(interim)
 
 
-for _what in ("booking", "proxy", "status", "complaint", "rating"):
+for _what in ("booking", "complaint", "rating"):
     _register(_what)

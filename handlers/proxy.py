@@ -1,0 +1,112 @@
+"""代办: the station handles a matter for the resident (全程代办: 委托 → 受理 → 承办 → 回交).
+
+    代办 ──▶ proxy:service ──▶ (all materials shown) proxy:name ──▶ proxy:phone ──▶ proxy:id
+                                                                              │
+                       case number ◀── 确认 ◀── proxy:confirm ◀── proxy:delivery ◀┘
+
+A guide that cannot be handled by proxy says why and what to do instead. An answer that is not
+valid re-asks without losing what was given; 取消 leaves at any step.
+"""
+
+from __future__ import annotations
+
+from bot.context import Turn
+from bot.knowledge.model import Guide
+from bot.personal import id_number_ok, mask_id_number, mask_mobile, mask_name, mobile_ok, name_ok
+from bot.router import Router
+
+router = Router("proxy")
+
+SERVICE, NAME, PHONE, ID, DELIVERY, CONFIRM = (
+    "proxy:service", "proxy:name", "proxy:phone", "proxy:id", "proxy:delivery", "proxy:confirm")
+NO_DELIVERY = ("不用", "不需要", "自己领", "到站领", "自取", "不要", "去领")
+YES = ("确认", "确定", "提交", "是", "好", "对", "可以")
+
+
+def _guide_of(turn: Turn) -> Guide | None:
+    match = turn.match
+    if match is None or match.best is None or match.best.score < 0.5:
+        return None
+    return turn.ctx.library.knowledge.guide(match.best.name)
+
+
+async def _start(turn: Turn, guide: Guide):
+    if not guide.proxy:
+        await turn.leave()
+        return turn.say("proxy_not_possible", g=guide)
+    await turn.enter(NAME, guide=guide.name)
+    return turn.say("proxy_start", g=guide)
+
+
+@router.intent("proxy")
+async def proxy(turn: Turn):
+    guide = _guide_of(turn)
+    if guide is None:
+        await turn.enter(SERVICE)
+        return turn.say("proxy_ask_service", again=False)
+    return await _start(turn, guide)
+
+
+@router.state(SERVICE)
+async def which_service(turn: Turn):
+    match = turn.ctx.library.matcher.match(turn.text)
+    turn.match = match
+    guide = _guide_of(turn)
+    if guide is None:
+        return turn.say("proxy_ask_service", again=True)
+    return await _start(turn, guide)
+
+
+async def _next(turn: Turn, state: str, field: str, **data):
+    """Keep what was given, move to the next step and ask for `field`."""
+    await turn.enter(state, **{**turn.dialog.data, **data})
+    return turn.say("proxy_ask", field=field, again=False)
+
+
+@router.state(NAME)
+async def name(turn: Turn):
+    if not name_ok(turn.text):
+        return turn.say("proxy_ask", field="name", again=True)
+    return await _next(turn, PHONE, "phone", name=turn.text.strip())
+
+
+@router.state(PHONE)
+async def phone(turn: Turn):
+    digits = "".join(ch for ch in turn.text if ch.isdigit())
+    if not mobile_ok(digits):
+        return turn.say("proxy_ask", field="phone", again=True)
+    return await _next(turn, ID, "id", phone=digits)
+
+
+@router.state(ID)
+async def id_number(turn: Turn):
+    value = turn.text.strip().replace(" ", "").upper()
+    if not id_number_ok(value):
+        return turn.say("proxy_ask", field="id", again=True)
+    return await _next(turn, DELIVERY, "delivery", id_number=value)
+
+
+@router.state(DELIVERY)
+async def delivery(turn: Turn):
+    text = turn.text.strip()
+    address = "" if any(w in text for w in NO_DELIVERY) else text
+    if address and len(address) < 5:
+        return turn.say("proxy_ask", field="delivery", again=True)
+    data = {**turn.dialog.data, "address": address}
+    await turn.enter(CONFIRM, **data)
+    return turn.say("proxy_confirm", data=data, name=mask_name(data["name"]), phone=mask_mobile(data["phone"]),
+                    id_number=mask_id_number(data["id_number"]))
+
+
+@router.state(CONFIRM)
+async def confirm(turn: Turn):
+    if turn.text.strip("。.！! ") not in YES:
+        return turn.say("proxy_confirm_again")
+    data = turn.dialog.data
+    case = await turn.ctx.cases.open(
+        kind="proxy", openid=turn.openid, guide=data["guide"], center=turn.ctx.config.service.default_center,
+        data={"name": data["name"], "phone": data["phone"], "phone_masked": mask_mobile(data["phone"]),
+              "id_number": data["id_number"], "id_number_masked": mask_id_number(data["id_number"]),
+              "address": data.get("address", "")})
+    await turn.leave()
+    return turn.say("proxy_submitted", case=case)
