@@ -74,7 +74,8 @@ async def _desk_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _pusher_ctx(app: web.Application) -> AsyncIterator[None]:
-    pusher = Pusher(app[STORE], app[API], app[CLOCK], app[METRICS])
+    pusher = Pusher(app[STORE], app[API], app[CLOCK], app[METRICS],
+                    template_id=app[CONFIG].wechat.notice_template_id)
     app[PUSHER] = pusher
     task = asyncio.create_task(pusher.run())
     yield

@@ -78,6 +78,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "mode": Key(str, "safe", _one_of("plain", "compatible", "safe")),
         "api_base": Key(str, "https://api.weixin.qq.com"),
         "api_timeout_seconds": Key((int, float), 5.0, _positive),
+        "notice_template_id": Key(str, ""),
     },
     "store": {
         "url": Key(str, "sqlite:///data/frontdesk.db", _store_url),

@@ -15,16 +15,21 @@ from bot.clock import Clock
 from bot.errors import WeChatAPIError
 from bot.metrics import Metrics
 from bot.store import Store
+from bot.store.base import OutboxItem
 from bot.wechat.api import WeChatAPI
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-NEVER_DELIVERABLE = {43004, 40003, 47003}  # not following us, bad openid, bad arguments
+NEVER_DELIVERABLE = {43004, 40003, 47003, 40037}  # not following us, bad openid, bad arguments, bad template
+OUTSIDE_WINDOW = 45015
+WINDOW = timedelta(hours=48)  # customer-service messages only this long after the resident's last message
 
 
 class Pusher:
-    def __init__(self, store: Store, api: WeChatAPI, clock: Clock, metrics: Metrics, idle_seconds: float = 0.5):
+    def __init__(self, store: Store, api: WeChatAPI, clock: Clock, metrics: Metrics, idle_seconds: float = 0.5,
+                 template_id: str = ""):
+        self.template_id = template_id
         self.store = store
         self.api = api
         self.clock = clock
@@ -40,7 +45,7 @@ class Pusher:
         items = await self.store.outbox.due(self.clock.now())
         for item in items:
             try:
-                await self.api.send_text(item.openid, item.text)
+                await self._send(item)
             except WeChatAPIError as e:
                 attempts = item.attempts + 1
                 give_up = e.errcode in NEVER_DELIVERABLE or attempts >= MAX_ATTEMPTS
@@ -53,6 +58,21 @@ class Pusher:
                 await self.store.outbox.sent(item.id, self.clock.now())
                 self.metrics.pushes.labels("sent").inc()
         return len(items)
+
+    async def _send(self, item: OutboxItem) -> None:
+        """A customer-service text inside the 48-hour window, a template message outside it
+        (or when WeChat says the window has closed: 45015)."""
+        in_window = item.last_message_at is not None and self.clock.now() - item.last_message_at < WINDOW
+        if in_window:
+            try:
+                await self.api.send_text(item.openid, item.text)
+                return
+            except WeChatAPIError as e:
+                if e.errcode != OUTSIDE_WINDOW:
+                    raise
+        if not self.template_id:
+            raise WeChatAPIError(40037, "outside the 48-hour window and no [wechat] notice_template_id set")
+        await self.api.send_template(item.openid, self.template_id, {"content": item.text})
 
     async def housekeeping(self) -> None:
         """Forget de-duplication keys WeChat can no longer retry (it retries within seconds)."""

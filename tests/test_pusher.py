@@ -7,8 +7,17 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.app import PUSHER
 from bot.pusher import MAX_ATTEMPTS
+
+
+@pytest.fixture
+async def bot(start_bot):
+    bot = await start_bot(wechat={"notice_template_id": "TPL-notice"})
+    await bot.store.residents.seen("r1", bot.clock.now())  # r1 wrote: inside the 48-hour window
+    return bot
 
 
 async def _outbox(bot):
@@ -70,3 +79,20 @@ async def test_push_gives_up_after_max_attempts(bot):
         bot.clock.advance(seconds=2 ** MAX_ATTEMPTS)
     [row] = await _outbox(bot)
     assert row["attempts"] == MAX_ATTEMPTS and row["dead_at"] and row["sent_at"] is None
+
+
+async def test_outside_the_48_hour_window_a_template_message_is_sent(bot):
+    bot.clock.advance(hours=49)
+    await bot.store.outbox.add("r1", ["您的办件已办结。"], bot.clock.now())
+    await _attempts(bot, 1)
+    [sent] = bot.fake.sent
+    assert sent["kind"] == "template" and sent["template_id"] == "TPL-notice"
+    assert sent["data"] == {"content": {"value": "您的办件已办结。"}}
+
+
+async def test_window_closed_early_falls_back_to_the_template(bot):
+    bot.fake.fail_next = [45015]  # WeChat: the customer-service window has closed
+    await bot.store.outbox.add("r1", ["您的办件已受理。"], bot.clock.now())
+    await _attempts(bot, 1)
+    [row] = await _outbox(bot)
+    assert row["sent_at"] and [m["kind"] for m in bot.fake.sent] == ["template"]

@@ -25,6 +25,7 @@ class OutboxItem:
     openid: str
     text: str
     attempts: int
+    last_message_at: datetime | None = None  # the resident's last message: WeChat's 48-hour window
 
 
 class DialogRepo(Protocol):

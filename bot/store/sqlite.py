@@ -250,9 +250,12 @@ class Outbox(_Repo):
 
     async def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
         rows = await self.store.fetchall(
-            "SELECT id, openid, text, attempts FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL "
-            "AND next_at <= ? ORDER BY id LIMIT ?", iso(now), limit)
-        return [OutboxItem(id=r["id"], openid=r["openid"], text=r["text"], attempts=r["attempts"]) for r in rows]
+            "SELECT o.id, o.openid, o.text, o.attempts, r.last_message_at FROM outbox o "
+            "LEFT JOIN residents r ON r.openid = o.openid "
+            "WHERE o.sent_at IS NULL AND o.dead_at IS NULL AND o.next_at <= ? ORDER BY o.id LIMIT ?", iso(now), limit)
+        return [OutboxItem(id=r["id"], openid=r["openid"], text=r["text"], attempts=r["attempts"],
+                           last_message_at=datetime.fromisoformat(r["last_message_at"]) if r["last_message_at"] else None)
+                for r in rows]
 
     async def sent(self, item_id: int, now: datetime) -> None:
         await self.store.write("UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE id=?", iso(now), item_id)

@@ -19,6 +19,7 @@ async def _staff(bot, name: str, center: str | None, role: str = "clerk") -> dic
 
 
 async def _proxy_case(bot, center: str = "village-a", guide: str = "高龄津贴申领"):
+    await bot.store.residents.seen("resident-1", bot.clock.now())  # the resident wrote to us today
     return await bot.app[CASE_DESK].open(kind="proxy", openid="resident-1", guide=guide, center=center,
                                          data={"name": "张三", "phone": "13800001234", "phone_masked": "138****1234"})
 
