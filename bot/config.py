@@ -93,6 +93,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "name": Key(str, "便民服务中心"),
         "hotline": Key(str, "12345"),
         "default_center": Key(str, "town-center"),
+        "complaint_reply_days": Key(int, 5, _positive),
         "workdays": Key(list, [1, 2, 3, 4, 5], _weekdays),
         "hours": Key(list, ["08:30-12:00", "14:00-17:30"], _hhmm_range),
     },

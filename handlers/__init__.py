@@ -5,7 +5,7 @@ the catch-all, which is the guide matcher (`faq`) and therefore comes last.
 """
 
 from bot.router import RootRouter
-from handlers import centers, faq, greeting, handoff, kinds, proxy, requests, status
+from handlers import centers, complaint, faq, greeting, handoff, kinds, proxy, requests, status
 
 
 def build_root() -> RootRouter:
@@ -13,6 +13,7 @@ def build_root() -> RootRouter:
         handoff.router,
         proxy.router,
         status.router,
+        complaint.router,
         requests.router,
         centers.router,
         greeting.router,

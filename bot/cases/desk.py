@@ -27,10 +27,11 @@ class CaseDesk:
         return self.texts.chat("case_notice", case=case, to=to, note=note, deadline=deadline)
 
     async def open(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
-                   actor: str = "resident") -> Case:
-        case = await self.store.cases.create(kind=kind, openid=openid, guide=guide, center=center, data=data,
-                                             now=self.clock.now(), actor=actor)
-        return case
+                   actor: str = "resident", reply_within: int | None = None) -> Case:
+        """Open a case; `reply_within` working days sets its deadline at once (投诉: the reply)."""
+        deadline = self.calendar.add_workdays(self.clock.now().date(), reply_within) if reply_within else None
+        return await self.store.cases.create(kind=kind, openid=openid, guide=guide, center=center, data=data,
+                                             now=self.clock.now(), actor=actor, deadline=deadline)
 
     def _deadline_on_acceptance(self, case: Case) -> date | None:
         guide = self.library.knowledge.guide(case.guide or "")

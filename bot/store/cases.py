@@ -73,7 +73,7 @@ class Cases:
         self.store = store
 
     async def create(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
-                     now: datetime, actor: str, notice: str | None = None) -> Case:
+                     now: datetime, actor: str, notice: str | None = None, deadline: date | None = None) -> Case:
         from bot.store.sqlite import iso
 
         day = now.strftime("%Y%m%d")
@@ -83,9 +83,10 @@ class Cases:
                 "SELECT count(*) AS n FROM cases WHERE number LIKE ?", (prefix + "%",))).fetchone()
             number = f"{prefix}{row['n'] + 1:04d}"
             cursor = await db.execute(
-                "INSERT INTO cases(number, kind, openid, guide, center, state, data, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?)",
-                (number, kind, openid, guide, center, json.dumps(data, ensure_ascii=False), iso(now), iso(now)))
+                "INSERT INTO cases(number, kind, openid, guide, center, state, deadline, data, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?)",
+                (number, kind, openid, guide, center, deadline.isoformat() if deadline else None,
+                 json.dumps(data, ensure_ascii=False), iso(now), iso(now)))
             await db.execute(
                 "INSERT INTO case_history(case_id, at, actor, from_state, to_state) VALUES (?, ?, ?, NULL, 'submitted')",
                 (cursor.lastrowid, iso(now), actor))

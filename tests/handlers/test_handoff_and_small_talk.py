@@ -64,6 +64,3 @@ async def test_booking_before_it_opens_says_so_and_still_tells_what_to_bring(bot
     assert "居民身份证" in text and "便民服务站" in text and "转人工" in text
 
 
-async def test_complaint_is_taken_seriously(bot):
-    text = await bot.say("r1", "窗口的人态度太差了，我要投诉")
-    assert "很抱歉" in text and "0571-12345678" in text

@@ -1,0 +1,42 @@
+"""投诉: every complaint is registered as a case with a reply deadline; the reply reaches the
+complainant in WeChat when staff close it.
+
+    投诉 ──▶ complaint:details ──(what happened)──▶ case number and reply date
+"""
+
+from bot.context import Turn
+from bot.router import Router
+
+router = Router("complaint")
+
+DETAILS = "complaint:details"
+MIN_WORDS = 6
+
+
+async def _register(turn: Turn, words: str):
+    ctx = turn.ctx
+    case = await ctx.cases.open(kind="complaint", openid=turn.openid, guide=None,
+                                center=ctx.config.service.default_center, data={"words": words[:2000]},
+                                reply_within=ctx.config.service.complaint_reply_days)
+    await turn.leave()
+    return turn.say("complaint_registered", case=case)
+
+
+@router.intent("complaint")
+async def complaint(turn: Turn):
+    # "窗口的人一直在玩手机，这个去哪投诉" already says what happened; "我要投诉" does not
+    words = turn.text.strip()
+    stripped = words.replace("我要投诉", "").replace("投诉", "").replace("我要", "").strip("，,。.！! ")
+    if len(stripped) >= MIN_WORDS * 2:
+        return await _register(turn, words)
+    await turn.enter(DETAILS, first=words)
+    return turn.say("complaint_ask", again=False)
+
+
+@router.state(DETAILS)
+async def details(turn: Turn):
+    words = turn.text.strip()
+    if len(words) < MIN_WORDS:
+        return turn.say("complaint_ask", again=True)
+    first = turn.dialog.data.get("first", "")
+    return await _register(turn, f"{first}\n{words}" if first else words)
