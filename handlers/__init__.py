@@ -5,7 +5,7 @@ the catch-all, which is the guide matcher (`faq`) and therefore comes last.
 """
 
 from bot.router import RootRouter
-from handlers import centers, complaint, faq, greeting, handoff, kinds, proxy, requests, status
+from handlers import centers, complaint, faq, greeting, handoff, kinds, proxy, rating, requests, status
 
 
 def build_root() -> RootRouter:
@@ -14,6 +14,7 @@ def build_root() -> RootRouter:
         proxy.router,
         status.router,
         complaint.router,
+        rating.router,
         requests.router,
         centers.router,
         greeting.router,

@@ -32,5 +32,5 @@ def _register(what: str) -> None:
     router.intent(what)(interim)
 
 
-for _what in ("booking", "rating"):
+for _what in ("booking",):
     _register(_what)

@@ -4,15 +4,19 @@ around the store's one-transaction write."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from bot.cases.machine import InvalidMove, Move, check
 from bot.clock import Clock
 from bot.knowledge.library import Library
+from bot.store.base import Dialog
 from bot.store.cases import Case, StaleCase
 from bot.texts import Texts
 from bot.workdays import WorkCalendar
+
+
+RATED_KINDS = ("proxy", "home_visit", "complaint")
 
 
 @dataclass
@@ -24,7 +28,13 @@ class CaseDesk:
     calendar: WorkCalendar
 
     def _notice(self, case: Case, to: str, note: str, deadline: date | None) -> str:
-        return self.texts.chat("case_notice", case=case, to=to, note=note, deadline=deadline)
+        return self.texts.chat("case_notice", case=case, to=to, note=note, deadline=deadline,
+                               ask_rating=self._asks_rating(case, to))
+
+    @staticmethod
+    def _asks_rating(case: Case, to: str) -> bool:
+        """好差评: when a matter ends, the resident is asked to rate it."""
+        return to == "completed" and case.kind in RATED_KINDS
 
     async def open(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
                    actor: str = "resident", reply_within: int | None = None) -> Case:
@@ -50,8 +60,19 @@ class CaseDesk:
         if move.to == "accepted" and deadline is None:
             deadline = self._deadline_on_acceptance(case)
         notice = self._notice(case, move.to, move.note, deadline or case.deadline)
-        return await self.store.cases.move(case, to=move.to, actor=actor, note=move.note, deadline=deadline,
-                                           now=self.clock.now(), notice=notice)
+        moved = await self.store.cases.move(case, to=move.to, actor=actor, note=move.note, deadline=deadline,
+                                            now=self.clock.now(), notice=notice)
+        if self._asks_rating(case, move.to):
+            await self._await_rating(moved)
+        return moved
+
+    async def _await_rating(self, case: Case) -> None:
+        """Let the resident's next message be their rating — unless they are in the middle of
+        something else (a booking, another 代办); then 评价 still finds the case."""
+        now = self.clock.now()
+        current = await self.store.dialogs.get(case.openid, now, timedelta(hours=48))
+        if current is None or current.state.startswith("faq:"):
+            await self.store.dialogs.set(case.openid, Dialog(state="rating:score", data={"case": case.number}), now)
 
 
 __all__ = ["CaseDesk", "InvalidMove", "StaleCase"]

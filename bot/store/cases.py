@@ -163,3 +163,30 @@ class Staff:
         row = await self.store.fetchone("SELECT id, name, center, role FROM staff WHERE token_hash=?",
                                         token_hash(token))
         return StaffMember(**dict(row)) if row else None
+
+
+class Ratings:
+    def __init__(self, store: "SQLiteStore"):
+        self.store = store
+
+    async def add(self, case: Case, score: int, words: str, now: datetime) -> bool:
+        """Record the rating of `case`; False if it was already rated (a second reply changes nothing)."""
+        from bot.store.sqlite import iso
+
+        cursor = await self.store.write(
+            "INSERT INTO ratings(case_id, openid, center, score, words, at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(case_id) DO NOTHING", case.id, case.openid, case.center, score, words, iso(now))
+        return cursor.rowcount == 1
+
+    async def unrated_closed_case(self, openid: str) -> Case | None:
+        row = await self.store.fetchone(
+            "SELECT c.* FROM cases c LEFT JOIN ratings r ON r.case_id = c.id WHERE c.openid=? AND r.id IS NULL "
+            "AND c.kind IN ('proxy', 'home_visit', 'complaint') AND c.state IN ('completed', 'delivered') "
+            "ORDER BY c.updated_at DESC, c.id DESC LIMIT 1", openid)
+        return _case(row) if row else None
+
+    async def satisfaction(self) -> dict[str, tuple[int, int]]:
+        """Per center: (ratings of 满意 or better incl. 基本满意, all ratings) — the 80 % line."""
+        rows = await self.store.fetchall(
+            "SELECT center, sum(score >= 3) AS good, count(*) AS total FROM ratings GROUP BY center")
+        return {r["center"]: (r["good"], r["total"]) for r in rows}

@@ -21,7 +21,7 @@ import aiosqlite
 from bot.clock import TZ
 from bot.errors import StoreError
 from bot.store.base import Dialog, OutboxItem
-from bot.store.cases import Cases, Staff
+from bot.store.cases import Cases, Ratings, Staff
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class SQLiteStore:
         self.outbox = Outbox(self)
         self.cases = Cases(self)
         self.staff = Staff(self)
+        self.ratings = Ratings(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> "SQLiteStore":
