@@ -5,13 +5,14 @@ the catch-all, which is the guide matcher (`faq`) and therefore comes last.
 """
 
 from bot.router import RootRouter
-from handlers import centers, complaint, faq, greeting, handoff, kinds, proxy, rating, requests, status
+from handlers import centers, complaint, faq, greeting, handoff, kinds, my_cases, proxy, rating, requests, status
 
 
 def build_root() -> RootRouter:
     return RootRouter(
         handoff.router,
         proxy.router,
+        my_cases.router,
         status.router,
         complaint.router,
         rating.router,

@@ -50,25 +50,26 @@ def evaluate(matcher: Matcher, tsv: Path) -> Figures:
         q, expect = row["question"], row["expect"]
         right = {expect, *filter(None, (row.get("also_ok") or "").split("|"))}
         m = matcher.match(q)
+        intent = m.as_json()["intent"]
         names = [c.name for c in m.candidates]
         answered = m.decision == "answer" and m.intent == "guide"
         figures.intents += 1
         if expect == "@unknown":
             figures.unknown += 1
-            figures.intents_right += m.intent == "unknown"
+            figures.intents_right += intent == "unknown"
             if answered:
                 figures.unknown_answered += 1
                 figures.misses.append(f"UNKNOWN answered with {names[0]}: {q}")
-            elif m.intent != "unknown":
-                figures.misses.append(f"UNKNOWN taken as {m.intent}: {q}")
+            elif intent != "unknown":
+                figures.misses.append(f"UNKNOWN taken as {intent}: {q}")
         elif expect.startswith("@"):
-            if m.intent == expect[1:]:
+            if intent == expect[1:]:
                 figures.intents_right += 1
             else:
-                figures.misses.append(f"INTENT {expect} taken as {m.intent}: {q}")
+                figures.misses.append(f"INTENT {expect} taken as {intent}: {q}")
         else:
             figures.services += 1
-            figures.intents_right += m.intent == "guide"
+            figures.intents_right += intent == "guide"
             first = bool(names) and names[0] in right
             figures.top1 += first
             figures.top3 += bool(right & set(names[:3]))

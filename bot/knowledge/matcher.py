@@ -88,6 +88,11 @@ def _core_name(name: str) -> str:
     return name
 
 
+# DESIGN.md fixes the intents `frontdesk match` reports; a resident's moves on their own cases
+# (withdraw, reply with materials) are about the status of a case.
+CONTRACT_INTENT = {"withdraw": "status", "materials_reply": "status"}
+
+
 @dataclass(frozen=True)
 class Candidate:
     name: str
@@ -108,7 +113,9 @@ class Match:
         return self.candidates[0] if self.candidates else None
 
     def as_json(self) -> dict:
-        return {"q": self.question, "intent": self.intent, "decision": self.decision,
+        """The `frontdesk match` line; finer intents are reported as the contract's ones."""
+        intent = CONTRACT_INTENT.get(self.intent, self.intent)
+        return {"q": self.question, "intent": intent, "decision": self.decision,
                 "candidates": [{"name": c.name, "score": round(c.score, 3)} for c in self.candidates]}
 
 
@@ -286,7 +293,7 @@ def find_phrase(q: str, phrases: tuple[str, ...]) -> str | None:
 
 # Intents that name an action on a service win over the guide itself; the others only when
 # no guide was matched with confidence.
-ACTION_INTENTS = ("handoff", "complaint", "status", "proxy", "booking", "rating")
+ACTION_INTENTS = ("handoff", "withdraw", "materials_reply", "complaint", "status", "proxy", "booking", "rating")
 SOFT_INTENTS = ("centers", "greeting")
 
 

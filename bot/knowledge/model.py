@@ -9,7 +9,8 @@ ITEM_TYPES = ("行政许可", "行政给付", "行政确认", "行政裁决", "�
               "其他行政权力", "公共服务")
 CASE_TYPES = ("即办件", "承诺件", "联办件", "上报件")
 MATERIAL_FORMS = ("原件", "复印件", "原件和复印件", "电子件", "原件或电子件")
-INTENTS = ("booking", "proxy", "status", "complaint", "rating", "handoff", "greeting", "centers")
+INTENTS = ("booking", "proxy", "status", "complaint", "rating", "handoff", "greeting", "centers",
+           "withdraw", "materials_reply")
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,15 @@ class Cases:
         return moved
 
 
+    async def note(self, case: Case, *, actor: str, note: str, now: datetime) -> None:
+        """A line in the history that does not move the case (the resident's reply, a call)."""
+        from bot.store.sqlite import iso
+
+        await self.store.write(
+            "INSERT INTO case_history(case_id, at, actor, from_state, to_state, note) VALUES (?, ?, ?, ?, ?, ?)",
+            case.id, iso(now), actor, case.state, case.state, note)
+
+
 class Staff:
     def __init__(self, store: "SQLiteStore"):
         self.store = store

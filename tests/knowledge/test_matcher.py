@@ -66,3 +66,10 @@ def test_dev_set_figures_do_not_get_worse(matcher):
     assert figures.rate(figures.top3, figures.services) >= 0.99
     assert figures.rate(figures.unknown_answered, figures.unknown) <= 0.02
     assert figures.rate(figures.intents_right, figures.intents) >= 0.99
+
+
+def test_match_reports_only_the_intents_of_the_contract(matcher):
+    contract = {"guide", "booking", "proxy", "status", "complaint", "rating", "handoff", "greeting", "centers",
+                "unknown"}
+    for question in ("我要撤回申请", "补材料 D20261124-0001 户口本复印件", "你好", "转人工", "明天下雨吗"):
+        assert matcher.match(question).as_json()["intent"] in contract, question

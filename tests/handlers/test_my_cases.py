@@ -1,0 +1,38 @@
+"""A resident withdraws a case not yet accepted and answers a request for materials."""
+
+from __future__ import annotations
+
+from bot.app import CASE_DESK
+from bot.cases.machine import Move
+
+
+async def _case(bot, openid: str):
+    return await bot.app[CASE_DESK].open(kind="proxy", openid=openid, guide="高龄津贴申领", center="village-a",
+                                         data={})
+
+
+async def test_withdraw_before_acceptance_only(bot):
+    first = await _case(bot, "r1")
+    assert "已撤回" in await bot.say("r1", "我不想办了，撤回")
+    assert (await bot.store.cases.get(first.number)).state == "cancelled"
+    second = await _case(bot, "r1")
+    await bot.app[CASE_DESK].move(second.number, Move(to="accepted"), actor="staff:t")
+    assert "已经受理" in await bot.say("r1", f"撤回 {second.number}")
+    assert (await bot.store.cases.get(second.number)).state == "accepted"
+
+
+async def test_someone_elses_case_cannot_be_withdrawn(bot):
+    other = await _case(bot, "r2")
+    assert "没有找到" in await bot.say("r1", f"撤回 {other.number}")
+    assert (await bot.store.cases.get(other.number)).state == "submitted"
+
+
+async def test_reply_to_need_materials_is_recorded_on_the_case(bot):
+    case = await _case(bot, "r1")
+    desk = bot.app[CASE_DESK]
+    await desk.move(case.number, Move(to="accepted"), actor="staff:t")
+    await desk.move(case.number, Move(to="need_materials", note="1. 户口簿复印件"), actor="staff:t")
+    assert "已记在办件" in await bot.say("r1", "补材料 户口簿复印件明天送到村里")
+    history = (await bot.store.cases.get(case.number)).history
+    assert history[-1].actor == "resident" and "户口簿复印件明天送到村里" in history[-1].note
+    assert (await bot.store.cases.get(case.number)).state == "need_materials"
