@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -70,9 +70,21 @@ class StaffAPI:
         if center and staff.center is not None and center != staff.center:
             return _error(self.texts, 403, "forbidden")
         centers = [center] if center else ([staff.center] if staff.center is not None else None)
-        cases = await request.app[CASE_DESK].store.cases.list(centers=centers, kind=q.get("kind") or None,
-                                                              state=q.get("status") or None)
+        desk = request.app[CASE_DESK]
+        today = desk.clock.now().date()
+        due = q.get("due")
+        if due not in (None, "", "overdue", "soon"):
+            return _error(self.texts, 400, "bad_request")
+        due_by = {"overdue": today - timedelta(days=1), "soon": desk.calendar.add_workdays(today, 2)}.get(due or "")
+        cases = await desk.store.cases.list(centers=centers, kind=q.get("kind") or None,
+                                            state=q.get("status") or None, due_by=due_by)
         return web.json_response({"cases": [_case_json(c) for c in cases]})
+
+    async def dead_letters(self, request: web.Request) -> web.Response:
+        """Notices WeChat would not take after every retry: staff must reach these residents."""
+        if request[STAFF].role not in ("admin", "supervisor"):
+            return _error(self.texts, 403, "forbidden")
+        return web.json_response({"dead": await request.app[CASE_DESK].store.outbox.dead()})
 
     async def _visible_case(self, request: web.Request) -> Case | web.Response:
         case = await request.app[CASE_DESK].store.cases.get(request.match_info["number"])
@@ -116,4 +128,5 @@ class StaffAPI:
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/api/cases", self.list_cases),
                 web.get("/api/cases/{number}", self.show_case),
-                web.post("/api/cases/{number}/transitions", self.transition)]
+                web.post("/api/cases/{number}/transitions", self.transition),
+                web.get("/api/outbox/dead", self.dead_letters)]

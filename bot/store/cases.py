@@ -107,8 +107,13 @@ class Cases:
         return _case(row, tuple(HistoryLine(**dict(line)) for line in lines))
 
     async def list(self, *, centers: list[str] | None, kind: str | None = None, state: str | None = None,
-                   openid: str | None = None, limit: int = 200) -> list[Case]:
+                   openid: str | None = None, due_by: date | None = None, limit: int = 200) -> list[Case]:
+        """Cases, newest first; `due_by` keeps open cases whose deadline is on or before that day."""
         where, args = [], []
+        if due_by is not None:
+            where.append("deadline IS NOT NULL AND deadline <= ? AND state NOT IN ('completed', 'delivered', "
+                         "'rejected', 'cancelled')")
+            args.append(due_by.isoformat())
         if centers is not None:
             where.append(f"center IN ({', '.join('?' * len(centers))})" if centers else "0")
             args += centers

@@ -269,6 +269,12 @@ class Outbox(_Repo):
             await self.store.write("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?",
                                    iso(retry_at), error, item_id)
 
+    async def dead(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = await self.store.fetchall(
+            "SELECT id, openid, text, attempts, dead_at, last_error FROM outbox WHERE dead_at IS NOT NULL "
+            "ORDER BY id DESC LIMIT ?", limit)
+        return [dict(r) for r in rows]
+
     async def pending_count(self) -> int:
         row = await self.store.fetchone("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL")
         return row["n"] if row else 0

@@ -128,3 +128,32 @@ def test_staff_add_prints_the_token_on_the_last_line(tmp_path):
     assert again.returncode == 1 and "already exists" in again.stderr
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("fd.db*"))  # database and any WAL
     assert b"scrypt$" in stored and b"s3cret-pass" not in stored  # the password only as its hash
+
+
+async def test_overdue_and_soon_due_cases_are_listed(bot):
+    headers = await _staff(bot, "clerk-a", "village-a")
+    case = await _proxy_case(bot)
+    url = f"/api/cases/{case.number}/transitions"
+    await bot.client.post(url, json={"to": "accepted"}, headers=headers)  # due 15 Dec 2026
+    listed = lambda body: [c["number"] for c in body["cases"]]  # noqa: E731
+    assert listed(await (await bot.client.get("/api/cases?due=overdue", headers=headers)).json()) == []
+    bot.clock.advance(days=19)  # Sunday 13 Dec: due within two working days
+    assert listed(await (await bot.client.get("/api/cases?due=soon", headers=headers)).json()) == [case.number]
+    bot.clock.advance(days=3)   # Wednesday 16 Dec: a day late
+    assert listed(await (await bot.client.get("/api/cases?due=overdue", headers=headers)).json()) == [case.number]
+    assert (await bot.client.get("/api/cases?due=later", headers=headers)).status == 400
+
+
+async def test_dead_letters_are_shown_to_supervisors(bot):
+    clerk = await _staff(bot, "clerk-a", "village-a")
+    supervisor = await _staff(bot, "boss", "town", "supervisor")
+    bot.fake.fail_next = [43004]
+    await bot.store.residents.seen("gone", bot.clock.now())
+    await bot.store.outbox.add("gone", ["您的办件已受理。"], bot.clock.now())
+    for _ in range(200):
+        dead = (await (await bot.client.get("/api/outbox/dead", headers=supervisor)).json())["dead"]
+        if dead:
+            break
+        await asyncio.sleep(0.02)
+    assert dead[0]["openid"] == "gone" and "43004" in dead[0]["last_error"]
+    assert (await bot.client.get("/api/outbox/dead", headers=clerk)).status == 403
