@@ -56,7 +56,7 @@ async def test_failed_push_is_retried_after_backoff(bot):
 async def test_expired_token_is_refreshed_once(bot):
     await bot.store.outbox.add("r1", ["第一条"], bot.clock.now())
     await _attempts(bot, 1)
-    bot.fake._valid.clear()  # WeChat invalidated the token (40001)
+    bot.fake.expire_tokens()  # WeChat invalidated the token (40001)
     await bot.store.outbox.add("r1", ["第二条"], bot.clock.now())
     await _attempts(bot, 1)
     assert bot.fake.texts_to("r1") == ["第一条", "第二条"]
@@ -96,3 +96,27 @@ async def test_window_closed_early_falls_back_to_the_template(bot):
     await _attempts(bot, 1)
     [row] = await _outbox(bot)
     assert row["sent_at"] and [m["kind"] for m in bot.fake.sent] == ["template"]
+
+
+async def test_notices_survive_a_restart(start_bot):
+    first = await start_bot()
+    first.fake.fail_next = [-1]  # WeChat is down when the notice is written
+    await first.store.residents.seen("r1", first.clock.now())
+    await first.store.outbox.add("r1", ["您的办件已受理。"], first.clock.now())
+    await _attempts(first, 1)
+    await first.client.close()  # the server stops with the notice still owed
+    assert first.fake.texts_to("r1") == []
+    second = await start_bot()
+    second.clock.advance(seconds=5)
+    await _attempts(second, 2)
+    assert second.fake.texts_to("r1") == ["您的办件已受理。"]
+
+
+async def test_slow_wechat_api_still_delivers_in_order(bot):
+    bot.fake.latency = 0.05
+    await bot.store.outbox.add("r1", ["第一条", "第二条", "第三条"], bot.clock.now())
+    for _ in range(200):
+        if len(bot.fake.texts_to("r1")) == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert bot.fake.texts_to("r1") == ["第一条", "第二条", "第三条"]

@@ -6,6 +6,7 @@ sends) and can be told to fail, so the pusher's retries and fallbacks can be exe
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ class FakeWeChat:
     app_secret: str
     sent: list[dict[str, Any]] = field(default_factory=list)      # every accepted message, in order
     fail_next: list[int] = field(default_factory=list)            # errcodes to answer the next sends with
+    latency: float = 0.0                                          # seconds each send takes
     token_fetches: int = 0
     _tokens: itertools.count = field(default_factory=lambda: itertools.count(1))
     _valid: set[str] = field(default_factory=set)
@@ -35,7 +37,13 @@ class FakeWeChat:
         self._valid = {token}
         return web.json_response({"access_token": token, "expires_in": 7200})
 
+    def expire_tokens(self) -> None:
+        """Every token issued so far stops working (WeChat answers 40001)."""
+        self._valid.clear()
+
     async def _send(self, request: web.Request, kind: str) -> web.Response:
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if request.query.get("access_token") not in self._valid:
             return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
         if self.fail_next:
