@@ -1,0 +1,101 @@
+"""A server killed with `kill -9` loses no notice: after the restart the outbox drains."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from bot.config import PROJECT_ROOT
+from bot.wechat.fake import FakeWeChat
+from bot.wechat.simulator import WeChatSide, text_xml
+
+CLI = [sys.executable, "-m", "bot.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(config: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([*CLI, "serve", "--config", str(config)], stdout=log.open("a"),
+                            stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+
+
+async def _until_up(base: str) -> None:
+    for _ in range(150):
+        try:
+            await asyncio.to_thread(urllib.request.urlopen, base + "/healthz", timeout=1)
+            return
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+async def _post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    return await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=10).read())
+
+
+async def test_notice_owed_when_killed_is_delivered_after_restart(tmp_path, aiohttp_server):
+    fake = FakeWeChat(app_id="wxkill", app_secret="s")
+    fake_server = await aiohttp_server(fake.app())
+    port = _free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f'''
+[server]
+port = {port}
+[wechat]
+app_id = "wxkill"
+app_secret = "s"
+token = "t"
+mode = "plain"
+api_base = "{str(fake_server.make_url("")).rstrip("/")}"
+[store]
+url = "sqlite:///fd.db"
+[knowledge]
+dir = "{PROJECT_ROOT / "knowledge"}"
+''', encoding="utf-8")
+    added = subprocess.run([*CLI, "staff", "add", "--config", str(config), "--name", "clerk", "--center",
+                            "town-center", "--role", "clerk"], capture_output=True, text=True, timeout=60)
+    token = added.stdout.strip().splitlines()[-1]
+    base, log = f"http://127.0.0.1:{port}", tmp_path / "serve.log"
+    server = _serve(config, log)
+    try:
+        await _until_up(base)
+        side = WeChatSide(token="t", app_id="wxkill", mode="plain")
+        query, body = side.seal(text_xml("resident-k", "今天去窗口办事，工作人员一直在玩手机，态度太差了，我要投诉"))
+        reply = side.open_reply((await _post(base + "/wechat?" + "&".join(f"{k}={v}" for k, v in query.items()),
+                                             body, {})).decode())
+        number = reply["Content"].split("编号 ")[1].split("。")[0]
+        fake.fail_next = [-1] * 10_000  # WeChat is unreachable: the notice stays owed
+        moved = await _post(f"{base}/api/cases/{number}/transitions", b'{"to": "accepted"}',
+                            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        assert b'"accepted"' in moved
+        await asyncio.sleep(0.5)
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+        assert fake.texts_to("resident-k") == []
+        fake.fail_next.clear()
+        server = _serve(config, log)
+        await _until_up(base)
+        for _ in range(300):  # the retry is due after its backoff (a few seconds at most)
+            if fake.texts_to("resident-k"):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        texts = fake.texts_to("resident-k")
+        assert len(texts) == 1 and number in texts[0] and "已受理" in texts[0]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
