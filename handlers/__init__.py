@@ -5,7 +5,7 @@ the catch-all, which is the guide matcher (`faq`) and therefore comes last.
 """
 
 from bot.router import RootRouter
-from handlers import centers, complaint, faq, greeting, handoff, kinds, my_cases, proxy, rating, requests, status
+from handlers import booking, centers, complaint, faq, greeting, handoff, kinds, my_cases, proxy, rating, status
 
 
 def build_root() -> RootRouter:
@@ -16,7 +16,7 @@ def build_root() -> RootRouter:
         status.router,
         complaint.router,
         rating.router,
-        requests.router,
+        booking.router,
         centers.router,
         greeting.router,
         kinds.router,
