@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -14,14 +13,9 @@ from pathlib import Path
 from bot.config import PROJECT_ROOT
 from bot.wechat.fake import FakeWeChat
 from bot.wechat.simulator import WeChatSide, text_xml
+from tests.support import free_port, stop
 
 CLI = [sys.executable, "-m", "bot.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _serve(config: Path, log: Path) -> subprocess.Popen:
@@ -47,7 +41,7 @@ async def _post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
 async def test_notice_owed_when_killed_is_delivered_after_restart(tmp_path, aiohttp_server):
     fake = FakeWeChat(app_id="wxkill", app_secret="s")
     fake_server = await aiohttp_server(fake.app())
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "config.toml"
     config.write_text(f'''
 [server]
@@ -94,8 +88,4 @@ dir = "{PROJECT_ROOT / "knowledge"}"
         texts = fake.texts_to("resident-k")
         assert len(texts) == 1 and number in texts[0] and "已受理" in texts[0]
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)

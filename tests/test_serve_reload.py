@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,12 +11,7 @@ from pathlib import Path
 
 from bot.config import PROJECT_ROOT
 from bot.wechat.simulator import WeChatSide, text_xml
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support import free_port, stop
 
 
 def _ask(base: str, side: WeChatSide, question: str) -> str:
@@ -31,7 +24,7 @@ def _ask(base: str, side: WeChatSide, question: str) -> str:
 def test_reload_picks_up_a_knowledge_edit(tmp_path: Path):
     kb = tmp_path / "knowledge"
     shutil.copytree(PROJECT_ROOT / "knowledge", kb)
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "config.toml"
     config.write_text(f'''
 [server]
@@ -72,7 +65,6 @@ dir = "knowledge"
         assert refused.returncode == 1 and "老年人优待证办理.toml" in refused.stderr
         assert "居民身份证" in _ask(base, side, "夕阳红卡")  # still serving
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=15)
+        stop(server)
         log.close()
     assert not (tmp_path / "data" / "frontdesk.pid").exists()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,20 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import free_port, stop
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def demo(tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "demo.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--port", str(port), "--data",
                                 str(tmp_path / "data")], stdout=log, stderr=subprocess.STDOUT)
@@ -44,11 +38,7 @@ def demo(tmp_path: Path):
             pytest.fail("demo did not start: " + (tmp_path / "demo.log").read_text())
         yield base
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         log.close()
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot.api import CASE_DESK
 from bot.config import PROJECT_ROOT
+from tests.support import notices_to
 
 
 async def _staff(bot, name: str, center: str | None, role: str = "clerk") -> dict[str, str]:
@@ -22,14 +23,6 @@ async def _proxy_case(bot, center: str = "village-a", guide: str = "高龄津贴
     await bot.store.residents.seen("resident-1", bot.clock.now())  # the resident wrote to us today
     return await bot.app[CASE_DESK].open(kind="proxy", openid="resident-1", guide=guide, center=center,
                                          data={"name": "张三", "phone": "13800001234", "phone_masked": "138****1234"})
-
-
-async def _pushed(bot, openid: str, count: int) -> list[str]:
-    for _ in range(200):
-        if len(bot.fake.texts_to(openid)) >= count:
-            break
-        await asyncio.sleep(0.02)
-    return bot.fake.texts_to(openid)
 
 
 async def test_without_a_valid_token_the_api_answers_401(bot):
@@ -51,7 +44,7 @@ async def test_clerk_moves_a_case_and_the_resident_is_told(bot):
     assert [h["to_state"] for h in body["history"]] == ["submitted", "accepted"]
     assert body["history"][-1]["actor"] == "staff:clerk-a"
     assert body["data"]["phone"] == "138****1234"
-    pushed = await _pushed(bot, "resident-1", 1)
+    pushed = await notices_to(bot, "resident-1", 1)
     assert case.number in pushed[0] and "已受理" in pushed[0] and "2026年12月15日" in pushed[0]
 
 
@@ -101,7 +94,7 @@ async def test_extension_needs_reason_and_date_and_is_told(bot):
     resp = await bot.client.post(url, json={"to": "extended", "note": "需县里会签", "deadline": "2026-12-31"},
                                  headers=headers)
     assert resp.status == 200 and (await resp.json())["deadline"] == "2026-12-31"
-    pushed = await _pushed(bot, "resident-1", 2)
+    pushed = await notices_to(bot, "resident-1", 2)
     assert "延期" in pushed[-1] and "需县里会签" in pushed[-1] and "2026年12月31日" in pushed[-1]
 
 

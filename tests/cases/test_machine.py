@@ -6,7 +6,17 @@ from datetime import date
 
 import pytest
 
-from bot.cases.machine import FINAL, KINDS, MOVES, NEEDS_NOTE, STATES, InvalidMove, Move, allowed, check
+from bot.cases.machine import (
+    FINAL,
+    KINDS,
+    MOVES,
+    NEEDS_NOTE,
+    STATES,
+    InvalidMove,
+    Move,
+    allowed,
+    check,
+)
 
 TODAY = date(2026, 11, 24)
 

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from bot.app import CASE_DESK
 from bot.cases.machine import Move
+from tests.support import notices_to
 
 VALID_ID = "11010519491231002X"  # a well-formed number (check digit X) used in the standard's examples
-
-
-async def _pushed(bot, openid: str, count: int) -> list[str]:
-    for _ in range(200):
-        if len(bot.fake.texts_to(openid)) >= count:
-            break
-        await asyncio.sleep(0.02)
-    return bot.fake.texts_to(openid)
 
 
 async def test_resident_asks_for_proxy_and_hears_every_move(bot):
@@ -42,7 +34,7 @@ async def test_resident_asks_for_proxy_and_hears_every_move(bot):
     desk = bot.app[CASE_DESK]
     await desk.move(number, Move(to="accepted"), actor="staff:test")
     await desk.move(number, Move(to="completed", note="津贴已从下月起发放。"), actor="staff:test")
-    pushed = await _pushed(bot, r, 2)
+    pushed = await notices_to(bot, r, 2)
     assert "已受理" in pushed[0] and "已办结" in pushed[1] and number in pushed[1]
     status = await bot.say(r, "我的办件办到哪一步了")
     assert number in status and "已办结" in status
