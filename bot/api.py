@@ -28,8 +28,18 @@ def _error(texts: Texts, status: int, code: str, **context: Any) -> web.Response
     return web.json_response({"error": code, "message": message}, status=status)
 
 
-def _visible(staff: StaffMember, case: Case) -> bool:
-    return staff.center is None or case.center == staff.center
+def _scope(request: web.Request) -> list[str] | None:
+    """The centers the caller may see: their own and every one below it (a town center's clerk
+    also sees its villages); None for an admin, who sees all."""
+    staff: StaffMember = request[STAFF]
+    if staff.center is None:
+        return None
+    return request.app[CASE_DESK].library.knowledge.centers.below(staff.center)
+
+
+def _visible(request: web.Request, case: Case) -> bool:
+    scope = _scope(request)
+    return scope is None or case.center in scope
 
 
 def _case_json(case: Case, with_history: bool = False) -> dict[str, Any]:
@@ -64,12 +74,12 @@ class StaffAPI:
         return await handler(request)
 
     async def list_cases(self, request: web.Request) -> web.Response:
-        staff: StaffMember = request[STAFF]
         q = request.query
         center = q.get("center") or None
-        if center and staff.center is not None and center != staff.center:
+        scope = _scope(request)
+        if center and scope is not None and center not in scope:
             return _error(self.texts, 403, "forbidden")
-        centers = [center] if center else ([staff.center] if staff.center is not None else None)
+        centers = [center] if center else scope
         desk = request.app[CASE_DESK]
         today = desk.clock.now().date()
         due = q.get("due")
@@ -90,7 +100,7 @@ class StaffAPI:
         case = await request.app[CASE_DESK].store.cases.get(request.match_info["number"])
         if case is None:
             return _error(self.texts, 404, "not_found")
-        if not _visible(request[STAFF], case):
+        if not _visible(request, case):
             return _error(self.texts, 403, "forbidden")
         return case
 

@@ -18,6 +18,7 @@ from bot.api import CASE_DESK, StaffAPI
 from bot.cases.desk import CaseDesk
 from bot.clock import Clock
 from bot.config import Config
+from bot.errors import ConfigError
 from bot.context import Context
 from bot.frontdesk import FrontDesk
 from bot.knowledge.library import Library
@@ -100,6 +101,10 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()
     app[LIBRARY] = library or Library(config.knowledge_dir)
+    centers = app[LIBRARY].knowledge.centers.by_id
+    if centers and config.service.default_center not in centers:
+        raise ConfigError(f"[service] default_center: {config.service.default_center!r} is not a center in "
+                          f"{config.knowledge_dir / 'centers.toml'}; expected one of {', '.join(centers)}")
     app[METRICS] = Metrics()
     wechat = config.wechat
     protocol = Protocol(token=wechat.token, app_id=wechat.app_id,

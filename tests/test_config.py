@@ -60,3 +60,12 @@ def test_broken_toml_names_the_file(tmp_path: Path):
     with pytest.raises(ConfigError) as e:
         Config.load(path)
     assert "config.toml" in str(e.value) and "not valid TOML" in str(e.value)
+
+
+async def test_default_center_must_be_a_known_center(tmp_path):
+    from bot.app import create_app
+
+    raw = {**GOOD, "knowledge": {"dir": str(PROJECT_ROOT / "knowledge")}, "service": {"default_center": "atlantis"},
+           "store": {"url": f"sqlite:///{tmp_path / 'fd.db'}"}}
+    with pytest.raises(ConfigError, match=r"\[service\] default_center: 'atlantis'"):
+        create_app(Config.from_dict(raw, base_dir=tmp_path))

@@ -71,12 +71,36 @@ class Guide:
 
 
 @dataclass(frozen=True)
+class Center:
+    id: str
+    name: str
+    level: str
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class Centers:
+    """The county's centers as a tree: county → towns (streets) → villages (communities)."""
+
+    by_id: dict[str, Center] = field(default_factory=dict)
+
+    def below(self, center_id: str) -> list[str]:
+        """`center_id` and every center under it (a town center and its villages)."""
+        found = [center_id]
+        for c in self.by_id.values():
+            if c.parent == center_id:
+                found += self.below(c.id)
+        return found
+
+
+@dataclass(frozen=True)
 class Knowledge:
     guides: dict[str, Guide]
     synonyms: dict[str, str] = field(default_factory=dict)
     intents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     aspects: dict[str, tuple[str, ...]] = field(default_factory=dict)
     menu: dict[str, str] = field(default_factory=dict)  # menu CLICK key → intent name
+    centers: Centers = field(default_factory=Centers)
 
     def guide(self, name: str) -> Guide | None:
         return self.guides.get(name)

@@ -150,3 +150,18 @@ async def test_dead_letters_are_shown_to_supervisors(bot):
         await asyncio.sleep(0.02)
     assert dead[0]["openid"] == "gone" and "43004" in dead[0]["last_error"]
     assert (await bot.client.get("/api/outbox/dead", headers=clerk)).status == 403
+
+
+async def test_a_town_center_sees_its_villages_but_not_the_other_way(bot):
+    town = await _staff(bot, "town-clerk", "shiqiao")
+    village = await _staff(bot, "village-clerk", "shiqiao-hexi")
+    other_town = await _staff(bot, "other-town", "chengguan")
+    in_village = await _proxy_case(bot, center="shiqiao-hexi")
+    at_town = await _proxy_case(bot, center="shiqiao")
+    listed = [c["number"] for c in (await (await bot.client.get("/api/cases", headers=town)).json())["cases"]]
+    assert sorted(listed) == sorted([in_village.number, at_town.number])
+    assert (await bot.client.post(f"/api/cases/{in_village.number}/transitions", json={"to": "accepted"},
+                                  headers=town)).status == 200
+    assert (await bot.client.get(f"/api/cases/{at_town.number}", headers=village)).status == 403
+    assert (await bot.client.get(f"/api/cases/{in_village.number}", headers=other_town)).status == 403
+    assert (await bot.client.get("/api/cases?center=shiqiao-hexi", headers=town)).status == 200

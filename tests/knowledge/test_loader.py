@@ -114,3 +114,22 @@ def test_check_kb_command_exits_1_with_file_line(kb):
     ok = subprocess.run([sys.executable, "-m", "bot.cli", "check-kb", str(PROJECT_ROOT / "knowledge")],
                         capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_centers_file_errors_are_named(kb):
+    (kb / "centers.toml").write_text(
+        '[[center]]\nid = "county"\nname = "县中心"\nlevel = "县（区）"\n\n'
+        '[[center]]\nid = "town"\nname = "镇中心"\nlevel = "镇（街道）"\nparent = "nowhere"\n\n'
+        '[[center]]\nid = "town"\nname = "重复"\nlevel = "镇（街道）"\nparent = "county"\n', encoding="utf-8")
+    problems = _problems(kb)
+    assert any(":13:" in p and "duplicate center id 'town'" in p for p in problems)
+    assert any(":10:" in p and "parent 'nowhere'" in p for p in problems)
+
+
+def test_bundled_centers_form_a_county_tree():
+    centers = load_knowledge(PROJECT_ROOT / "knowledge").centers
+    towns = [c for c in centers.by_id.values() if c.level == "镇（街道）"]
+    villages = [c for c in centers.by_id.values() if c.level == "村（社区）"]
+    assert len(towns) >= 3 and len(villages) >= 12
+    assert set(centers.below("shiqiao")) == {"shiqiao", "shiqiao-dongling", "shiqiao-hexi", "shiqiao-xinmin",
+                                             "shiqiao-liujia"}
