@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
+from bot.appointments import Appointments
 from bot.cases.desk import CaseDesk, InvalidMove, StaleCase
 from bot.cases.machine import STATES, Move, allowed
+from bot.clock import TZ
+from bot.store.bookings import Booking
 from bot.store.cases import Case, StaffMember
 from bot.texts import Texts
 
 CASE_DESK = web.AppKey("case_desk", CaseDesk)
+APPOINTMENTS = web.AppKey("appointments", Appointments)
 STAFF = web.RequestKey("staff_member", StaffMember)
 
 
@@ -55,6 +59,11 @@ def _case_json(case: Case, with_history: bool = False) -> dict[str, Any]:
     if with_history:
         out["history"] = [asdict(line) for line in case.history]
     return out
+
+
+def _booking_json(b: Booking) -> dict[str, Any]:
+    return {"code": b.code, "guide": b.guide, "center": b.center, "window": b.window, "date": b.day.isoformat(),
+            "start": b.start.isoformat(), "status": b.status, "note": b.note}
 
 
 class StaffAPI:
@@ -119,13 +128,17 @@ class StaffAPI:
             to = body["to"]
             note = str(body.get("note") or "")
             deadline = date.fromisoformat(body["deadline"]) if body.get("deadline") else None
+            visit_at = datetime.fromisoformat(body["visit_at"]) if body.get("visit_at") else None
+            if visit_at is not None and visit_at.tzinfo is None:
+                visit_at = visit_at.replace(tzinfo=TZ)
             if to not in STATES:
                 raise ValueError(to)
         except (ValueError, KeyError, TypeError, json.JSONDecodeError):
             return _error(self.texts, 400, "bad_request")
         staff: StaffMember = request[STAFF]
         try:
-            moved = await request.app[CASE_DESK].move(case.number, Move(to=to, note=note, deadline=deadline),
+            moved = await request.app[CASE_DESK].move(case.number, Move(to=to, note=note, deadline=deadline,
+                                                                                visit_at=visit_at),
                                                       actor=f"staff:{staff.name}")
         except InvalidMove as e:
             return web.json_response({"error": "invalid_move", "allowed": e.allowed,
@@ -135,8 +148,78 @@ class StaffAPI:
             return _error(self.texts, 409, "stale")
         return web.json_response(_case_json(moved, with_history=True))
 
+    # -- appointments ------------------------------------------------------------------------
+
+    def _center_in_scope(self, request: web.Request, center_id: str) -> web.Response | None:
+        if request.app[APPOINTMENTS].centers.get(center_id) is None:
+            return _error(self.texts, 404, "not_found")
+        scope = _scope(request)
+        if scope is not None and center_id not in scope:
+            return _error(self.texts, 403, "forbidden")
+        return None
+
+    async def appointments(self, request: web.Request) -> web.Response:
+        """The day's appointments: `center` (default: all the caller may see), `date` (default today)."""
+        appointments = request.app[APPOINTMENTS]
+        center = request.query.get("center") or None
+        try:
+            day = date.fromisoformat(request.query["date"]) if request.query.get("date") else \
+                appointments.clock.now().date()
+        except ValueError:
+            return _error(self.texts, 400, "bad_request")
+        if center and (refused := self._center_in_scope(request, center)):
+            return refused
+        bookings = await appointments.store.bookings.for_day([center] if center else _scope(request), day)
+        return web.json_response({"date": day.isoformat(), "appointments": [_booking_json(b) for b in bookings]})
+
+    async def mark_appointment(self, request: web.Request) -> web.Response:
+        appointments = request.app[APPOINTMENTS]
+        action = request.match_info["action"]
+        booking = await appointments.store.bookings.get(request.match_info["code"])
+        if booking is None:
+            return _error(self.texts, 404, "not_found")
+        if refused := self._center_in_scope(request, booking.center):
+            return refused
+        now = appointments.clock.now()
+        if action == "noshow" and now < booking.start:
+            return _error(self.texts, 409, "too_early")
+        if action == "checkin" and booking.day != now.date():
+            return _error(self.texts, 409, "not_today")
+        marked = await appointments.mark(booking.code, "checked_in" if action == "checkin" else "no_show")
+        if marked is None:
+            return _error(self.texts, 409, "appointment_closed", status=booking.status)
+        return web.json_response(_booking_json(marked))
+
+    async def close_center(self, request: web.Request) -> web.Response:
+        """Close a center for a day: its bookings are cancelled and each resident is told."""
+        appointments = request.app[APPOINTMENTS]
+        center_id = request.match_info["center"]
+        if refused := self._center_in_scope(request, center_id):
+            return refused
+        if request[STAFF].role == "supervisor":
+            return _error(self.texts, 403, "forbidden")
+        try:
+            body = await request.json()
+            day = date.fromisoformat(body["date"])
+            reason = str(body["reason"]).strip()
+            if not reason:
+                raise ValueError("reason")
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+            return _error(self.texts, 400, "bad_request")
+        if day < appointments.clock.now().date():
+            return _error(self.texts, 400, "bad_request")
+        released = await appointments.close_day(appointments.centers.get(center_id), day, reason,
+                                                by=f"staff:{request[STAFF].name}")
+        if released is None:
+            return _error(self.texts, 409, "already_closed")
+        return web.json_response({"center": center_id, "date": day.isoformat(), "reason": reason,
+                                  "cancelled": [_booking_json(b) for b in released]})
+
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/api/cases", self.list_cases),
                 web.get("/api/cases/{number}", self.show_case),
                 web.post("/api/cases/{number}/transitions", self.transition),
-                web.get("/api/outbox/dead", self.dead_letters)]
+                web.get("/api/outbox/dead", self.dead_letters),
+                web.get("/api/appointments", self.appointments),
+                web.post("/api/appointments/{code}/{action:checkin|noshow}", self.mark_appointment),
+                web.post("/api/centers/{center}/closures", self.close_center)]

@@ -14,13 +14,15 @@ from typing import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from bot.api import CASE_DESK, StaffAPI
+from bot.api import APPOINTMENTS, CASE_DESK, StaffAPI
+from bot.appointments import Appointments
 from bot.cases.desk import CaseDesk
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.context import Context
 from bot.frontdesk import FrontDesk
+from bot.hours import Schedule
 from bot.knowledge.library import Library
 from bot.metrics import Metrics
 from bot.pusher import Pusher
@@ -64,9 +66,14 @@ async def _api_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _desk_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     texts = Texts()
+    calendar = WorkCalendar()
     app[CASE_DESK] = cases = CaseDesk(store=app[STORE], texts=texts, clock=app[CLOCK], library=app[LIBRARY],
-                                      calendar=WorkCalendar())
-    ctx = Context(config=config, store=app[STORE], library=app[LIBRARY], texts=texts, clock=app[CLOCK], cases=cases)
+                                      calendar=calendar)
+    app[APPOINTMENTS] = appointments = Appointments(
+        store=app[STORE], library=app[LIBRARY], clock=app[CLOCK], schedule=Schedule(calendar), texts=texts,
+        settings=config.booking)
+    ctx = Context(config=config, store=app[STORE], library=app[LIBRARY], texts=texts, clock=app[CLOCK], cases=cases,
+                  appointments=appointments)
     desk = FrontDesk(ctx, build_root(), app[METRICS])
     app[DESK] = desk
     app[GATEWAY].desk = desk
@@ -83,6 +90,14 @@ async def _pusher_ctx(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def _reminders_ctx(app: web.Application) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(app[APPOINTMENTS].run_reminders(stop))
+    yield
+    stop.set()
+    await task
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -115,7 +130,7 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
     gateway = Gateway(protocol, desk=None, metrics=app[METRICS],  # desk set when the store is open
                       deadline=float(config.server.reply_deadline_seconds))
     app[GATEWAY] = gateway
-    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx])
+    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx, _reminders_ctx])
     staff_api = StaffAPI(Texts())
     app.middlewares.append(staff_api.auth)
     app.add_routes(staff_api.routes())

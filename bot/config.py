@@ -38,13 +38,16 @@ def _port(v: Any) -> str | None:
     return None if 0 <= v <= 65535 else "a port number between 0 and 65535"
 
 
-def _hhmm_range(v: Any) -> str | None:
-    bad = [p for p in v if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", p)]
-    return None if v and not bad else 'a list of periods like "08:30-12:00"'
+def _not_negative(v: Any) -> str | None:
+    return None if v >= 0 else "0 or a greater number"
 
 
-def _weekdays(v: Any) -> str | None:
-    return None if v and all(isinstance(d, int) and 1 <= d <= 7 for d in v) else "a list of weekdays 1 (Monday) … 7 (Sunday)"
+def _hhmm(v: Any) -> str | None:
+    return None if re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v) else 'a time like "16:00"'
+
+
+def _slot_minutes(v: Any) -> str | None:
+    return None if v in (10, 15, 20, 30, 60) else "10, 15, 20, 30 or 60 minutes"
 
 
 def _store_url(v: Any) -> str | None:
@@ -94,8 +97,18 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "hotline": Key(str, "12345"),
         "default_center": Key(str, "town-center"),
         "complaint_reply_days": Key(int, 5, _positive),
-        "workdays": Key(list, [1, 2, 3, 4, 5], _weekdays),
-        "hours": Key(list, ["08:30-12:00", "14:00-17:30"], _hhmm_range),
+    },
+    "booking": {
+        "slot_minutes": Key(int, 30, _slot_minutes),
+        "horizon_workdays": Key(int, 7, _positive),
+        "min_lead_minutes": Key(int, 60, _not_negative),
+        "max_active": Key(int, 3, _positive),
+        "remind_days_before": Key(int, 1, _not_negative),
+        "remind_at": Key(str, "16:00", _hhmm),
+        "reminder_check_seconds": Key(int, 60, _positive),
+        "no_show_limit": Key(int, 2, _not_negative),
+        "no_show_lookback_days": Key(int, 90, _positive),
+        "no_show_pause_days": Key(int, 30, _positive),
     },
     "handoff": {
         "mode": Key(str, "callback", _one_of("callback", "wechat_kf")),
@@ -168,6 +181,7 @@ class Config:
     knowledge: Section
     dialog: Section
     service: Section
+    booking: Section
     handoff: Section
     log: Section
     base_dir: Path

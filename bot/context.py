@@ -14,6 +14,7 @@ from bot.store.base import Dialog
 from bot.texts import Texts, split_text
 
 if TYPE_CHECKING:
+    from bot.appointments import Appointments
     from bot.cases.desk import CaseDesk
     from bot.knowledge.library import Library
     from bot.knowledge.matcher import Match
@@ -30,6 +31,7 @@ class Context:
     texts: Texts
     clock: Clock
     cases: "CaseDesk"
+    appointments: "Appointments"
 
     @property
     def dialog_idle(self) -> timedelta:
@@ -61,6 +63,10 @@ class Turn:
     async def enter(self, state: str, **data) -> None:
         self.dialog = Dialog(state=state, data=data)
         await self.ctx.store.dialogs.set(self.openid, self.dialog, self.ctx.clock.now())
+
+    async def home(self) -> str | None:
+        """The resident's bound village or community, if they bound one."""
+        return await self.ctx.store.residents.center_of(self.openid)
 
     async def leave(self) -> None:
         self.dialog = None

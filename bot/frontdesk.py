@@ -20,7 +20,7 @@ from bot.context import Context, Turn
 from bot.messages import Inbound, MenuClick, Text, Unsubscribe, Voice
 from bot.metrics import Metrics
 from bot.replies import NoReply, Reply, TextReply
-from bot.router import RootRouter
+from bot.router import BACK_WORDS, RootRouter
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ SEEN_EVERY = timedelta(minutes=1)
 # A message claimed this long ago without a reply was lost with its process (a crash or kill);
 # WeChat's retry is then handled afresh. Answers that run late are recorded long before this.
 ABANDONED_AFTER = 10
-EXIT_WORDS = ("取消", "退出", "返回", "不办了", "算了", "退出办理")
+EXIT_WORDS = ("取消", "退出", "不办了", "算了", "退出办理", "不约了")
 
 
 class FrontDesk:
@@ -181,7 +181,9 @@ class FrontDesk:
 
         if not turn.text:
             return turn.say("help")
-        if turn.dialog is not None and turn.text.strip("。.!！ ") in EXIT_WORDS:
+        said = turn.text.strip("。.!！ ")
+        if turn.dialog is not None and (said in EXIT_WORDS or (
+                said in BACK_WORDS and turn.dialog.state not in self.root.steps_back)):
             await turn.leave()
             return turn.say("dialog_left")
         if (reply := await self.root.for_state(turn)) is not None:

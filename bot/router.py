@@ -18,6 +18,7 @@ from bot.replies import Reply
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Turn], Awaitable[Reply | None]]
+BACK_WORDS = ("返回", "上一步", "返回上一步", "后退")
 
 
 @dataclass
@@ -27,9 +28,13 @@ class Router:
     intents: dict[str, Handler] = field(default_factory=dict)
     kinds: dict[type, Handler] = field(default_factory=dict)
     catch_all: list[Handler] = field(default_factory=list)
+    steps_back: set[str] = field(default_factory=set)
 
-    def state(self, name: str) -> Callable[[Handler], Handler]:
-        """Handle residents whose dialog is in state `name` ("feature:step")."""
+    def state(self, name: str, *, back: bool = False) -> Callable[[Handler], Handler]:
+        """Handle residents whose dialog is in state `name` ("feature:step"). With `back`, the
+        handler also takes 返回 (one step back); elsewhere 返回 leaves the dialog."""
+        if back:
+            self.steps_back.add(name)
         return self._register(self.states, name)
 
     def intent(self, name: str) -> Callable[[Handler], Handler]:
@@ -60,7 +65,9 @@ class RootRouter:
         self.intents: dict[str, Handler] = {}
         self.kinds: dict[type, Handler] = {}
         self.catch_all: list[Handler] = []
+        self.steps_back: set[str] = set()
         for router in routers:
+            self.steps_back |= router.steps_back
             for table, own in ((self.states, router.states), (self.intents, router.intents),
                                (self.kinds, router.kinds)):
                 for key, handler in own.items():

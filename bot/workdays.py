@@ -29,6 +29,16 @@ class WorkCalendar:
                             day.year)
             return day.isoweekday() <= 5
 
+    def is_ordinary_weekend(self, day: date) -> bool:
+        """A Saturday or Sunday off that is not a statutory holiday (weekend 8+4 shifts open)."""
+        if day.isoweekday() < 6 or self.is_workday(day):
+            return False
+        try:
+            _, holiday = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            return True
+        return holiday is None
+
     def add_workdays(self, start: date, days: int) -> date:
         """The day on which `days` working days after `start` have passed (`start` itself not
         counted): a case accepted on a Friday with 1 working day is due the next Monday."""

@@ -5,7 +5,8 @@ the catch-all, which is the guide matcher (`faq`) and therefore comes last.
 """
 
 from bot.router import RootRouter
-from handlers import booking, centers, complaint, faq, greeting, handoff, kinds, my_cases, proxy, rating, status
+from handlers import (booking, centers, complaint, faq, greeting, handoff, home_visit, kinds, my_bookings, my_cases,
+                      proxy, rating, status)
 
 
 def build_root() -> RootRouter:
@@ -17,6 +18,8 @@ def build_root() -> RootRouter:
         complaint.router,
         rating.router,
         booking.router,
+        my_bookings.router,
+        home_visit.router,
         centers.router,
         greeting.router,
         kinds.router,

@@ -1,22 +1,249 @@
-"""预约: until the centers and their time slots arrive, the resident is told honestly that online
-booking is not open yet, with what the matched guide says to bring, and offered a person."""
+"""预约: book the right center at a free time, all in chat.
 
+    预约 ──▶ booking:service ──▶ booking:center ──▶ booking:day ──▶ booking:time ──▶ booking:confirm
+              (matched guide)     (skipped when      (days with     (free times)     确认 → code,
+                                   one fits; why)     free places)                    time, window,
+                                                                                      materials
+
+Numbered choices; an answer that is not a valid choice re-asks and keeps what was chosen;
+取消 leaves at any step; 返回 goes back one step. Two residents confirming the last place: one
+gets it, the other is offered the times still free. 改约 runs the same dialog for a booking
+the resident holds, and the old place is given back in the same step as the new one is taken.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.appointments import BookingLimit, Paused, SlotTaken
+from bot.choices import parse_day, parse_time, pick
 from bot.context import Turn
-from bot.hours import Hours
-from bot.router import Router
+from bot.hours import day_label
+from bot.knowledge.model import Guide
+from bot.router import BACK_WORDS, Router
 
 router = Router("booking")
 
+SERVICE, CENTER, DAY, TIME, CONFIRM = (
+    "booking:service", "booking:center", "booking:day", "booking:time", "booking:confirm")
+YES = ("确认", "确定", "是", "好", "对", "可以", "行", "没问题", "确认预约")
 
-def _guide(turn: Turn):
-    match = turn.match
-    if match is None or match.best is None or match.best.score < 0.55:
+
+def _matched_guide(turn: Turn, text: str | None = None) -> Guide | None:
+    match = turn.ctx.library.matcher.match(text) if text is not None else turn.match
+    if match is None or match.best is None or match.best.score < 0.5:
         return None
     return turn.ctx.library.knowledge.guide(match.best.name)
 
 
+def _said(turn: Turn) -> str:
+    return turn.text.strip("。.！!？? ")
+
+
+# -- steps: each asks its question from what is in the dialog so far -------------------------
+
+async def _enter(turn: Turn, state: str, data: dict) -> None:
+    trail = [s for s in data.get("trail", []) if s != state]
+    await turn.enter(state, **{**data, "trail": [*trail, state]})
+
+
+async def ask_service(turn: Turn, data: dict, again: bool = False):
+    await _enter(turn, SERVICE, {k: v for k, v in data.items() if k in ("trail", "replaces")})
+    return turn.say("booking_ask_service", again=again)
+
+
+async def start(turn: Turn, guide: Guide, data: dict | None = None):
+    """A service is chosen: say why it cannot be booked, or go on to where."""
+    data = dict(data or {})
+    appointments = turn.ctx.appointments
+    paused = await appointments.paused_until(turn.openid)
+    if paused is not None:
+        await turn.leave()
+        return turn.say("booking_paused", until=paused[0], count=paused[1], today=turn.ctx.clock.now().date(),
+                        service=turn.ctx.config.service)
+    home = await turn.home()
+    where = appointments.where(guide, home)
+    if not where.centers:
+        await turn.leave()
+        return turn.say("booking_not_possible", g=guide, why=where.why, service=turn.ctx.config.service)
+    data.update(guide=guide.name, why=where.why, centers=[c.id for c in where.centers], home=home)
+    if len(where.centers) == 1:
+        data["center"] = where.centers[0].id
+        return await ask_day(turn, data)
+    return await ask_center(turn, data)
+
+
+async def ask_center(turn: Turn, data: dict, again: bool = False):
+    await _enter(turn, CENTER, data)
+    centers = [turn.ctx.library.knowledge.centers.get(c) for c in data["centers"]]
+    return turn.say("booking_ask_center", centers=centers, g=_guide(turn, data), why=data["why"], again=again,
+                    home=turn.ctx.library.knowledge.centers.get(data.get("home")))
+
+
+async def ask_day(turn: Turn, data: dict, again: bool = False):
+    guide, center = _guide(turn, data), _center(turn, data)
+    days = await turn.ctx.appointments.free_days(center, guide)
+    data = {**data, "days": [d.isoformat() for d, _ in days]}
+    if not days:
+        others = [c for c in data["centers"] if c != center.id]
+        if others:
+            data["centers"] = others
+            return await ask_center(turn, data)
+        await turn.leave()
+        return turn.say("booking_no_days", c=center, g=guide, service=turn.ctx.config.service)
+    await _enter(turn, DAY, data)
+    today = turn.ctx.clock.now().date()
+    return turn.say("booking_ask_day", c=center, g=guide, why=data["why"], again=again,
+                    days=[(day_label(d, today), free) for d, free in days], single=len(data["centers"]) == 1,
+                    home=turn.ctx.library.knowledge.centers.get(data.get("home")),
+                    replaces=data.get("replaces"))
+
+
+async def ask_time(turn: Turn, data: dict, again: bool = False, taken: bool = False):
+    guide, center = _guide(turn, data), _center(turn, data)
+    day = date.fromisoformat(data["day"])
+    times = await turn.ctx.appointments.free_times(center, guide, day)
+    if not times:
+        return await ask_day(turn, {k: v for k, v in data.items() if k != "day"}, again=True)
+    await _enter(turn, TIME, {**data, "times": [f.start.isoformat() for f in times]})
+    return turn.say("booking_ask_time", c=center, day=day_label(day, turn.ctx.clock.now().date()),
+                    times=[f.start for f in times], again=again, taken=taken)
+
+
+async def ask_confirm(turn: Turn, data: dict):
+    await _enter(turn, CONFIRM, data)
+    start_at = datetime.fromisoformat(data["start"])
+    return turn.say("booking_confirm", c=_center(turn, data), g=_guide(turn, data), start=start_at,
+                    day=day_label(start_at.date(), turn.ctx.clock.now().date()), replaces=data.get("replaces"))
+
+
+ASK = {SERVICE: ask_service, CENTER: ask_center, DAY: ask_day, TIME: ask_time, CONFIRM: ask_confirm}
+
+
+def _guide(turn: Turn, data: dict) -> Guide:
+    return turn.ctx.library.knowledge.guide(data["guide"])
+
+
+def _center(turn: Turn, data: dict):
+    return turn.ctx.library.knowledge.centers.get(data["center"])
+
+
+async def _back(turn: Turn):
+    """One step back: to the question asked before this one, as it stands now."""
+    data = dict(turn.dialog.data)
+    trail = list(data.get("trail", []))
+    if trail:
+        trail.pop()
+    if not trail:
+        await turn.leave()
+        return turn.say("dialog_left")
+    data["trail"] = trail
+    return await ASK[trail[-1]](turn, data)
+
+
+def _knowledge_ok(turn: Turn, data: dict) -> bool:
+    """The knowledge base may have been reloaded since the dialog began."""
+    centers = turn.ctx.library.knowledge.centers
+    return (turn.ctx.library.knowledge.guide(data.get("guide", "")) is not None
+            and all(centers.get(c) is not None for c in data.get("centers", [])))
+
+
+# -- entry -------------------------------------------------------------------------------------
+
 @router.intent("booking")
 async def booking(turn: Turn):
-    service = turn.ctx.config.service
-    hours = Hours.from_config(service.workdays, service.hours)
-    return turn.say("booking_interim", g=_guide(turn), service=service, hours=hours.label())
+    guide = _matched_guide(turn)
+    if guide is None:
+        return await ask_service(turn, {})
+    return await start(turn, guide)
+
+
+@router.state(SERVICE, back=True)
+async def which_service(turn: Turn):
+    if _said(turn) in BACK_WORDS:
+        return await _back(turn)
+    guide = _matched_guide(turn, turn.text)
+    if guide is None:
+        return turn.say("booking_ask_service", again=True)
+    return await start(turn, guide, {k: v for k, v in turn.dialog.data.items() if k in ("trail", "replaces")})
+
+
+@router.state(CENTER, back=True)
+async def which_center(turn: Turn):
+    data = turn.dialog.data
+    if _said(turn) in BACK_WORDS:
+        return await _back(turn)
+    if not _knowledge_ok(turn, data):
+        return await ask_service(turn, {})
+    n = pick(turn.text, len(data["centers"]))
+    if n is None:
+        found = [c.id for c in turn.ctx.library.knowledge.centers.find(turn.text) if c.id in data["centers"]]
+        if len(found) != 1:
+            return await ask_center(turn, data, again=True)
+        chosen = found[0]
+    else:
+        chosen = data["centers"][n - 1]
+    return await ask_day(turn, {**data, "center": chosen})
+
+
+@router.state(DAY, back=True)
+async def which_day(turn: Turn):
+    data = turn.dialog.data
+    if _said(turn) in BACK_WORDS:
+        return await _back(turn)
+    if not _knowledge_ok(turn, data):
+        return await ask_service(turn, {})
+    days = [date.fromisoformat(d) for d in data["days"]]
+    n = pick(turn.text, len(days))
+    day = days[n - 1] if n else parse_day(turn.text, turn.ctx.clock.now().date(), days)
+    if day is None:
+        return await ask_day(turn, data, again=True)
+    return await ask_time(turn, {**data, "day": day.isoformat()})
+
+
+@router.state(TIME, back=True)
+async def which_time(turn: Turn):
+    data = turn.dialog.data
+    if _said(turn) in BACK_WORDS:
+        return await _back(turn)
+    if not _knowledge_ok(turn, data):
+        return await ask_service(turn, {})
+    times = [datetime.fromisoformat(t) for t in data["times"]]
+    n = pick(turn.text, len(times))
+    chosen = times[n - 1] if n else None
+    if chosen is None and (wanted := parse_time(turn.text)) is not None:
+        chosen = next((t for t in times if t.time() == wanted), None)
+    if chosen is None:
+        return await ask_time(turn, data, again=True)
+    return await ask_confirm(turn, {**data, "start": chosen.isoformat()})
+
+
+@router.state(CONFIRM, back=True)
+async def confirm(turn: Turn):
+    data = turn.dialog.data
+    if _said(turn) in BACK_WORDS:
+        return await _back(turn)
+    if not _knowledge_ok(turn, data):
+        return await ask_service(turn, {})
+    if _said(turn) not in YES:
+        return turn.say("booking_confirm_again")
+    guide, center = _guide(turn, data), _center(turn, data)
+    try:
+        booked = await turn.ctx.appointments.book(openid=turn.openid, guide=guide, center=center,
+                                                  start=datetime.fromisoformat(data["start"]),
+                                                  replaces=data.get("replaces"))
+    except SlotTaken:
+        return await ask_time(turn, {k: v for k, v in data.items() if k != "start"}, taken=True)
+    except BookingLimit as e:
+        await turn.leave()
+        existing = e.existing
+        return turn.say("booking_limit", reason=e.reason, b=existing, max_active=turn.ctx.config.booking.max_active,
+                        c=turn.ctx.library.knowledge.centers.get(existing.center) if existing else None)
+    except Paused as e:
+        await turn.leave()
+        return turn.say("booking_paused", until=e.until, count=e.count, today=turn.ctx.clock.now().date(),
+                        service=turn.ctx.config.service)
+    await turn.leave()
+    return turn.say("booking_done", b=booked, c=center, g=guide, window=center.window(booked.window),
+                    day=day_label(booked.day, turn.ctx.clock.now().date()), rescheduled=bool(data.get("replaces")),
+                    reminder=booked.remind_at)

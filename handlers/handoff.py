@@ -1,7 +1,6 @@
 """转人工: WeChat's customer-service seats when configured, otherwise a callback request."""
 
 from bot.context import Turn
-from bot.hours import Hours, when_label
 from bot.replies import TransferToAgent
 from bot.router import Router
 
@@ -16,7 +15,8 @@ async def handoff(turn: Turn):
         return TransferToAgent()
     now = ctx.clock.now()
     _, new = await ctx.store.handoffs.request(turn.openid, turn.text or "（菜单：转人工）", now)
-    hours = Hours.from_config(ctx.config.service.workdays, ctx.config.service.hours)
-    return turn.say("handoff_callback", new=new, open_now=hours.is_open(now),
-                    next_open=when_label(hours.next_open(now), now), hours=hours.label(),
-                    service=ctx.config.service)
+    from handlers.centers import my_centers
+
+    centers = await my_centers(turn)
+    opening = await ctx.appointments.opening(centers[-1]) if centers else None
+    return turn.say("handoff_callback", new=new, opening=opening, service=ctx.config.service)

@@ -36,7 +36,8 @@ def test_example_config_loads_and_documents_every_key():
     ({"wechat": {**GOOD["wechat"], "mode": "safe"}}, "[wechat] encoding_aes_key: required"),
     ({"wechat": {**GOOD["wechat"], "encoding_aes_key": "short"}}, "[wechat] encoding_aes_key: expected 43"),
     ({**GOOD, "store": {"url": "mysql://x"}}, "[store] url: expected a URL"),
-    ({**GOOD, "service": {"hours": ["8:30-12"]}}, "[service] hours: expected a list of periods"),
+    ({**GOOD, "booking": {"remind_at": "4pm"}}, '[booking] remind_at: expected a time like "16:00"'),
+    ({**GOOD, "booking": {"slot_minutes": 25}}, "[booking] slot_minutes: expected 10, 15, 20, 30 or 60"),
     ({**GOOD, "server": {"reply_deadline_seconds": True}}, "[server] reply_deadline_seconds: expected a number"),
 ])
 def test_bad_key_is_named(raw, named):

@@ -47,10 +47,17 @@ async def test_unknown_menu_key_gets_help(bot):
     assert "想办什么事" in reply["Content"]
 
 
-async def test_location_gets_a_clear_placeholder(bot):
-    reply = await bot.send(message_xml("r1", "gh", "location", Location_X=30.27, Location_Y=120.15, Scale=15,
-                                       Label="某某村村委会", create_time=_now(bot)))
-    assert "某某村村委会" in reply["Content"] and "还不能" in reply["Content"]
+async def test_a_location_lists_the_nearest_centers_and_binds_by_number(bot):
+    reply = await bot.send(message_xml("r1", "gh", "location", Location_X=29.9110, Location_Y=120.0470, Scale=15,
+                                       Label="东村文化礼堂", create_time=_now(bot)))
+    text = reply["Content"]
+    assert "东村文化礼堂" in text
+    first = text.split("【")[1]
+    assert first.startswith("清河镇东村便民服务站】（约0.1公里）") and "0579-86120011" in first
+    assert "能办：1号综合服务窗口" in text
+    text = await bot.say("r1", "1")
+    assert "已绑定到清河镇东村便民服务站" in text and "清河镇便民服务中心" in text
+    assert await bot.store.residents.center_of("r1") == "qinghe-dongcun"
 
 
 async def test_image_video_link_and_file_get_a_polite_reply(bot):

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.cases.machine import InvalidMove, Move, check
 from bot.clock import Clock
+from bot.hours import when_label
 from bot.knowledge.library import Library
 from bot.store.base import Dialog
 from bot.store.cases import Case, StaleCase
@@ -27,8 +28,8 @@ class CaseDesk:
     library: Library
     calendar: WorkCalendar
 
-    def _notice(self, case: Case, to: str, note: str, deadline: date | None) -> str:
-        return self.texts.chat("case_notice", case=case, to=to, note=note, deadline=deadline,
+    def _notice(self, case: Case, to: str, note: str, deadline: date | None, visit: str = "") -> str:
+        return self.texts.chat("case_notice", case=case, to=to, note=note, deadline=deadline, visit=visit,
                                ask_rating=self._asks_rating(case, to))
 
     @staticmethod
@@ -59,8 +60,13 @@ class CaseDesk:
         deadline = move.deadline
         if move.to == "accepted" and deadline is None:
             deadline = self._deadline_on_acceptance(case)
-        notice = self._notice(case, move.to, move.note, deadline or case.deadline)
-        moved = await self.store.cases.move(case, to=move.to, actor=actor, note=move.note, deadline=deadline,
+        note, visit = move.note, ""
+        if move.visit_at is not None:   # a home visit scheduled: its day is the deadline
+            deadline = move.visit_at.date()
+            visit = when_label(move.visit_at, self.clock.now())
+            note = f"上门时间 {move.visit_at:%Y-%m-%d %H:%M}" + (f"；{move.note}" if move.note else "")
+        notice = self._notice(case, move.to, move.note, deadline or case.deadline, visit)
+        moved = await self.store.cases.move(case, to=move.to, actor=actor, note=note, deadline=deadline,
                                             now=self.clock.now(), notice=notice)
         if self._asks_rating(case, move.to):
             await self._await_rating(moved)

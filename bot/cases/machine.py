@@ -17,7 +17,7 @@ an extension its new deadline; need_materials the list of what is missing (一�
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from bot.errors import FrontdeskError
 
@@ -70,6 +70,7 @@ class Move:
     note: str = ""
     deadline: date | None = None
     by_resident: bool = False
+    visit_at: datetime | None = None   # a home visit's time, set when it is scheduled (accepted)
 
 
 def allowed(kind: str, current: str, *, by_resident: bool = False) -> list[str]:
@@ -90,5 +91,8 @@ def check(kind: str, current: str, move: Move, today: date) -> None:
         what = {"rejected": "a refusal needs its reason (退办答复)", "extended": "an extension needs its reason",
                 "need_materials": "the list of missing materials is required"}[move.to]
         raise InvalidMove(kind, current, move.to, permitted, what)
+    if kind == "home_visit" and move.to == "accepted" and (move.visit_at is None or move.visit_at.date() < today):
+        raise InvalidMove(kind, current, move.to, permitted, "scheduling a home visit needs its time (visit_at), "
+                                                             "today or later")
     if move.to == "extended" and (move.deadline is None or move.deadline <= today):
         raise InvalidMove(kind, current, move.to, permitted, "an extension needs a new deadline after today")

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import KnowledgeError
+from bot.knowledge.centers import load_centers
 from bot.knowledge.model import (
     CASE_TYPES,
-    Center,
-    Centers,
     INTENTS,
     ITEM_TYPES,
     LEVELS,
@@ -240,41 +239,6 @@ def _load_intents(path: Path, problems: list[str]) -> tuple[dict, dict, dict]:
     return intents, aspects, menu
 
 
-CENTER_KEYS = {"id": (_STR, True), "name": (_STR, True), "level": (_STR, True), "parent": (_STR, False)}
-
-
-def _load_centers(path: Path, problems: list[str]) -> Centers:
-    if not path.exists():
-        return Centers()
-    read = _read_toml(path, problems)
-    if read is None:
-        return Centers()
-    data, lines = read
-    for key in data:
-        if key != "center":
-            problems.append(f"{path}:{lines.of(key)}: unknown table `{key}`; only [[center]] belongs here")
-    by_id: dict[str, Center] = {}
-    position: dict[str, int] = {}  # center id → its index in the file, for line numbers
-    for i, item in enumerate(data.get("center", [])):
-        if not _check_table(item, CENTER_KEYS, str(path), lines, ("center", i), problems):
-            continue
-        if item["id"] in by_id:
-            problems.append(f"{path}:{lines.of('center', i, 'id')}: duplicate center id {item['id']!r}")
-            continue
-        if item["level"] not in LEVELS:
-            problems.append(f"{path}:{lines.of('center', i, 'level')}: `level` must be one of {', '.join(LEVELS)}")
-        by_id[item["id"]] = Center(**item)
-        position[item["id"]] = i
-    for center in by_id.values():
-        i = position[center.id]
-        if center.parent is not None and center.parent not in by_id:
-            problems.append(f"{path}:{lines.of('center', i, 'parent')}: parent {center.parent!r} of "
-                            f"{center.id!r} is not a center here")
-        elif center.parent is not None and LEVELS.index(by_id[center.parent].level) <= LEVELS.index(center.level):
-            problems.append(f"{path}:{lines.of('center', i, 'parent')}: {center.id!r} must sit below its parent")
-    return Centers(by_id=by_id)
-
-
 def load_knowledge(directory: Path | str) -> Knowledge:
     """Load everything under `directory`; raise KnowledgeError listing every problem."""
     directory = Path(directory)
@@ -288,7 +252,7 @@ def load_knowledge(directory: Path | str) -> Knowledge:
     _check_unique(guides, problems)
     synonyms = _load_synonyms(directory / "synonyms.toml", problems)
     intents, aspects, menu = _load_intents(directory / "intents.toml", problems)
-    centers = _load_centers(directory / "centers.toml", problems)
+    centers = load_centers(directory / "centers.toml", {g.name: g for g in guides}, problems, _read_toml)
     if problems:
         raise KnowledgeError(problems)
     return Knowledge(guides={g.name: g for g in guides}, synonyms=synonyms, intents=intents,

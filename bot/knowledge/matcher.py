@@ -90,7 +90,8 @@ def _core_name(name: str) -> str:
 
 # DESIGN.md fixes the intents `frontdesk match` reports; a resident's moves on their own cases
 # (withdraw, reply with materials) are about the status of a case.
-CONTRACT_INTENT = {"withdraw": "status", "materials_reply": "status"}
+CONTRACT_INTENT = {"withdraw": "status", "materials_reply": "status", "my_bookings": "status",
+                   "home_visit": "booking", "cancel_booking": "booking", "reschedule": "booking", "bind": "centers"}
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,8 @@ def find_phrase(q: str, phrases: tuple[str, ...]) -> str | None:
 
 # Intents that name an action on a service win over the guide itself; the others only when
 # no guide was matched with confidence.
-ACTION_INTENTS = ("handoff", "withdraw", "materials_reply", "complaint", "status", "proxy", "booking", "rating")
+ACTION_INTENTS = ("handoff", "withdraw", "materials_reply", "complaint", "cancel_booking", "reschedule",
+                  "my_bookings", "home_visit", "bind", "status", "proxy", "booking", "rating")
 SOFT_INTENTS = ("centers", "greeting")
 
 

@@ -10,7 +10,7 @@ ITEM_TYPES = ("行政许可", "行政给付", "行政确认", "行政裁决", "�
 CASE_TYPES = ("即办件", "承诺件", "联办件", "上报件")
 MATERIAL_FORMS = ("原件", "复印件", "原件和复印件", "电子件", "原件或电子件")
 INTENTS = ("booking", "proxy", "status", "complaint", "rating", "handoff", "greeting", "centers",
-           "withdraw", "materials_reply")
+           "withdraw", "materials_reply", "home_visit", "my_bookings", "cancel_booking", "reschedule", "bind")
 
 
 @dataclass(frozen=True)
@@ -71,36 +71,18 @@ class Guide:
 
 
 @dataclass(frozen=True)
-class Center:
-    id: str
-    name: str
-    level: str
-    parent: str | None = None
-
-
-@dataclass(frozen=True)
-class Centers:
-    """The county's centers as a tree: county → towns (streets) → villages (communities)."""
-
-    by_id: dict[str, Center] = field(default_factory=dict)
-
-    def below(self, center_id: str) -> list[str]:
-        """`center_id` and every center under it (a town center and its villages)."""
-        found = [center_id]
-        for c in self.by_id.values():
-            if c.parent == center_id:
-                found += self.below(c.id)
-        return found
-
-
-@dataclass(frozen=True)
 class Knowledge:
     guides: dict[str, Guide]
     synonyms: dict[str, str] = field(default_factory=dict)
     intents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     aspects: dict[str, tuple[str, ...]] = field(default_factory=dict)
     menu: dict[str, str] = field(default_factory=dict)  # menu CLICK key → intent name
-    centers: Centers = field(default_factory=Centers)
+    centers: "Centers" = field(default_factory=lambda: _no_centers())
 
     def guide(self, name: str) -> Guide | None:
         return self.guides.get(name)
+
+
+def _no_centers():
+    from bot.knowledge.centers import Centers
+    return Centers()

@@ -21,6 +21,7 @@ import aiosqlite
 from bot.clock import TZ
 from bot.errors import StoreError
 from bot.store.base import Dialog, OutboxItem
+from bot.store.bookings import Bookings
 from bot.store.cases import Cases, Ratings, Staff
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class SQLiteStore:
         self.cases = Cases(self)
         self.staff = Staff(self)
         self.ratings = Ratings(self)
+        self.bookings = Bookings(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> "SQLiteStore":
@@ -158,6 +160,16 @@ class Residents(_Repo):
     async def get(self, openid: str) -> dict[str, Any] | None:
         row = await self.store.fetchone("SELECT * FROM residents WHERE openid=?", openid)
         return dict(row) if row else None
+
+    async def bind(self, openid: str, center: str, at: datetime) -> None:
+        """The resident's village or community (绑定): their default center from now on."""
+        await self.store.write(
+            "INSERT INTO residents(openid, active, first_seen, last_message_at, center) VALUES (?, 1, ?, ?, ?) "
+            "ON CONFLICT(openid) DO UPDATE SET center=excluded.center", openid, iso(at), iso(at), center)
+
+    async def center_of(self, openid: str) -> str | None:
+        row = await self.store.fetchone("SELECT center FROM residents WHERE openid=?", openid)
+        return row["center"] if row else None
 
 
 class Dialogs(_Repo):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -22,7 +22,16 @@ TODAY = date(2026, 11, 24)
 
 
 def _move(to: str) -> Move:
-    return Move(to=to, note="原因说明" if to in NEEDS_NOTE else "", deadline=date(2026, 12, 10) if to == "extended" else None)
+    return Move(to=to, note="原因说明" if to in NEEDS_NOTE else "", deadline=date(2026, 12, 10) if to == "extended" else None,
+                visit_at=datetime(2026, 11, 26, 9, 30) if to == "accepted" else None)
+
+
+def test_a_home_visit_is_scheduled_with_its_time():
+    with pytest.raises(InvalidMove, match="visit_at"):
+        check("home_visit", "submitted", Move(to="accepted"), TODAY)
+    with pytest.raises(InvalidMove, match="visit_at"):
+        check("home_visit", "submitted", Move(to="accepted", visit_at=datetime(2026, 11, 23, 9, 0)), TODAY)
+    check("home_visit", "submitted", Move(to="accepted", visit_at=datetime(2026, 11, 24, 15, 0)), TODAY)
 
 
 @pytest.mark.parametrize("kind", KINDS)

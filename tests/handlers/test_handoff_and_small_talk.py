@@ -22,7 +22,8 @@ async def test_handoff_in_working_hours_records_a_callback(bot):
 async def test_handoff_after_hours_says_when_staff_will_answer(bot):
     bot.clock.at = datetime(2026, 11, 27, 18, 30, tzinfo=TZ)  # Friday evening
     text = await bot.say("r1", "转人工")
-    assert "下班时间" in text and "周一" in text and "08:30" in text
+    # the town center opens its weekend half-day on Saturday at 09:00 (8+4 错时服务)
+    assert "下班时间" in text and "明天上午09:00" in text
 
 
 async def test_handoff_to_wechat_customer_service_when_configured(start_bot):
@@ -40,9 +41,21 @@ async def test_greetings(bot):
 async def test_opening_hours(bot):
     text = await bot.say("r1", "镇便民服务中心几点上班？中午休息吗？")
     assert "08:30-12:00" in text and "14:00-17:30" in text and "现在正在办公" in text
-    bot.clock.at = datetime(2026, 11, 28, 9, 0, tzinfo=TZ)  # Saturday
+    bot.clock.at = datetime(2026, 11, 28, 9, 0, tzinfo=TZ)  # Saturday: the town's weekend half-day (8+4)
     text = await bot.say("r1", "便民服务中心几点上班")
-    assert "下次开门" in text and "周一" in text
+    assert "周末半天" in text and "现在正在办公" in text and "12:00前都可以来" in text
+    bot.clock.at = datetime(2026, 11, 29, 13, 0, tzinfo=TZ)  # Sunday afternoon
+    text = await bot.say("r1", "便民服务中心几点上班")
+    assert "下次开门：明天上午07:30" in text   # Monday's early shift
+
+
+async def test_opening_hours_follow_the_national_calendar(bot):
+    bot.clock.at = datetime(2026, 10, 1, 10, 0, tzinfo=TZ)    # National Day: closed, weekend shift too
+    text = await bot.say("r1", "镇便民服务中心几点上班")
+    assert "下次开门：周四（10月08日）上午07:30" in text
+    bot.clock.at = datetime(2026, 10, 10, 10, 0, tzinfo=TZ)   # a Saturday that is a make-up working day
+    text = await bot.say("r1", "镇便民服务中心几点上班")
+    assert "现在正在办公" in text
 
 
 async def test_a_failing_handler_gets_an_apology_and_a_log_line(bot, monkeypatch, caplog):
@@ -56,11 +69,5 @@ async def test_a_failing_handler_gets_an_apology_and_a_log_line(bot, monkeypatch
     assert "出了点问题" in text
     assert "failed to answer" in caplog.text and "RuntimeError: boom" in caplog.text
     assert greeting.router.intents["greeting"] is not broken
-
-
-async def test_booking_before_it_opens_says_so_and_still_tells_what_to_bring(bot):
-    text = await bot.say("r1", "我想预约办老年证")
-    assert "预约" in text and "正在开通" in text
-    assert "居民身份证" in text and "便民服务站" in text and "转人工" in text
 
 

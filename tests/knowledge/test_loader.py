@@ -133,3 +133,43 @@ def test_bundled_centers_form_a_county_tree():
     assert len(towns) >= 3 and len(villages) >= 12
     assert set(centers.below("shiqiao")) == {"shiqiao", "shiqiao-dongling", "shiqiao-hexi", "shiqiao-xinmin",
                                              "shiqiao-liujia"}
+
+
+def test_center_hours_windows_and_services_are_checked_with_lines(kb):
+    text = ('[[center]]\nid = "county"\nname = "县中心"\nlevel = "县（区）"\n\n'
+            '[[center]]\nid = "town"\nname = "镇中心"\nlevel = "镇（街道）"\nparent = "county"\n'
+            'address = "人民路1号"\nphone = "0579-1"\nlat = 29.9\nlon = 120.0\n'
+            'accepts = ["*", "没有这个事项"]\n'                      # line 15
+            'hours = ["08:30-12:00", "11:00-17:30"]\n\n'             # line 16: overlapping
+            '[[center.window]]\nnumber = 1\nname = "综合窗口"\n\n'    # no departments: line 18
+            '[[center.shift]]\nname = "午间"\ndays = "holidays"\nperiods = ["12:00-14:00"]\nwindows = [9]\n')
+    (kb / "centers.toml").write_text(text, encoding="utf-8")
+    problems = _problems(kb)
+    path = kb / "centers.toml"
+    assert f"{path}:15: `accepts`: no guide named '没有这个事项'" in problems
+    assert any(p.startswith(f"{path}:16:") and "overlap" in p for p in problems)
+    assert any(p.startswith(f"{path}:18:") and "needs `departments` or `services`" in p for p in problems)
+    assert any(p.startswith(f"{path}:24:") and "`days` must be one of workdays, weekends" in p for p in problems)
+    assert any(p.startswith(f"{path}:26:") and "[9] are not windows of 'town'" in p for p in problems)
+
+
+def test_a_center_residents_visit_must_say_where_and_when(kb):
+    (kb / "centers.toml").write_text(
+        '[[center]]\nid = "county"\nname = "县中心"\nlevel = "县（区）"\n\n'
+        '[[center]]\nid = "v"\nname = "村站"\nlevel = "县（区）"\nparent = "county"\n', encoding="utf-8")
+    problems = _problems(kb)
+    for key in ("address", "phone", "lat", "lon", "hours", "window"):
+        assert any(f"needs `{key}`" in p for p in problems), key
+
+
+def test_bundled_centers_publish_hours_windows_and_what_they_handle():
+    knowledge = load_knowledge(PROJECT_ROOT / "knowledge")
+    centers = knowledge.centers
+    for c in centers.by_id.values():
+        assert c.address and c.phone and c.hours and c.windows, c.id
+        for name in c.accepts:
+            assert c.windows_for(knowledge.guide(name)), (c.id, name)
+    town = centers.get("town-center")
+    assert {s.days for s in town.shifts} == {"workdays", "weekends"}   # 8+4 错时服务
+    card = knowledge.guide("社会保障卡申领")
+    assert town.windows_for(card) == (1, 2, 6)

@@ -1,0 +1,212 @@
+"""Appointments (预约): which center a service is booked at, the free days and times, taking a
+place, the resident's limits, no-show pauses, reminders and closing a center for a day.
+
+Handlers and the staff API call this; the store takes the place atomically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from bot.hours import Schedule, hours_lines, when_label
+from bot.knowledge.centers import Center
+from bot.knowledge.model import LEVELS, Guide
+from bot.store.bookings import Booking, BookingLimit, SlotTaken
+from bot.texts import Texts
+
+log = logging.getLogger(__name__)
+
+VILLAGE, TOWN, COUNTY = LEVELS[0], LEVELS[1], LEVELS[2]
+
+
+@dataclass(frozen=True)
+class Where:
+    """The centers a service can be booked at for one resident, and why these."""
+
+    centers: tuple[Center, ...]
+    why: str   # not_bookable, nowhere, decided_here, town_decides, accept_here, elsewhere, unbound
+
+
+@dataclass(frozen=True)
+class FreeTime:
+    start: datetime
+    windows: tuple[int, ...]   # free windows, preferred first
+
+
+class Paused(Exception):
+    def __init__(self, until: date, count: int):
+        self.until, self.count = until, count
+
+
+class Appointments:
+    def __init__(self, *, store: Any, library: Any, clock: Any, schedule: Schedule, texts: Texts, settings: Any):
+        self.store = store
+        self.library = library
+        self.clock = clock
+        self.schedule = schedule
+        self.texts = texts
+        self.settings = settings
+
+    @property
+    def centers(self):
+        return self.library.knowledge.centers
+
+    # -- where -----------------------------------------------------------------------------
+
+    def where(self, guide: Guide, home: str | None) -> Where:
+        """A service decided at the town is booked there even for a resident whose village only
+        accepts it; one the village decides stays in the village; otherwise the nearest level
+        that accepts it comes first."""
+        if not guide.bookable:
+            return Where((), "not_bookable")
+        chain = self.centers.chain(home)
+        if not chain or not chain[0].is_village:
+            towns = [c for c in self.centers.by_id.values() if c.level == TOWN and c.can_book(guide)]
+            county = [c for c in self.centers.by_id.values() if c.level == COUNTY and c.can_book(guide)]
+            found = tuple(towns or county)
+            return Where(found, "unbound" if found else "nowhere")
+        bookable = [c for c in chain if c.can_book(guide)]
+        if not bookable:
+            return Where((), "nowhere")
+        deciding = next((c for c in bookable if guide.name in c.decides), None)
+        if deciding is not None and deciding.level in (VILLAGE, TOWN):
+            return Where((deciding,), "decided_here" if deciding is chain[0] else "town_decides")
+        if bookable[0] is chain[0]:
+            return Where(tuple(c for c in bookable if c.level != COUNTY) or (bookable[0],), "accept_here")
+        return Where((bookable[0],), "elsewhere")
+
+    def windows(self, center: Center, guide: Guide) -> tuple[int, ...]:
+        """Windows handling the service, its own counters before the general ones."""
+        own = [w for w in center.windows if w.handles(guide)]
+        return tuple(w.number for w in sorted(own, key=lambda w: "*" in w.departments))
+
+    # -- when ------------------------------------------------------------------------------
+
+    def horizon(self, today: date) -> date:
+        return self.schedule.calendar.add_workdays(today, self.settings.horizon_workdays)
+
+    async def free_days(self, center: Center, guide: Guide) -> list[tuple[date, int]]:
+        """Days within the horizon with at least one free place, and how many."""
+        now = self.clock.now()
+        today, last = now.date(), self.horizon(now.date())
+        closed = await self.store.bookings.closed_days(center.id, today, last)
+        out, day = [], today
+        while day <= last:
+            free = await self.free_times(center, guide, day, closed)
+            if free:
+                out.append((day, sum(len(f.windows) for f in free)))
+            day += timedelta(days=1)
+        return out
+
+    async def free_times(self, center: Center, guide: Guide, day: date,
+                         closed: frozenset[date] | None = None) -> list[FreeTime]:
+        now = self.clock.now()
+        if closed is None:
+            closed = await self.store.bookings.closed_days(center.id, day, day)
+        if day > self.horizon(now.date()):
+            return []
+        earliest = now + timedelta(minutes=self.settings.min_lead_minutes)
+        wanted = self.windows(center, guide)
+        slots = self.schedule.slots(center, wanted, day, self.settings.slot_minutes, closed)
+        if not slots:
+            return []
+        taken = await self.store.bookings.taken(center.id, day)
+        out = []
+        for start, staffed in slots:
+            if start < earliest:
+                continue
+            free = tuple(w for w in wanted if w in staffed and w not in taken.get(start, set()))
+            if free:
+                out.append(FreeTime(start, free))
+        return out
+
+    async def opening(self, center: Center) -> dict[str, Any]:
+        """Open now? Until when, or when next? With the published hours, for a reply."""
+        now = self.clock.now()
+        closed = await self.store.bookings.closed_days(center.id, now.date(), now.date() + timedelta(days=31))
+        open_now = self.schedule.is_open(center, now, closed)
+        next_open = self.schedule.next_open(center, now, closed)
+        return {"open_now": open_now, "closes_at": self.schedule.closes_at(center, now) if open_now else None,
+                "next_open": when_label(next_open, now) if next_open and not open_now else "",
+                "closed_today": now.date() in closed, "hours": hours_lines(center)}
+
+    # -- the resident's limits -------------------------------------------------------------
+
+    async def paused_until(self, openid: str) -> tuple[date, int] | None:
+        """(the day booking opens again, no-shows counted) while a no-show pause runs."""
+        limit = self.settings.no_show_limit
+        if not limit:
+            return None
+        today = self.clock.now().date()
+        days = await self.store.bookings.no_shows(openid, today - timedelta(days=self.settings.no_show_lookback_days))
+        if len(days) < limit:
+            return None
+        until = days[0] + timedelta(days=self.settings.no_show_pause_days)
+        return (until, len(days)) if until > today else None
+
+    # -- taking and giving back a place ----------------------------------------------------
+
+    def remind_at(self, start: datetime, now: datetime) -> datetime | None:
+        hh, mm = (int(x) for x in self.settings.remind_at.split(":"))
+        moment = datetime.combine(start.date() - timedelta(days=self.settings.remind_days_before),
+                                  time(hh, mm), tzinfo=start.tzinfo)
+        if moment >= start:
+            moment = start - timedelta(hours=2)
+        return moment if moment > now else None
+
+    async def book(self, *, openid: str, guide: Guide, center: Center, start: datetime,
+                   replaces: str | None = None) -> Booking:
+        """Take the place; raise Paused, BookingLimit or SlotTaken (offer other times)."""
+        if (paused := await self.paused_until(openid)) is not None:
+            raise Paused(*paused)
+        free = {f.start: f for f in await self.free_times(center, guide, start.date())}
+        if start not in free:
+            raise SlotTaken(f"{center.id} {start} is no longer bookable")
+        now = self.clock.now()
+        return await self.store.bookings.book(
+            openid=openid, guide=guide.name, center=center.id, start=start, windows=free[start].windows,
+            now=now, remind_at=self.remind_at(start, now), max_active=self.settings.max_active, replaces=replaces)
+
+    async def cancel(self, booking: Booking) -> bool:
+        return await self.store.bookings.cancel(booking.code, booking.openid, self.clock.now(), "本人取消")
+
+    async def mark(self, code: str, to: str) -> Booking | None:
+        return await self.store.bookings.mark(code, to, self.clock.now())
+
+    async def close_day(self, center: Center, day: date, reason: str, by: str) -> list[Booking] | None:
+        def notice(b: Booking) -> str:
+            return self.texts.chat("booking_closed_notice", b=b, c=center, reason=reason,
+                                   g=self.library.knowledge.guide(b.guide))
+        return await self.store.bookings.close_day(center=center.id, day=day, reason=reason, by=by,
+                                                   now=self.clock.now(), notice=notice)
+
+    # -- reminders -------------------------------------------------------------------------
+
+    async def send_reminders(self) -> int:
+        """Queue every reminder that is due; each goes out once."""
+        now, sent = self.clock.now(), 0
+        for b in await self.store.bookings.due_reminders(now):
+            center = self.centers.get(b.center)
+            guide = self.library.knowledge.guide(b.guide)
+            text = self.texts.chat("booking_reminder", b=b, c=center, g=guide,
+                                   window=center.window(b.window) if center else None, now=now)
+            sent += await self.store.bookings.remind(b, text, now)
+        return sent
+
+    async def run_reminders(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.send_reminders()
+            except Exception:  # noqa: BLE001 - logged; the next round tries again
+                log.exception("reminder round failed")
+            try:
+                await asyncio.wait_for(stop.wait(), self.settings.reminder_check_seconds)
+            except TimeoutError:
+                pass
+
+
+__all__ = ["Appointments", "BookingLimit", "FreeTime", "Paused", "SlotTaken", "Where"]

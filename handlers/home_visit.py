@@ -1,0 +1,128 @@
+"""预约上门: for residents who cannot come (elderly, disabled, ill), staff come to them.
+
+    预约上门 ──▶ home:service ──▶ home:who ──▶ home:address ──▶ home:phone ──▶ home:times
+                                                                                 │
+                              case number (上门) ◀── 确认 ◀── home:confirm ◀───────┘
+
+The request becomes a home_visit case at the resident's station (or the default center); staff
+schedule the visit through the API and the resident is told the time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from bot.choices import pick, pick_many
+from bot.context import Turn
+from bot.hours import day_label
+from bot.knowledge.model import Guide
+from bot.personal import mask_mobile, mobile_ok
+from bot.router import Router
+
+router = Router("home_visit")
+
+SERVICE, WHO, ADDRESS, PHONE, TIMES, CONFIRM = (
+    "home:service", "home:who", "home:address", "home:phone", "home:times", "home:confirm")
+WHO_OPTIONS = ("高龄老人（行动不便）", "残疾人", "重病或卧床", "其他原因来不了")
+HALF_DAYS = 6   # half-days offered: the next three working days, morning and afternoon
+YES = ("确认", "确定", "提交", "是", "好", "对", "可以")
+
+
+def _guide(turn: Turn, text: str | None = None) -> Guide | None:
+    match = turn.ctx.library.matcher.match(text) if text is not None else turn.match
+    if match is None or match.best is None or match.best.score < 0.5:
+        return None
+    return turn.ctx.library.knowledge.guide(match.best.name)
+
+
+def _half_days(turn: Turn) -> list[str]:
+    calendar = turn.ctx.appointments.schedule.calendar
+    today = turn.ctx.clock.now().date()
+    out, day = [], today
+    while len(out) < HALF_DAYS:
+        day = calendar.add_workdays(day, 1)
+        label = day_label(day, today)
+        out += [f"{label}上午", f"{label}下午"]
+    return out[:HALF_DAYS]
+
+
+async def _start(turn: Turn, guide: Guide):
+    if not guide.home_visit:
+        await turn.leave()
+        return turn.say("home_visit_not_possible", g=guide)
+    await turn.enter(WHO, guide=guide.name)
+    return turn.say("home_visit_ask", field="who", g=guide, options=WHO_OPTIONS, again=False)
+
+
+@router.intent("home_visit")
+async def home_visit(turn: Turn):
+    guide = _guide(turn)
+    if guide is None:
+        await turn.enter(SERVICE)
+        return turn.say("home_visit_ask", field="service", again=False)
+    return await _start(turn, guide)
+
+
+@router.state(SERVICE)
+async def which_service(turn: Turn):
+    guide = _guide(turn, turn.text)
+    if guide is None:
+        return turn.say("home_visit_ask", field="service", again=True)
+    return await _start(turn, guide)
+
+
+async def _next(turn: Turn, state: str, field: str, **data):
+    await turn.enter(state, **{**turn.dialog.data, **data})
+    options = _half_days(turn) if field == "times" else WHO_OPTIONS
+    return turn.say("home_visit_ask", field=field, options=options, again=False)
+
+
+@router.state(WHO)
+async def who(turn: Turn):
+    n = pick(turn.text, len(WHO_OPTIONS))
+    if n is None and len(turn.text.strip()) < 2:
+        return turn.say("home_visit_ask", field="who", options=WHO_OPTIONS, again=True)
+    reason = WHO_OPTIONS[n - 1] if n else turn.text.strip()[:100]
+    return await _next(turn, ADDRESS, "address", who=reason)
+
+
+@router.state(ADDRESS)
+async def address(turn: Turn):
+    text = turn.text.strip()
+    if len(text) < 5:
+        return turn.say("home_visit_ask", field="address", options=(), again=True)
+    return await _next(turn, PHONE, "phone", address=text[:200])
+
+
+@router.state(PHONE)
+async def phone(turn: Turn):
+    digits = "".join(ch for ch in turn.text if ch.isdigit())
+    if not mobile_ok(digits):
+        return turn.say("home_visit_ask", field="phone", options=(), again=True)
+    return await _next(turn, TIMES, "times", phone=digits)
+
+
+@router.state(TIMES)
+async def times(turn: Turn):
+    options = _half_days(turn)
+    chosen = pick_many(turn.text, len(options))
+    if not chosen:
+        return turn.say("home_visit_ask", field="times", options=options, again=True)
+    data = {**turn.dialog.data, "times": [options[i - 1] for i in chosen]}
+    await turn.enter(CONFIRM, **data)
+    return turn.say("home_visit_confirm", data=data, phone=mask_mobile(data["phone"]))
+
+
+@router.state(CONFIRM)
+async def confirm(turn: Turn):
+    if turn.text.strip("。.！! ") not in YES:
+        return turn.say("proxy_confirm_again")
+    data = turn.dialog.data
+    home = await turn.home()
+    case = await turn.ctx.cases.open(
+        kind="home_visit", openid=turn.openid, guide=data["guide"],
+        center=home or turn.ctx.config.service.default_center,
+        data={"who": data["who"], "address": data["address"], "phone": data["phone"],
+              "phone_masked": mask_mobile(data["phone"]), "preferred": data["times"]})
+    await turn.leave()
+    return turn.say("home_visit_submitted", case=case, g=turn.ctx.library.knowledge.guide(data["guide"]))
