@@ -61,6 +61,14 @@ async def start(turn: Turn, guide: Guide, data: dict | None = None):
         await turn.leave()
         return turn.say("booking_paused", until=paused[0], count=paused[1], today=turn.ctx.clock.now().date(),
                         service=turn.ctx.config.service)
+    if not data.get("replaces"):   # tell the limits now, not after five questions
+        upcoming = await turn.ctx.store.bookings.upcoming(turn.openid, turn.ctx.clock.now())
+        same = next((b for b in upcoming if b.guide == guide.name), None)
+        if same is not None or len(upcoming) >= turn.ctx.config.booking.max_active:
+            await turn.leave()
+            return turn.say("booking_limit", reason="same_service" if same else "too_many", b=same,
+                            max_active=turn.ctx.config.booking.max_active,
+                            c=turn.ctx.library.knowledge.centers.get(same.center) if same else None)
     home = await turn.home()
     where = appointments.where(guide, home)
     if not where.centers:
@@ -69,6 +77,9 @@ async def start(turn: Turn, guide: Guide, data: dict | None = None):
     data.update(guide=guide.name, why=where.why, centers=[c.id for c in where.centers], home=home)
     if len(where.centers) == 1:
         data["center"] = where.centers[0].id
+        return await ask_day(turn, data)
+    if data.get("center") in data["centers"]:   # 改约: the same center first; 返回 offers the others
+        data["trail"] = [*data.get("trail", []), CENTER]
         return await ask_day(turn, data)
     return await ask_center(turn, data)
 

@@ -67,7 +67,7 @@ async def _chosen(turn: Turn, action: str, b):
     if guide is None:
         await turn.leave()
         return turn.say("booking_cancel_confirm", row=_rows(turn, [b])[0])
-    return await booking.start(turn, guide, {"replaces": b.code, "trail": []})
+    return await booking.start(turn, guide, {"replaces": b.code, "center": b.center, "trail": []})
 
 
 @router.intent("cancel_booking")
