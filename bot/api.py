@@ -187,7 +187,7 @@ class StaffAPI:
             return _error(self.texts, 409, "not_today")
         marked = await appointments.mark(booking.code, "checked_in" if action == "checkin" else "no_show")
         if marked is None:
-            return _error(self.texts, 409, "appointment_closed", status=booking.status)
+            return _error(self.texts, 409, "appointment_closed", current=booking.status)
         return web.json_response(_booking_json(marked))
 
     async def close_center(self, request: web.Request) -> web.Response:

@@ -91,7 +91,7 @@ async def ask_center(turn: Turn, data: dict, again: bool = False):
                     home=turn.ctx.library.knowledge.centers.get(data.get("home")))
 
 
-async def ask_day(turn: Turn, data: dict, again: bool = False):
+async def ask_day(turn: Turn, data: dict, again: bool = False, taken: bool = False):
     guide, center = _guide(turn, data), _center(turn, data)
     days = await turn.ctx.appointments.free_days(center, guide)
     data = {**data, "days": [d.isoformat() for d, _ in days]}
@@ -104,7 +104,7 @@ async def ask_day(turn: Turn, data: dict, again: bool = False):
         return turn.say("booking_no_days", c=center, g=guide, service=turn.ctx.config.service)
     await _enter(turn, DAY, data)
     today = turn.ctx.clock.now().date()
-    return turn.say("booking_ask_day", c=center, g=guide, why=data["why"], again=again,
+    return turn.say("booking_ask_day", c=center, g=guide, why=data["why"], again=again, taken=taken,
                     days=[(day_label(d, today), free) for d, free in days], single=len(data["centers"]) == 1,
                     home=turn.ctx.library.knowledge.centers.get(data.get("home")),
                     replaces=data.get("replaces"))
@@ -115,7 +115,7 @@ async def ask_time(turn: Turn, data: dict, again: bool = False, taken: bool = Fa
     day = date.fromisoformat(data["day"])
     times = await turn.ctx.appointments.free_times(center, guide, day)
     if not times:
-        return await ask_day(turn, {k: v for k, v in data.items() if k != "day"}, again=True)
+        return await ask_day(turn, {k: v for k, v in data.items() if k != "day"}, again=not taken, taken=taken)
     await _enter(turn, TIME, {**data, "times": [f.start.isoformat() for f in times]})
     return turn.say("booking_ask_time", c=center, day=day_label(day, turn.ctx.clock.now().date()),
                     times=[f.start for f in times], again=again, taken=taken)
