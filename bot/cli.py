@@ -187,7 +187,8 @@ def cmd_check_kb(args: argparse.Namespace) -> int:
         print(f"{len(e.problems)} problem(s) found", file=sys.stderr)
         return 1
     print(f"ok: {len(knowledge.guides)} guides, {len(knowledge.synonyms)} synonyms, "
-          f"{len(knowledge.intents)} intents")
+          f"{len(knowledge.intents)} intents, {len(knowledge.centers.by_id)} centers "
+          f"({sum(len(c.windows) for c in knowledge.centers.by_id.values())} windows)")
     return 0
 
 

@@ -114,8 +114,8 @@ async def ask_time(turn: Turn, data: dict, again: bool = False, taken: bool = Fa
     guide, center = _guide(turn, data), _center(turn, data)
     day = date.fromisoformat(data["day"])
     times = await turn.ctx.appointments.free_times(center, guide, day)
-    if not times:
-        return await ask_day(turn, {k: v for k, v in data.items() if k != "day"}, again=not taken, taken=taken)
+    if not times:   # the day filled up since it was offered
+        return await ask_day(turn, {k: v for k, v in data.items() if k != "day"}, taken=True)
     await _enter(turn, TIME, {**data, "times": [f.start.isoformat() for f in times]})
     return turn.say("booking_ask_time", c=center, day=day_label(day, turn.ctx.clock.now().date()),
                     times=[f.start for f in times], again=again, taken=taken)
