@@ -71,8 +71,8 @@ class Center:
     phone: str = ""
     lat: float | None = None
     lon: float | None = None
-    accepts: frozenset[str] = frozenset()   # guide names, resolved from the file's lists
-    decides: frozenset[str] = frozenset()
+    accepts: frozenset[str] = field(default=frozenset(), repr=False)   # guide names, from the file's lists
+    decides: frozenset[str] = field(default=frozenset(), repr=False)
     hours: tuple[Period, ...] = ()
     windows: tuple[Window, ...] = ()
     shifts: tuple[Shift, ...] = ()
