@@ -14,6 +14,11 @@ import chinese_calendar
 
 log = logging.getLogger(__name__)
 
+# Statutory holidays on fixed solar dates (元旦, 劳动节, 国庆节: 全国年节及纪念日放假办法). For a
+# year the library does not cover yet these are still known; the lunar ones and the make-up
+# working days are not, until the State Council publishes the year's arrangement.
+FIXED_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
+
 
 class WorkCalendar:
     def __init__(self) -> None:
@@ -25,9 +30,10 @@ class WorkCalendar:
         except NotImplementedError:
             if day.year not in self._warned:
                 self._warned.add(day.year)
-                log.warning("no statutory holiday data for %d: counting Monday to Friday as working days",
+                log.warning("no statutory holiday data for %d: counting Monday to Friday as working days, "
+                            "fixed-date holidays off; update chinesecalendar once the year is published",
                             day.year)
-            return day.isoweekday() <= 5
+            return day.isoweekday() <= 5 and (day.month, day.day) not in FIXED_HOLIDAYS
 
     def is_ordinary_weekend(self, day: date) -> bool:
         """A Saturday or Sunday off that is not a statutory holiday (weekend 8+4 shifts open)."""
@@ -36,7 +42,7 @@ class WorkCalendar:
         try:
             _, holiday = chinese_calendar.get_holiday_detail(day)
         except NotImplementedError:
-            return True
+            return (day.month, day.day) not in FIXED_HOLIDAYS
         return holiday is None
 
     def add_workdays(self, start: date, days: int) -> date:

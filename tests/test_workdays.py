@@ -33,6 +33,14 @@ def test_year_without_data_counts_weekdays_and_warns(caplog):
     assert "no statutory holiday data for 2030" in caplog.text
 
 
+def test_year_without_data_still_keeps_the_fixed_date_holidays_off():
+    calendar = WorkCalendar()
+    assert not calendar.is_workday(date(2027, 1, 1))           # 元旦, a Friday
+    assert calendar.add_workdays(date(2026, 12, 31), 1) == date(2027, 1, 4)
+    assert not calendar.is_workday(date(2027, 10, 1)) and calendar.is_workday(date(2027, 10, 4))
+    assert calendar.is_ordinary_weekend(date(2027, 1, 2)) and not calendar.is_ordinary_weekend(date(2027, 5, 1))   # a Saturday, 劳动节
+
+
 def test_workdays_between():
     assert cal.workdays_between(date(2026, 11, 20), date(2026, 11, 27)) == 5
     assert cal.workdays_between(date(2026, 11, 27), date(2026, 11, 20)) == -5
