@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.hours import Schedule, hours_lines, when_label
-from bot.knowledge.centers import Center
+from bot.knowledge.model import Center
 from bot.knowledge.model import LEVELS, Guide
 from bot.store.bookings import Booking, BookingLimit, SlotTaken
 from bot.texts import Texts
@@ -79,11 +79,6 @@ class Appointments:
             return Where(tuple(c for c in bookable if c.level != COUNTY) or (bookable[0],), "accept_here")
         return Where((bookable[0],), "elsewhere")
 
-    def windows(self, center: Center, guide: Guide) -> tuple[int, ...]:
-        """Windows handling the service, its own counters before the general ones."""
-        own = [w for w in center.windows if w.handles(guide)]
-        return tuple(w.number for w in sorted(own, key=lambda w: "*" in w.departments))
-
     # -- when ------------------------------------------------------------------------------
 
     def horizon(self, today: date) -> date:
@@ -110,7 +105,7 @@ class Appointments:
         if day > self.horizon(now.date()):
             return []
         earliest = now + timedelta(minutes=self.settings.min_lead_minutes)
-        wanted = self.windows(center, guide)
+        wanted = center.windows_for(guide)
         slots = self.schedule.slots(center, wanted, day, self.settings.slot_minutes, closed)
         if not slots:
             return []

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.clock import TZ
-from bot.knowledge.centers import Center, Period
+from bot.knowledge.model import Center, Period
 from bot.workdays import WorkCalendar
 
 WEEKDAY_NAMES = "一二三四五六日"

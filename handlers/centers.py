@@ -10,7 +10,7 @@ import re
 
 from bot.choices import pick
 from bot.context import Turn
-from bot.knowledge.centers import Center
+from bot.knowledge.model import Center
 from bot.messages import Location
 from bot.router import Router
 

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import KnowledgeError
-from bot.knowledge.centers import load_centers
 from bot.knowledge.model import (
     CASE_TYPES,
+    SHIFT_DAYS,
+    Center,
+    Centers,
     INTENTS,
     ITEM_TYPES,
     LEVELS,
@@ -24,9 +26,13 @@ from bot.knowledge.model import (
     Guide,
     Knowledge,
     Material,
+    Period,
+    Shift,
+    Window,
 )
 
 _STR, _INT, _BOOL, _STRS = "a string", "an integer", "true or false", "a list of strings"
+_NUM, _POS, _INTS = "a number", "a positive integer", "a list of window numbers"
 
 GUIDE_KEYS: dict[str, tuple[str, bool]] = {  # key → (expected, required)
     "name": (_STR, True), "department": (_STR, True), "item_type": (_STR, True),
@@ -87,6 +93,12 @@ def _type_ok(value: Any, expected: str) -> bool:
         return isinstance(value, bool)
     if expected == _STRS:
         return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+    if expected == _NUM:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected == _POS:
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    if expected == _INTS:
+        return isinstance(value, list) and value != [] and all(_type_ok(v, _POS) for v in value)
     return isinstance(value, list) and all(isinstance(v, dict) for v in value)
 
 
@@ -239,6 +251,157 @@ def _load_intents(path: Path, problems: list[str]) -> tuple[dict, dict, dict]:
     return intents, aspects, menu
 
 
+CENTER_KEYS: dict[str, tuple[str, bool]] = {
+    "id": (_STR, True), "name": (_STR, True), "level": (_STR, True), "parent": (_STR, False),
+    "aliases": (_STRS, False), "address": (_STR, False), "phone": (_STR, False),
+    "lat": (_NUM, False), "lon": (_NUM, False), "accepts": (_STRS, False), "accepts_not": (_STRS, False),
+    "decides": (_STRS, False), "hours": (_STRS, False),
+    "window": ("an array of [[center.window]] tables", False),
+    "shift": ("an array of [[center.shift]] tables", False),
+}
+WINDOW_KEYS = {"number": (_POS, True), "name": (_STR, True), "departments": (_STRS, False),
+               "services": (_STRS, False)}
+SHIFT_KEYS = {"name": (_STR, True), "days": (_STR, True), "periods": (_STRS, True), "windows": (_INTS, True)}
+# Below the county, a center residents can visit must say where it is and when it opens.
+PUBLISHED = ("address", "phone", "lat", "lon", "hours", "window")
+
+
+class _Where:
+    """Problems in one file, each at the line of the key it is about."""
+
+    def __init__(self, path: Path, lines: _KeyLines, problems: list[str]):
+        self.path, self.lines, self.problems = path, lines, problems
+
+    def add(self, where: tuple[Any, ...], message: str) -> None:
+        self.problems.append(f"{self.path}:{self.lines.of(*where)}: {message}")
+
+    def table(self, data: dict[str, Any], spec: dict[str, tuple[str, bool]], where: tuple[Any, ...]) -> bool:
+        return _check_table(data, spec, str(self.path), self.lines, where, self.problems)
+
+
+def _periods(texts: list[str], where: tuple[Any, ...], key: str, p: _Where) -> tuple[Period, ...]:
+    out = []
+    for text in texts:
+        try:
+            out.append(Period.parse(text))
+        except ValueError:
+            p.add(where + (key,), f"`{key}`: {text!r} is not a period like \"08:30-12:00\"")
+    out.sort(key=lambda x: x.start)
+    for a, b in zip(out, out[1:]):
+        if b.start < a.end:
+            p.add(where + (key,), f"`{key}`: {a.label()} and {b.label()} overlap")
+    return tuple(out)
+
+
+def _services(names: list[str], level: str, which: str, guides: dict[str, Guide],
+              where: tuple[Any, ...], p: _Where) -> frozenset[str]:
+    """Resolve a list of guide names; "*" stands for every guide this level may accept (or
+    decide). A named guide must exist and allow this level."""
+    out: set[str] = set()
+    for name in names:
+        if name == "*":
+            out |= {g.name for g in guides.values()
+                    if (level in g.accept_levels if which == "accepts" else g.decide_level == level)}
+        elif name not in guides:
+            p.add(where + (which,), f"`{which}`: no guide named {name!r}")
+        else:
+            g = guides[name]
+            if which == "accepts" and level not in g.accept_levels:
+                p.add(where + (which,), f"`{which}`: {name} cannot be accepted at level {level} "
+                                        f"(its guide says {', '.join(g.accept_levels)})")
+            out.add(name)
+    return frozenset(out)
+
+
+def _load_centers(path: Path, guides: dict[str, Guide], problems: list[str]) -> Centers:
+    if not path.exists():
+        return Centers()
+    got = _read_toml(path, problems)
+    if got is None:
+        return Centers()
+    data, lines = got
+    p = _Where(path, lines, problems)
+    for key in data:
+        if key != "center":
+            p.add((key,), f"unknown table `{key}`; only [[center]] belongs here")
+    by_id: dict[str, Center] = {}
+    position: dict[str, int] = {}
+    window_index = shift_index = 0   # [[center.window]] tables are counted across the file
+    for i, item in enumerate(data.get("center", [])):
+        where = ("center", i)
+        windows_raw = item.get("window", []) if isinstance(item.get("window", []), list) else []
+        shifts_raw = item.get("shift", []) if isinstance(item.get("shift", []), list) else []
+        first_window, first_shift = window_index, shift_index
+        window_index += len(windows_raw)
+        shift_index += len(shifts_raw)
+        if not p.table(item, CENTER_KEYS, where):
+            continue
+        cid, level = item["id"], item["level"]
+        if cid in by_id:
+            p.add(where + ("id",), f"duplicate center id {cid!r}")
+            continue
+        if level not in LEVELS:
+            p.add(where + ("level",), f"`level` must be one of {', '.join(LEVELS)}")
+            continue
+        if "parent" in item:
+            for key in PUBLISHED:
+                if key not in item:
+                    p.add(where, f"center {cid!r} needs `{key}`: residents are told where and when it opens")
+        for key, lo, hi in (("lat", 3.0, 54.0), ("lon", 73.0, 136.0)):
+            if key in item and not lo <= item[key] <= hi:
+                p.add(where + (key,), f"`{key}` {item[key]} is outside China ({lo} … {hi})")
+        windows: list[Window] = []
+        for j, w in enumerate(windows_raw):
+            wwhere = ("center.window", first_window + j)
+            if not p.table(w, WINDOW_KEYS, wwhere):
+                continue
+            if not w.get("departments") and not w.get("services"):
+                p.add(wwhere, "a window needs `departments` or `services`")
+            if any(x.number == w["number"] for x in windows):
+                p.add(wwhere + ("number",), f"window {w['number']} appears twice in {cid!r}")
+            windows.append(Window(number=w["number"], name=w["name"], departments=tuple(w.get("departments", ())),
+                                  services=tuple(_services(w.get("services", []), level, "services", guides,
+                                                           wwhere, p))))
+        numbers = {w.number for w in windows}
+        shifts: list[Shift] = []
+        for j, s in enumerate(shifts_raw):
+            swhere = ("center.shift", first_shift + j)
+            if not p.table(s, SHIFT_KEYS, swhere):
+                continue
+            if s["days"] not in SHIFT_DAYS:
+                p.add(swhere + ("days",), f"`days` must be one of {', '.join(SHIFT_DAYS)}")
+            unknown = [n for n in s["windows"] if n not in numbers]
+            if unknown:
+                p.add(swhere + ("windows",), f"`windows`: {unknown} are not windows of {cid!r}")
+            shifts.append(Shift(name=s["name"], days=s["days"], periods=_periods(s["periods"], swhere, "periods", p),
+                                windows=tuple(s["windows"])))
+        hours = _periods(item.get("hours", []), where, "hours", p)
+        for shift in shifts:
+            if shift.days == "workdays":
+                for a in shift.periods:
+                    if any(a.start < b.end and b.start < a.end for b in hours):
+                        p.add(where + ("hours",), f"shift {shift.name!r} {a.label()} overlaps the regular hours")
+        accepts = _services(item.get("accepts", []), level, "accepts", guides, where, p)
+        accepts -= _services(item.get("accepts_not", []), level, "accepts_not", guides, where, p)
+        decides = _services(item.get("decides", []), level, "decides", guides, where, p)
+        by_id[cid] = Center(
+            id=cid, name=item["name"], level=level, parent=item.get("parent"), aliases=tuple(item.get("aliases", ())),
+            address=item.get("address", ""), phone=item.get("phone", ""), lat=item.get("lat"), lon=item.get("lon"),
+            accepts=accepts, decides=decides, hours=hours, windows=tuple(windows), shifts=tuple(shifts))
+        position[cid] = i
+    for center in by_id.values():
+        where = ("center", position[center.id], "parent")
+        if center.parent is not None and center.parent not in by_id:
+            p.add(where, f"parent {center.parent!r} of {center.id!r} is not a center here")
+        elif center.parent is not None and LEVELS.index(by_id[center.parent].level) <= LEVELS.index(center.level):
+            p.add(where, f"{center.id!r} must sit below its parent")
+        for name in center.accepts:
+            if not center.windows_for(guides[name]) and center.windows:
+                p.add(("center", position[center.id], "accepts"),
+                      f"{center.id!r} accepts {name} but none of its windows handles it")
+    return Centers(by_id=by_id)
+
+
 def load_knowledge(directory: Path | str) -> Knowledge:
     """Load everything under `directory`; raise KnowledgeError listing every problem."""
     directory = Path(directory)
@@ -252,7 +415,7 @@ def load_knowledge(directory: Path | str) -> Knowledge:
     _check_unique(guides, problems)
     synonyms = _load_synonyms(directory / "synonyms.toml", problems)
     intents, aspects, menu = _load_intents(directory / "intents.toml", problems)
-    centers = load_centers(directory / "centers.toml", {g.name: g for g in guides}, problems, _read_toml)
+    centers = _load_centers(directory / "centers.toml", {g.name: g for g in guides}, problems)
     if problems:
         raise KnowledgeError(problems)
     return Knowledge(guides={g.name: g for g in guides}, synonyms=synonyms, intents=intents,

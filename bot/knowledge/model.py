@@ -1,8 +1,17 @@
-"""The knowledge base in memory: service guides, synonyms, intent phrases."""
+"""The knowledge base in memory: service guides, synonyms, intent phrases, and the county's
+centers: 区/县 → 镇（街道）便民服务中心 → 村（社区）便民服务站.
+
+Each center publishes where it is, how to call it, what it accepts (受理) and what it decides
+(办理/审批), its windows (counters) and the services each handles, and its hours: the regular
+periods on working days of the national calendar, plus the staggered shifts of 8+4 错时服务
+(an early or late hour, a lunch-time window, a weekend morning) staffed by some windows only.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import time
 
 LEVELS = ("村（社区）", "镇（街道）", "县（区）", "市")
 ITEM_TYPES = ("行政许可", "行政给付", "行政确认", "行政裁决", "行政征收", "行政奖励", "行政检查",
@@ -70,6 +79,134 @@ class Guide:
         return self.fee.strip() in ("不收费", "免费", "无")
 
 
+SHIFT_DAYS = ("workdays", "weekends")  # weekends: ordinary Saturdays and Sundays, never holidays
+
+
+@dataclass(frozen=True)
+class Period:
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> "Period":
+        a, b = text.split("-")
+        period = cls(time.fromisoformat(a.strip()), time.fromisoformat(b.strip()))
+        if period.end <= period.start:
+            raise ValueError(text)
+        return period
+
+    def label(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Window:
+    number: int
+    name: str
+    departments: tuple[str, ...] = ()   # "*" handles every department
+    services: tuple[str, ...] = ()      # guide names handled besides the departments
+
+    def handles(self, guide: Guide) -> bool:
+        return "*" in self.departments or guide.department in self.departments or guide.name in self.services
+
+
+@dataclass(frozen=True)
+class Shift:
+    """An 8+4 shift: extra periods staffed by some windows only."""
+
+    name: str
+    days: str
+    periods: tuple[Period, ...]
+    windows: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Center:
+    id: str
+    name: str
+    level: str
+    parent: str | None = None
+    aliases: tuple[str, ...] = ()
+    address: str = ""
+    phone: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    accepts: frozenset[str] = field(default=frozenset(), repr=False)   # guide names, from the file's lists
+    decides: frozenset[str] = field(default=frozenset(), repr=False)
+    hours: tuple[Period, ...] = ()
+    windows: tuple[Window, ...] = ()
+    shifts: tuple[Shift, ...] = ()
+
+    @property
+    def is_village(self) -> bool:
+        return self.level == LEVELS[0]
+
+    def windows_for(self, guide: Guide) -> tuple[int, ...]:
+        """Windows handling the service: its own counters first, the general ones ("*") last."""
+        own = sorted((w for w in self.windows if w.handles(guide)), key=lambda w: "*" in w.departments)
+        return tuple(w.number for w in own)
+
+    def window(self, number: int) -> Window | None:
+        return next((w for w in self.windows if w.number == number), None)
+
+    def can_book(self, guide: Guide) -> bool:
+        return guide.name in self.accepts and bool(self.windows_for(guide)) and bool(self.hours)
+
+
+@dataclass(frozen=True)
+class Centers:
+    """The county's centers as a tree: county → towns (streets) → villages (communities)."""
+
+    by_id: dict[str, Center] = field(default_factory=dict)
+
+    def below(self, center_id: str) -> list[str]:
+        """`center_id` and every center under it (a town center and its villages)."""
+        found = [center_id]
+        for c in self.by_id.values():
+            if c.parent == center_id:
+                found += self.below(c.id)
+        return found
+
+    def get(self, center_id: str | None) -> Center | None:
+        return self.by_id.get(center_id or "")
+
+    def chain(self, center_id: str | None) -> list[Center]:
+        """The center and those above it, nearest first: station → town center → county."""
+        out, center = [], self.get(center_id)
+        while center is not None:
+            out.append(center)
+            center = self.get(center.parent)
+        return out
+
+    def villages(self) -> list[Center]:
+        return [c for c in self.by_id.values() if c.is_village]
+
+    def find(self, text: str) -> list[Center]:
+        """Centers a resident's words name: by full name, alias or a distinctive part of it."""
+        text = text.strip()
+        if not text:
+            return []
+        exact = [c for c in self.by_id.values() if text in (c.name, *c.aliases)]
+        if exact:
+            return exact
+        return [c for c in self.by_id.values()
+                if any(len(alias) >= 2 and alias in text for alias in c.aliases) or text in c.name]
+
+    def nearest(self, lat: float, lon: float, limit: int = 5) -> list[tuple[Center, float]]:
+        placed = [(c, distance_km(lat, lon, c.lat, c.lon)) for c in self.by_id.values()
+                  if c.lat is not None and c.lon is not None]
+        return sorted(placed, key=lambda p: p[1])[:limit]
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine) on a sphere of the Earth's mean radius."""
+    r = 6371.0088
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(min(1.0, a)))
+
+
 @dataclass(frozen=True)
 class Knowledge:
     guides: dict[str, Guide]
@@ -77,12 +214,8 @@ class Knowledge:
     intents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     aspects: dict[str, tuple[str, ...]] = field(default_factory=dict)
     menu: dict[str, str] = field(default_factory=dict)  # menu CLICK key → intent name
-    centers: "Centers" = field(default_factory=lambda: _no_centers())
+    centers: Centers = field(default_factory=Centers)
 
     def guide(self, name: str) -> Guide | None:
         return self.guides.get(name)
 
-
-def _no_centers():
-    from bot.knowledge.centers import Centers
-    return Centers()
