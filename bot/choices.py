@@ -8,6 +8,7 @@ import unicodedata
 from datetime import date, time
 
 CN = {"零": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+AGREE = ("确认", "确定", "提交", "是", "是的", "好", "好的", "对", "可以", "行", "没问题")
 WEEKDAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7}
 
 
@@ -29,14 +30,23 @@ def cn_number(text: str) -> int | None:
     return (CN[tens] if tens else 1) * 10 + (CN[ones] if ones else 0)
 
 
-def pick(text: str, count: int) -> int | None:
-    """The 1-based choice among `count` numbered options, or None."""
+def number(text: str) -> int | None:
+    """The number a reply to a numbered question gives: "2", "２", "第二个", "选3", "二号"."""
     t = _clean(text)
     m = re.fullmatch(r"(?:选|选择|要|我选)?\s*第?\s*([0-9一二两三四五六七八九十]{1,3})\s*(?:号|个|项|条|种|处|家)?", t)
-    if not m:
-        return None
-    n = cn_number(m.group(1))
+    return cn_number(m.group(1)) if m else None
+
+
+def pick(text: str, count: int) -> int | None:
+    """The 1-based choice among `count` numbered options, or None."""
+    n = number(text)
     return n if n is not None and 1 <= n <= count else None
+
+
+def agrees(text: str, also: tuple[str, ...] = ()) -> bool:
+    """A yes to "请回复“确认”": 确认, 好, 可以, 没问题 …; `also` adds words that mean yes to
+    this one question."""
+    return _clean(text) in AGREE + also
 
 
 def pick_many(text: str, count: int) -> list[int] | None:

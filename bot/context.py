@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.cases.desk import CaseDesk
     from bot.knowledge.library import Library
     from bot.knowledge.matcher import Match
+    from bot.knowledge.model import Guide
     from bot.store import Store
 
 
@@ -63,6 +64,15 @@ class Turn:
     async def enter(self, state: str, **data) -> None:
         self.dialog = Dialog(state=state, data=data)
         await self.ctx.store.dialogs.set(self.openid, self.dialog, self.ctx.clock.now())
+
+    def guide(self, text: str | None = None, at_least: float = 0.5) -> "Guide | None":
+        """The guide the resident's message (or `text`) names with some confidence, or None."""
+        if text is not None:
+            self.match = self.ctx.library.matcher.match(text)
+        match = self.match
+        if match is None or match.best is None or match.best.score < at_least:
+            return None
+        return self.ctx.library.knowledge.guide(match.best.name)
 
     async def home(self) -> str | None:
         """The resident's bound village or community, if they bound one."""

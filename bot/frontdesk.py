@@ -182,8 +182,9 @@ class FrontDesk:
         if not turn.text:
             return turn.say("help")
         said = turn.text.strip("。.!！ ")
-        if turn.dialog is not None and (said in EXIT_WORDS or (
-                said in BACK_WORDS and turn.dialog.state not in self.root.steps_back)):
+        if turn.dialog is not None and said in BACK_WORDS and (reply := await self.root.for_back(turn)):
+            return reply
+        if turn.dialog is not None and (said in EXIT_WORDS or said in BACK_WORDS):
             await turn.leave()
             return turn.say("dialog_left")
         if (reply := await self.root.for_state(turn)) is not None:

@@ -28,13 +28,13 @@ class Router:
     intents: dict[str, Handler] = field(default_factory=dict)
     kinds: dict[type, Handler] = field(default_factory=dict)
     catch_all: list[Handler] = field(default_factory=list)
-    steps_back: set[str] = field(default_factory=set)
+    backs: dict[str, Handler] = field(default_factory=dict)
 
-    def state(self, name: str, *, back: bool = False) -> Callable[[Handler], Handler]:
-        """Handle residents whose dialog is in state `name` ("feature:step"). With `back`, the
-        handler also takes 返回 (one step back); elsewhere 返回 leaves the dialog."""
-        if back:
-            self.steps_back.add(name)
+    def state(self, name: str, *, back: Handler | None = None) -> Callable[[Handler], Handler]:
+        """Handle residents whose dialog is in state `name` ("feature:step"). `back` answers
+        返回 in that state (one step back); in a state without it, 返回 leaves the dialog."""
+        if back is not None:
+            self.backs[name] = back
         return self._register(self.states, name)
 
     def intent(self, name: str) -> Callable[[Handler], Handler]:
@@ -65,9 +65,10 @@ class RootRouter:
         self.intents: dict[str, Handler] = {}
         self.kinds: dict[type, Handler] = {}
         self.catch_all: list[Handler] = []
-        self.steps_back: set[str] = set()
+        self.backs: dict[str, Handler] = {}
         for router in routers:
-            self.steps_back |= router.steps_back
+            for key, handler in router.backs.items():
+                self.backs.setdefault(key, handler)
             for table, own in ((self.states, router.states), (self.intents, router.intents),
                                (self.kinds, router.kinds)):
                 for key, handler in own.items():
@@ -83,6 +84,11 @@ class RootRouter:
             await turn.leave()
             return None
         return await handler(turn)
+
+    async def for_back(self, turn: Turn) -> Reply | None:
+        """返回 in a dialog: its state's step back, or None where the state has none."""
+        handler = self.backs.get(turn.dialog.state) if turn.dialog else None
+        return await handler(turn) if handler is not None else None
 
     async def for_intent(self, turn: Turn) -> Reply | None:
         handler = self.intents.get(turn.intent or "")

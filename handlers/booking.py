@@ -16,28 +16,16 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from bot.appointments import BookingLimit, Paused, SlotTaken
-from bot.choices import parse_day, parse_time, pick
+from bot.choices import agrees, parse_day, parse_time, pick
 from bot.context import Turn
 from bot.hours import day_label
 from bot.knowledge.model import Guide
-from bot.router import BACK_WORDS, Router
+from bot.router import Router
 
 router = Router("booking")
 
 SERVICE, CENTER, DAY, TIME, CONFIRM = (
     "booking:service", "booking:center", "booking:day", "booking:time", "booking:confirm")
-YES = ("确认", "确定", "是", "好", "对", "可以", "行", "没问题", "确认预约")
-
-
-def _matched_guide(turn: Turn, text: str | None = None) -> Guide | None:
-    match = turn.ctx.library.matcher.match(text) if text is not None else turn.match
-    if match is None or match.best is None or match.best.score < 0.5:
-        return None
-    return turn.ctx.library.knowledge.guide(match.best.name)
-
-
-def _said(turn: Turn) -> str:
-    return turn.text.strip("。.！!？? ")
 
 
 # -- steps: each asks its question from what is in the dialog so far -------------------------
@@ -52,23 +40,30 @@ async def ask_service(turn: Turn, data: dict, again: bool = False):
     return turn.say("booking_ask_service", again=again)
 
 
+async def _paused(turn: Turn, until: date, count: int):
+    await turn.leave()
+    return turn.say("booking_paused", until=until, count=count, today=turn.ctx.clock.now().date(),
+                    service=turn.ctx.config.service)
+
+
+async def _limit(turn: Turn, reason: str, existing):
+    await turn.leave()
+    return turn.say("booking_limit", reason=reason, b=existing, max_active=turn.ctx.config.booking.max_active,
+                    c=turn.ctx.library.knowledge.centers.get(existing.center) if existing else None)
+
+
 async def start(turn: Turn, guide: Guide, data: dict | None = None):
     """A service is chosen: say why it cannot be booked, or go on to where."""
     data = dict(data or {})
     appointments = turn.ctx.appointments
     paused = await appointments.paused_until(turn.openid)
     if paused is not None:
-        await turn.leave()
-        return turn.say("booking_paused", until=paused[0], count=paused[1], today=turn.ctx.clock.now().date(),
-                        service=turn.ctx.config.service)
+        return await _paused(turn, *paused)
     if not data.get("replaces"):   # tell the limits now, not after five questions
         upcoming = await turn.ctx.store.bookings.upcoming(turn.openid, turn.ctx.clock.now())
         same = next((b for b in upcoming if b.guide == guide.name), None)
         if same is not None or len(upcoming) >= turn.ctx.config.booking.max_active:
-            await turn.leave()
-            return turn.say("booking_limit", reason="same_service" if same else "too_many", b=same,
-                            max_active=turn.ctx.config.booking.max_active,
-                            c=turn.ctx.library.knowledge.centers.get(same.center) if same else None)
+            return await _limit(turn, "same_service" if same else "too_many", same)
     home = await turn.home()
     where = appointments.where(guide, home)
     if not where.centers:
@@ -159,33 +154,38 @@ def _knowledge_ok(turn: Turn, data: dict) -> bool:
             and all(centers.get(c) is not None for c in data.get("centers", [])))
 
 
+def step(state: str):
+    """A step after the service is chosen: 返回 goes one step back; if the guide or a center
+    is gone from a reloaded knowledge base, the resident is asked for the service again."""
+    def register(handler):
+        async def checked(turn: Turn):
+            if not _knowledge_ok(turn, turn.dialog.data):
+                return await ask_service(turn, {})
+            return await handler(turn, turn.dialog.data)
+        return router.state(state, back=_back)(checked)
+    return register
+
+
 # -- entry -------------------------------------------------------------------------------------
 
 @router.intent("booking")
 async def booking(turn: Turn):
-    guide = _matched_guide(turn)
+    guide = turn.guide()
     if guide is None:
         return await ask_service(turn, {})
     return await start(turn, guide)
 
 
-@router.state(SERVICE, back=True)
+@router.state(SERVICE, back=_back)
 async def which_service(turn: Turn):
-    if _said(turn) in BACK_WORDS:
-        return await _back(turn)
-    guide = _matched_guide(turn, turn.text)
+    guide = turn.guide(turn.text)
     if guide is None:
         return turn.say("booking_ask_service", again=True)
     return await start(turn, guide, {k: v for k, v in turn.dialog.data.items() if k in ("trail", "replaces")})
 
 
-@router.state(CENTER, back=True)
-async def which_center(turn: Turn):
-    data = turn.dialog.data
-    if _said(turn) in BACK_WORDS:
-        return await _back(turn)
-    if not _knowledge_ok(turn, data):
-        return await ask_service(turn, {})
+@step(CENTER)
+async def which_center(turn: Turn, data: dict):
     n = pick(turn.text, len(data["centers"]))
     if n is None:
         found = [c.id for c in turn.ctx.library.knowledge.centers.find(turn.text) if c.id in data["centers"]]
@@ -197,13 +197,8 @@ async def which_center(turn: Turn):
     return await ask_day(turn, {**data, "center": chosen})
 
 
-@router.state(DAY, back=True)
-async def which_day(turn: Turn):
-    data = turn.dialog.data
-    if _said(turn) in BACK_WORDS:
-        return await _back(turn)
-    if not _knowledge_ok(turn, data):
-        return await ask_service(turn, {})
+@step(DAY)
+async def which_day(turn: Turn, data: dict):
     days = [date.fromisoformat(d) for d in data["days"]]
     n = pick(turn.text, len(days))
     day = days[n - 1] if n else parse_day(turn.text, turn.ctx.clock.now().date(), days)
@@ -212,13 +207,8 @@ async def which_day(turn: Turn):
     return await ask_time(turn, {**data, "day": day.isoformat()})
 
 
-@router.state(TIME, back=True)
-async def which_time(turn: Turn):
-    data = turn.dialog.data
-    if _said(turn) in BACK_WORDS:
-        return await _back(turn)
-    if not _knowledge_ok(turn, data):
-        return await ask_service(turn, {})
+@step(TIME)
+async def which_time(turn: Turn, data: dict):
     times = [datetime.fromisoformat(t) for t in data["times"]]
     n = pick(turn.text, len(times))
     chosen = times[n - 1] if n else None
@@ -229,14 +219,9 @@ async def which_time(turn: Turn):
     return await ask_confirm(turn, {**data, "start": chosen.isoformat()})
 
 
-@router.state(CONFIRM, back=True)
-async def confirm(turn: Turn):
-    data = turn.dialog.data
-    if _said(turn) in BACK_WORDS:
-        return await _back(turn)
-    if not _knowledge_ok(turn, data):
-        return await ask_service(turn, {})
-    if _said(turn) not in YES:
+@step(CONFIRM)
+async def confirm(turn: Turn, data: dict):
+    if not agrees(turn.text, also=("确认预约",)):
         return turn.say("booking_confirm_again")
     guide, center = _guide(turn, data), _center(turn, data)
     try:
@@ -246,14 +231,9 @@ async def confirm(turn: Turn):
     except SlotTaken:
         return await ask_time(turn, {k: v for k, v in data.items() if k != "start"}, taken=True)
     except BookingLimit as e:
-        await turn.leave()
-        existing = e.existing
-        return turn.say("booking_limit", reason=e.reason, b=existing, max_active=turn.ctx.config.booking.max_active,
-                        c=turn.ctx.library.knowledge.centers.get(existing.center) if existing else None)
+        return await _limit(turn, e.reason, e.existing)
     except Paused as e:
-        await turn.leave()
-        return turn.say("booking_paused", until=e.until, count=e.count, today=turn.ctx.clock.now().date(),
-                        service=turn.ctx.config.service)
+        return await _paused(turn, e.until, e.count)
     await turn.leave()
     return turn.say("booking_done", b=booked, c=center, g=guide, window=center.window(booked.window),
                     day=day_label(booked.day, turn.ctx.clock.now().date()), rescheduled=bool(data.get("replaces")),

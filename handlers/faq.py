@@ -11,6 +11,7 @@ routing, so a new question is simply answered.
 
 from __future__ import annotations
 
+from bot.choices import number
 from bot.context import Turn
 from bot.knowledge.matcher import detect_aspect, normalise
 from bot.knowledge.model import Guide
@@ -22,7 +23,6 @@ router = Router("faq")
 
 CHOOSE, TOPIC = "faq:choose", "faq:topic"
 MATERIAL_WORDS = ("材料", "全部材料", "材料清单", "看材料")
-NUMERALS = {"1": 1, "2": 2, "3": 3, "一": 1, "二": 2, "三": 3, "第一个": 1, "第二个": 2, "第三个": 3}
 
 
 def _full_answer(turn: Turn, guide: Guide) -> TextReply:
@@ -70,7 +70,7 @@ async def follow_up(turn: Turn):
 @router.state(CHOOSE)
 async def choose(turn: Turn):
     names = turn.dialog.data.get("candidates", [])
-    picked = NUMERALS.get(turn.text.strip("。.！! 号"))
+    picked = number(turn.text)
     if picked is None:
         return None
     if picked > len(names):

@@ -10,9 +10,7 @@ schedule the visit through the API and the resident is told the time.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
-from bot.choices import pick, pick_many
+from bot.choices import agrees, pick, pick_many
 from bot.context import Turn
 from bot.hours import day_label
 from bot.knowledge.model import Guide
@@ -25,14 +23,6 @@ SERVICE, WHO, ADDRESS, PHONE, TIMES, CONFIRM = (
     "home:service", "home:who", "home:address", "home:phone", "home:times", "home:confirm")
 WHO_OPTIONS = ("高龄老人（行动不便）", "残疾人", "重病或卧床", "其他原因来不了")
 HALF_DAYS = 6   # half-days offered: the next three working days, morning and afternoon
-YES = ("确认", "确定", "提交", "是", "好", "对", "可以")
-
-
-def _guide(turn: Turn, text: str | None = None) -> Guide | None:
-    match = turn.ctx.library.matcher.match(text) if text is not None else turn.match
-    if match is None or match.best is None or match.best.score < 0.5:
-        return None
-    return turn.ctx.library.knowledge.guide(match.best.name)
 
 
 def _half_days(turn: Turn) -> list[str]:
@@ -56,7 +46,7 @@ async def _start(turn: Turn, guide: Guide):
 
 @router.intent("home_visit")
 async def home_visit(turn: Turn):
-    guide = _guide(turn)
+    guide = turn.guide()
     if guide is None:
         await turn.enter(SERVICE)
         return turn.say("home_visit_ask", field="service", again=False)
@@ -65,7 +55,7 @@ async def home_visit(turn: Turn):
 
 @router.state(SERVICE)
 async def which_service(turn: Turn):
-    guide = _guide(turn, turn.text)
+    guide = turn.guide(turn.text)
     if guide is None:
         return turn.say("home_visit_ask", field="service", again=True)
     return await _start(turn, guide)
@@ -115,7 +105,7 @@ async def times(turn: Turn):
 
 @router.state(CONFIRM)
 async def confirm(turn: Turn):
-    if turn.text.strip("。.！! ") not in YES:
+    if not agrees(turn.text):
         return turn.say("proxy_confirm_again")
     data = turn.dialog.data
     home = await turn.home()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.choices import pick
+from bot.choices import agrees, pick
 from bot.context import Turn
 from bot.hours import day_label
 from bot.router import Router
@@ -18,7 +18,6 @@ from handlers import booking
 router = Router("my_bookings")
 
 PICK_CANCEL, PICK_MOVE, CONFIRM_CANCEL = "bookings:pick_cancel", "bookings:pick_move", "bookings:confirm_cancel"
-YES = ("确认", "确定", "是", "是的", "对", "确认取消", "取消预约", "好", "可以")
 
 
 async def _upcoming(turn: Turn):
@@ -108,7 +107,7 @@ async def pick_move(turn: Turn):
 async def confirm_cancel(turn: Turn):
     code = turn.dialog.data["code"]
     b = await turn.ctx.store.bookings.get(code)
-    if turn.text.strip("。.！!？? ") not in YES:
+    if not agrees(turn.text, also=("确认取消", "取消预约")):
         await turn.leave()
         return turn.say("booking_kept", row=_rows(turn, [b])[0] if b else None)
     await turn.leave()

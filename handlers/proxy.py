@@ -10,6 +10,7 @@ valid re-asks without losing what was given; 取消 leaves at any step.
 
 from __future__ import annotations
 
+from bot.choices import agrees
 from bot.context import Turn
 from bot.knowledge.model import Guide
 from bot.personal import id_number_ok, mask_id_number, mask_mobile, mask_name, mobile_ok, name_ok
@@ -20,14 +21,6 @@ router = Router("proxy")
 SERVICE, NAME, PHONE, ID, DELIVERY, CONFIRM = (
     "proxy:service", "proxy:name", "proxy:phone", "proxy:id", "proxy:delivery", "proxy:confirm")
 NO_DELIVERY = ("不用", "不需要", "自己领", "到站领", "自取", "不要", "去领")
-YES = ("确认", "确定", "提交", "是", "好", "对", "可以")
-
-
-def _guide_of(turn: Turn) -> Guide | None:
-    match = turn.match
-    if match is None or match.best is None or match.best.score < 0.5:
-        return None
-    return turn.ctx.library.knowledge.guide(match.best.name)
 
 
 async def _start(turn: Turn, guide: Guide):
@@ -40,7 +33,7 @@ async def _start(turn: Turn, guide: Guide):
 
 @router.intent("proxy")
 async def proxy(turn: Turn):
-    guide = _guide_of(turn)
+    guide = turn.guide()
     if guide is None:
         await turn.enter(SERVICE)
         return turn.say("proxy_ask_service", again=False)
@@ -49,9 +42,7 @@ async def proxy(turn: Turn):
 
 @router.state(SERVICE)
 async def which_service(turn: Turn):
-    match = turn.ctx.library.matcher.match(turn.text)
-    turn.match = match
-    guide = _guide_of(turn)
+    guide = turn.guide(turn.text)
     if guide is None:
         return turn.say("proxy_ask_service", again=True)
     return await _start(turn, guide)
@@ -100,7 +91,7 @@ async def delivery(turn: Turn):
 
 @router.state(CONFIRM)
 async def confirm(turn: Turn):
-    if turn.text.strip("。.！! ") not in YES:
+    if not agrees(turn.text):
         return turn.say("proxy_confirm_again")
     data = turn.dialog.data
     case = await turn.ctx.cases.open(
