@@ -20,9 +20,7 @@ import random
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -32,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import aiohttp  # noqa: E402
-from load import HOST, fail, free_port, percentile, wait_healthy  # noqa: E402
+from load import demo_server, fail, percentile  # noqa: E402
 
 from bot.demo import DEMO_ACCOUNT, DEMO_APP_ID, DEMO_TOKEN, demo_aes_key  # noqa: E402
 from bot.knowledge.loader import load_knowledge  # noqa: E402
@@ -120,28 +118,10 @@ def main() -> None:
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     side = WeChatSide(token=DEMO_TOKEN, app_id=DEMO_APP_ID, encoding_aes_key=demo_aes_key(), mode="safe")
-    port = free_port()
-    base = f"http://{HOST}:{port}"
-    frontdesk = Path(sys.executable).parent / "frontdesk"
-    if not frontdesk.exists():
-        frontdesk = ROOT / ".venv" / "bin" / "frontdesk"
-    with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as tmp:
-        log_path, data = Path(tmp) / "server.log", Path(tmp) / "data"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen([str(frontdesk), "demo", "--port", str(port), "--data", str(data)],
-                                       cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_healthy(base, process, log_path)
-            stats, elapsed = asyncio.run(rush(base + "/wechat", args.residents, args.concurrency, args.popular, side))
-            if process.poll() is not None:
-                fail(f"the demo server died during the run (code {process.returncode})", log_path)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with demo_server() as (base, process, data, log_path):
+        stats, elapsed = asyncio.run(rush(base + "/wechat", args.residents, args.concurrency, args.popular, side))
+        if process.poll() is not None:
+            fail(f"the demo server died during the run (code {process.returncode})", log_path)
         held, doubled, beyond = audit(data / "frontdesk.db")
     latency = stats["confirm_latency"]
     print(f"booking rush: {args.residents} residents, concurrency {args.concurrency}, aiming at the "

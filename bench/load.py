@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -24,6 +25,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,6 +68,33 @@ def build(side: WeChatSide, count: int, residents: int, who: str = "bench") -> l
     rng = random.Random(who)
     return [side.seal(text_xml(f"{who}-resident-{i % residents:04d}", rng.choice(QUESTIONS), DEMO_ACCOUNT))
             for i in range(count)]
+
+
+@contextlib.contextmanager
+def demo_server() -> Iterator[tuple[str, subprocess.Popen, Path, Path]]:
+    """`frontdesk demo` in its own process on a free loopback port, with a fresh data folder:
+    yields (base URL, process, data folder, log file) once it answers /healthz, and always stops
+    it (SIGTERM to its pid, then SIGKILL)."""
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    frontdesk = Path(sys.executable).parent / "frontdesk"
+    if not frontdesk.exists():
+        frontdesk = ROOT / ".venv" / "bin" / "frontdesk"
+    with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as tmp:
+        log_path, data = Path(tmp) / "server.log", Path(tmp) / "data"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen([str(frontdesk), "demo", "--port", str(port), "--data", str(data)],
+                                       cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_healthy(base, process, log_path)
+            yield base, process, data, log_path
+        finally:
+            process.terminate()  # SIGTERM to our own child, by its pid
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def wait_healthy(base: str, process: subprocess.Popen, log_path: Path) -> None:
@@ -188,35 +217,16 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below: stop the server too
     side = WeChatSide(token=DEMO_TOKEN, app_id=DEMO_APP_ID, encoding_aes_key=demo_aes_key(), mode="safe")
-    port = free_port()
-    base = f"http://{HOST}:{port}"
-    frontdesk = Path(sys.executable).parent / "frontdesk"
-    if not frontdesk.exists():
-        frontdesk = ROOT / ".venv" / "bin" / "frontdesk"
-    with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as tmp:
-        log_path = Path(tmp) / "server.log"
-        data = Path(tmp) / "data"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen([str(frontdesk), "demo", "--port", str(port), "--data", str(data)],
-                                       cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_healthy(base, process, log_path)
-            # Warm up connections, caches and SQLite with messages from residents outside the run.
-            asyncio.run(send_all(base + "/wechat", build(side, WARMUP, WARMUP, "warmup"), args.concurrency, 60))
-            built_at = time.time()
-            requests = build(side, args.messages, args.residents)
-            cpu = cpu_seconds(process.pid), time.process_time()
-            results, elapsed = asyncio.run(send_all(base + "/wechat", requests, args.concurrency, args.budget))
-            cpu = cpu_seconds(process.pid) - cpu[0], time.process_time() - cpu[1]
-            if process.poll() is not None:
-                fail(f"the demo server died during the run (code {process.returncode})", log_path)
-        finally:
-            process.terminate()  # SIGTERM to our own child, by its pid
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with demo_server() as (base, process, _, log_path):
+        # Warm up connections, caches and SQLite with messages from residents outside the run.
+        asyncio.run(send_all(base + "/wechat", build(side, WARMUP, WARMUP, "warmup"), args.concurrency, 60))
+        built_at = time.time()
+        requests = build(side, args.messages, args.residents)
+        cpu = cpu_seconds(process.pid), time.process_time()
+        results, elapsed = asyncio.run(send_all(base + "/wechat", requests, args.concurrency, args.budget))
+        cpu = cpu_seconds(process.pid) - cpu[0], time.process_time() - cpu[1]
+        if process.poll() is not None:
+            fail(f"the demo server died during the run (code {process.returncode})", log_path)
 
     failures, empty, kinds = check(side, results)
     unsent = results.count(None)

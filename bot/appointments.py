@@ -85,33 +85,32 @@ class Appointments:
         return self.schedule.calendar.add_workdays(today, self.settings.horizon_workdays)
 
     async def free_days(self, center: Center, guide: Guide) -> list[tuple[date, int]]:
-        """Days within the horizon with at least one free place, and how many."""
+        """Days within the horizon with at least one free place, and how many: two queries for
+        the whole horizon, whatever its length."""
         now = self.clock.now()
         today, last = now.date(), self.horizon(now.date())
         closed = await self.store.bookings.closed_days(center.id, today, last)
-        out, day = [], today
-        while day <= last:
-            free = await self.free_times(center, guide, day, closed)
-            if free:
+        taken = await self.store.bookings.taken(center.id, today, last)
+        out = []
+        for offset in range((last - today).days + 1):
+            day = today + timedelta(days=offset)
+            if free := self._free(center, guide, day, now, closed, taken):
                 out.append((day, sum(len(f.windows) for f in free)))
-            day += timedelta(days=1)
         return out
 
-    async def free_times(self, center: Center, guide: Guide, day: date,
-                         closed: frozenset[date] | None = None) -> list[FreeTime]:
+    async def free_times(self, center: Center, guide: Guide, day: date) -> list[FreeTime]:
         now = self.clock.now()
-        if closed is None:
-            closed = await self.store.bookings.closed_days(center.id, day, day)
-        if day > self.horizon(now.date()):
+        if not now.date() <= day <= self.horizon(now.date()):
             return []
+        closed = await self.store.bookings.closed_days(center.id, day, day)
+        return self._free(center, guide, day, now, closed, await self.store.bookings.taken(center.id, day))
+
+    def _free(self, center: Center, guide: Guide, day: date, now: datetime, closed: frozenset[date],
+              taken: dict[datetime, set[int]]) -> list[FreeTime]:
         earliest = now + timedelta(minutes=self.settings.min_lead_minutes)
         wanted = center.windows_for(guide)
-        slots = self.schedule.slots(center, wanted, day, self.settings.slot_minutes, closed)
-        if not slots:
-            return []
-        taken = await self.store.bookings.taken(center.id, day)
         out = []
-        for start, staffed in slots:
+        for start, staffed in self.schedule.slots(center, wanted, day, self.settings.slot_minutes, closed):
             if start < earliest:
                 continue
             free = tuple(w for w in wanted if w in staffed and w not in taken.get(start, set()))

@@ -106,11 +106,12 @@ class Bookings:
         row = await self.store.fetchone("SELECT * FROM bookings WHERE code=?", code)
         return _booking(row) if row else None
 
-    async def taken(self, center: str, day: date) -> dict[datetime, set[int]]:
-        """Windows already holding a booking, by start time, on one day of one center."""
+    async def taken(self, center: str, first: date, last: date | None = None) -> dict[datetime, set[int]]:
+        """Windows already holding a booking, by start time, from `first` to `last` (one day if
+        `last` is not given) at one center."""
         rows = await self.store.fetchall(
-            "SELECT start, window FROM bookings WHERE center=? AND day=? AND status IN ('booked', 'checked_in')",
-            center, day.isoformat())
+            "SELECT start, window FROM bookings WHERE center=? AND day BETWEEN ? AND ? "
+            "AND status IN ('booked', 'checked_in')", center, first.isoformat(), (last or first).isoformat())
         out: dict[datetime, set[int]] = {}
         for r in rows:
             out.setdefault(datetime.fromisoformat(r["start"]), set()).add(r["window"])
