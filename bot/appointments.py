@@ -122,8 +122,8 @@ class Appointments:
         """Open now? Until when, or when next? With the published hours, for a reply."""
         now = self.clock.now()
         closed = await self.store.bookings.closed_days(center.id, now.date(), now.date() + timedelta(days=31))
-        open_now = self.schedule.is_open(center, now, closed)
         next_open = self.schedule.next_open(center, now, closed)
+        open_now = next_open == now   # next_open is now itself while the center is open
         return {"open_now": open_now, "closes_at": self.schedule.closes_at(center, now) if open_now else None,
                 "next_open": when_label(next_open, now) if next_open and not open_now else "",
                 "closed_today": now.date() in closed, "hours": hours_lines(center)}

@@ -42,9 +42,6 @@ class Schedule:
         return sorted((Opening(_at(day, p.start), _at(day, p.end), windows, name) for p, windows, name in found),
                       key=lambda o: o.start)
 
-    def is_open(self, center: Center, now: datetime, closed: frozenset[date] = frozenset()) -> bool:
-        return any(o.start <= now < o.end for o in self.openings(center, now.date(), closed))
-
     def next_open(self, center: Center, now: datetime, closed: frozenset[date] = frozenset()) -> datetime | None:
         """The next moment the center opens (now itself when it is open); None if not within a month."""
         for offset in range(LOOK_AHEAD_DAYS):

@@ -3,6 +3,7 @@
 from bot.context import Turn
 from bot.replies import TransferToAgent
 from bot.router import Router
+from handlers.centers import my_centers
 
 router = Router("handoff")
 
@@ -15,8 +16,6 @@ async def handoff(turn: Turn):
         return TransferToAgent()
     now = ctx.clock.now()
     _, new = await ctx.store.handoffs.request(turn.openid, turn.text or "（菜单：转人工）", now)
-    from handlers.centers import my_centers
-
     centers = await my_centers(turn)
     opening = await ctx.appointments.opening(centers[-1]) if centers else None
     return turn.say("handoff_callback", new=new, opening=opening, service=ctx.config.service)
