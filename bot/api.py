@@ -2,7 +2,8 @@
 
 `Authorization: Bearer <token>`; errors are `{"error": code, "message": Chinese text}` with
 400/401/403/404/409. A staff member sees and moves only the cases of their center; an admin
-(no center) sees every center.
+(no center) sees every center; a supervisor only reads (`bot.access`). Every action is written
+to the audit log.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.access import Access
 from bot.appointments import Appointments
 from bot.cases.desk import CaseDesk, InvalidMove, StaleCase
 from bot.cases.machine import STATES, Move, allowed
 from bot.clock import TZ
 from bot.store.bookings import Booking
-from bot.store.cases import Case, StaffMember
+from bot.store.cases import Case
+from bot.store.staff import StaffMember
 from bot.texts import Texts
 
 CASE_DESK = web.AppKey("case_desk", CaseDesk)
@@ -32,18 +35,20 @@ def _error(texts: Texts, status: int, code: str, **context: Any) -> web.Response
     return web.json_response({"error": code, "message": message}, status=status)
 
 
+def _access(request: web.Request) -> Access:
+    return Access.of(request[STAFF], request.app[CASE_DESK].library.knowledge.centers)
+
+
 def _scope(request: web.Request) -> list[str] | None:
-    """The centers the caller may see: their own and every one below it (a town center's clerk
-    also sees its villages); None for an admin, who sees all."""
+    """The centers the caller may see (see `bot.access`); None for an admin, who sees all."""
+    return _access(request).centers
+
+
+async def _audit(request: web.Request, action: str, *, center: str | None, target: str, detail: str = "") -> None:
     staff: StaffMember = request[STAFF]
-    if staff.center is None:
-        return None
-    return request.app[CASE_DESK].library.knowledge.centers.below(staff.center)
-
-
-def _visible(request: web.Request, case: Case) -> bool:
-    scope = _scope(request)
-    return scope is None or case.center in scope
+    desk = request.app[CASE_DESK]
+    await desk.store.audit.add(actor=staff.name, role=staff.role, action=action, center=center, target=target,
+                               detail=detail, address=request.remote or "", now=desk.clock.now())
 
 
 def _case_json(case: Case, with_history: bool = False) -> dict[str, Any]:
@@ -109,7 +114,7 @@ class StaffAPI:
         case = await request.app[CASE_DESK].store.cases.get(request.match_info["number"])
         if case is None:
             return _error(self.texts, 404, "not_found")
-        if not _visible(request, case):
+        if not _access(request).sees(case.center):
             return _error(self.texts, 403, "forbidden")
         return case
 
@@ -123,6 +128,8 @@ class StaffAPI:
         case = await self._visible_case(request)
         if isinstance(case, web.Response):
             return case
+        if not _access(request).acts:
+            return _error(self.texts, 403, "forbidden")
         try:
             body = await request.json()
             to = body["to"]
@@ -146,6 +153,7 @@ class StaffAPI:
                                      status=409)
         except StaleCase:
             return _error(self.texts, 409, "stale")
+        await _audit(request, "case_move", center=case.center, target=case.number, detail=f"{case.state} → {to}")
         return web.json_response(_case_json(moved, with_history=True))
 
     # -- appointments ------------------------------------------------------------------------
@@ -180,6 +188,8 @@ class StaffAPI:
             return _error(self.texts, 404, "not_found")
         if refused := self._center_in_scope(request, booking.center):
             return refused
+        if not _access(request).acts:
+            return _error(self.texts, 403, "forbidden")
         now = appointments.clock.now()
         if action == "noshow" and now < booking.start:
             return _error(self.texts, 409, "too_early")
@@ -188,6 +198,7 @@ class StaffAPI:
         marked = await appointments.mark(booking.code, "checked_in" if action == "checkin" else "no_show")
         if marked is None:
             return _error(self.texts, 409, "appointment_closed", current=booking.status)
+        await _audit(request, action, center=booking.center, target=booking.code)
         return web.json_response(_booking_json(marked))
 
     async def close_center(self, request: web.Request) -> web.Response:
@@ -196,7 +207,7 @@ class StaffAPI:
         center_id = request.match_info["center"]
         if refused := self._center_in_scope(request, center_id):
             return refused
-        if request[STAFF].role == "supervisor":
+        if not _access(request).acts:
             return _error(self.texts, 403, "forbidden")
         try:
             body = await request.json()
@@ -212,6 +223,7 @@ class StaffAPI:
                                                 by=f"staff:{request[STAFF].name}")
         if released is None:
             return _error(self.texts, 409, "already_closed")
+        await _audit(request, "close_day", center=center_id, target=day.isoformat(), detail=reason)
         return web.json_response({"center": center_id, "date": day.isoformat(), "reason": reason,
                                   "cancelled": [_booking_json(b) for b in released]})
 

@@ -19,6 +19,7 @@ from bot.appointments import Appointments
 from bot.cases.desk import CaseDesk
 from bot.clock import Clock
 from bot.config import Config
+from bot.console import console_routes
 from bot.errors import ConfigError
 from bot.context import Context
 from bot.frontdesk import FrontDesk
@@ -134,6 +135,9 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
     staff_api = StaffAPI(Texts())
     app.middlewares.append(staff_api.auth)
     app.add_routes(staff_api.routes())
+    console, gate = console_routes(config, Texts())
+    app.middlewares.append(gate)
+    app.add_routes(console)
     app.add_routes(gateway.routes(config.server.wechat_path))
     app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics)])
     return app

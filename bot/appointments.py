@@ -178,6 +178,21 @@ class Appointments:
         return await self.store.bookings.close_day(center=center.id, day=day, reason=reason, by=by,
                                                    now=self.clock.now(), notice=notice)
 
+    async def day_sheet(self, center: Center, day: date) -> dict[str, Any]:
+        """A center's day for its clerks: every slot, and in it each window's booking, or
+        free, or not staffed then; bookings no longer on the grid (hours changed) listed after."""
+        closure = await self.store.bookings.closure(center.id, day)
+        windows = tuple(w.number for w in center.windows)
+        slots = self.schedule.slots(center, windows, day, self.settings.slot_minutes,
+                                    frozenset({day}) if closure else frozenset())
+        bookings = await self.store.bookings.for_day([center.id], day)
+        live = {(b.start, b.window): b for b in bookings if b.status in ("booked", "checked_in")}
+        rows = [(start, {w: live.pop((start, w), None) if w in staffed else "off" for w in windows})
+                for start, staffed in slots]
+        ended = [b for b in bookings if b.status not in ("booked", "checked_in")]
+        return {"windows": center.windows, "rows": rows, "off_grid": list(live.values()), "ended": ended,
+                "closure": closure, "count": sum(1 for b in bookings if b.status in ("booked", "checked_in"))}
+
     # -- reminders -------------------------------------------------------------------------
 
     async def send_reminders(self) -> int:

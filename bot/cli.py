@@ -133,36 +133,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _password_hash(password: str) -> str:
-    """scrypt from the standard library, salted; stored as scrypt$n$r$p$salt$hash."""
-    import base64
-    import hashlib
-    import secrets
-
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=2**14, r=8, p=1)
-    return "scrypt$16384$8$1$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
-
-
 def cmd_staff_add(args: argparse.Namespace) -> int:
     import secrets
 
     from bot.clock import Clock
     from bot.errors import StoreError
+    from bot.passwords import hash_password, weak
     from bot.store import open_store
 
     config = Config.load(args.config)
     if args.role != "admin" and not args.center:
         print("--center is required for a clerk or supervisor", file=sys.stderr)
         return 2
-    password = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    password = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.readline().rstrip("\n") or None
+    if password is not None and weak(password):
+        print("the console password needs at least 8 characters with both letters and digits (or other signs)",
+              file=sys.stderr)
+        return 2
     token = secrets.token_urlsafe(32)
 
     async def add() -> None:
         store = await open_store(config.store.url, config.base_dir)
         try:
             await store.staff.add(name=args.name, center=args.center, role=args.role, token=token,
-                                  now=Clock().now(), password_hash=_password_hash(password) if password else None)
+                                  now=Clock().now(), password_hash=hash_password(password) if password else None)
         finally:
             await store.close()
 

@@ -110,6 +110,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "no_show_lookback_days": Key(int, 90, _positive),
         "no_show_pause_days": Key(int, 30, _positive),
     },
+    "console": {
+        "secure_cookie": Key(bool, True),
+        "session_idle_minutes": Key(int, 60, _positive),
+        "session_max_hours": Key(int, 12, _positive),
+        "lockout_failures": Key(int, 5, _positive),
+        "lockout_minutes": Key(int, 15, _positive),
+    },
     "handoff": {
         "mode": Key(str, "callback", _one_of("callback", "wechat_kf")),
     },
@@ -182,6 +189,7 @@ class Config:
     dialog: Section
     service: Section
     booking: Section
+    console: Section
     handoff: Section
     log: Section
     base_dir: Path

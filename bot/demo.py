@@ -45,6 +45,7 @@ def demo_config(port: int, data_dir: Path, host: str = "127.0.0.1") -> Config:
         "store": {"url": f"sqlite:///{(data_dir / 'frontdesk.db').resolve()}"},
         "knowledge": {"dir": str(PROJECT_ROOT / "knowledge")},
         "service": {"name": "示范县便民服务中心"},
+        "console": {"secure_cookie": False},   # served over plain HTTP on this machine
     }, base_dir=data_dir)
 
 

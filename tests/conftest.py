@@ -32,6 +32,7 @@ def make_config(tmp_path: Path, api_base: str, mode: str = "safe", **overrides: 
         "store": {"url": f"sqlite:///{tmp_path / 'frontdesk.db'}"},
         "knowledge": {"dir": str(PROJECT_ROOT / "knowledge")},
         "service": {"name": "测试镇便民服务中心", "hotline": "0571-12345678"},
+        "console": {"secure_cookie": False},
     }
     for section, values in overrides.items():
         raw.setdefault(section, {}).update(values)

@@ -178,6 +178,10 @@ class Bookings:
                                  (b.openid, notice(b), iso(now), iso(now)))
         return released
 
+    async def closure(self, center: str, day: date) -> dict[str, Any] | None:
+        row = await self.store.fetchone("SELECT * FROM center_closures WHERE center=? AND day=?", center, day.isoformat())
+        return dict(row) if row else None
+
     async def closed_days(self, center: str, start: date, end: date) -> frozenset[date]:
         rows = await self.store.fetchall(
             "SELECT day FROM center_closures WHERE center=? AND day BETWEEN ? AND ?",

@@ -1,10 +1,9 @@
-"""Cases and staff in SQLite. A move of a case, its history line and the resident's notice are
+"""Cases and ratings in SQLite. A move of a case, its history line and the resident's notice are
 written in one transaction, and only if the case is still in the state the move was checked
 against — so a double click or two clerks at once cannot move a case twice."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -46,18 +45,6 @@ class Case:
     created_at: str
     updated_at: str
     history: tuple[HistoryLine, ...] = field(default=())
-
-
-@dataclass(frozen=True)
-class StaffMember:
-    id: int
-    name: str
-    center: str | None
-    role: str
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _case(row: Any, history: tuple[HistoryLine, ...] = ()) -> Case:
@@ -106,21 +93,35 @@ class Cases:
             row["id"])
         return _case(row, tuple(HistoryLine(**dict(line)) for line in lines))
 
-    async def list(self, *, centers: list[str] | None, kind: str | None = None, state: str | None = None,
-                   openid: str | None = None, due_by: date | None = None, limit: int = 200) -> list[Case]:
-        """Cases, newest first; `due_by` keeps open cases whose deadline is on or before that day."""
+    async def list(self, *, centers: list[str] | None, kind: str | tuple[str, ...] | None = None,
+                   state: str | None = None, openid: str | None = None, due_by: date | None = None,
+                   open_only: bool = False, search: str = "", limit: int = 200) -> list[Case]:
+        """Cases, newest first. `due_by` keeps open cases whose deadline is on or before that day;
+        `search` finds a case number, a guide, or a resident's phone number (4 digits or more)."""
         where, args = [], []
         if due_by is not None:
-            where.append("deadline IS NOT NULL AND deadline <= ? AND state NOT IN ('completed', 'delivered', "
-                         "'rejected', 'cancelled')")
+            where.append("deadline IS NOT NULL AND deadline <= ?")
             args.append(due_by.isoformat())
+        if due_by is not None or open_only:
+            where.append("state NOT IN ('completed', 'delivered', 'rejected', 'cancelled')")
         if centers is not None:
             where.append(f"center IN ({', '.join('?' * len(centers))})" if centers else "0")
             args += centers
-        for column, value in (("kind", kind), ("state", state), ("openid", openid)):
+        if isinstance(kind, tuple):
+            where.append(f"kind IN ({', '.join('?' * len(kind))})")
+            args += kind
+        for column, value in (("kind", kind if isinstance(kind, str) else None), ("state", state), ("openid", openid)):
             if value:
                 where.append(f"{column}=?")
                 args.append(value)
+        if search:
+            pattern = "%" + search.replace("%", "").replace("_", "") + "%"
+            found = ["number LIKE ?", "guide LIKE ?"]
+            args += [pattern, pattern]
+            if search.isdigit() and len(search) >= 4:
+                found.append("json_extract(data, '$.phone') LIKE ?")
+                args.append(pattern)
+            where.append("(" + " OR ".join(found) + ")")
         sql = "SELECT * FROM cases" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
         return [_case(row) for row in await self.store.fetchall(sql, *args, limit)]
 
@@ -156,29 +157,6 @@ class Cases:
             case.id, iso(now), actor, case.state, case.state, note)
 
 
-class Staff:
-    def __init__(self, store: "SQLiteStore"):
-        self.store = store
-
-    async def add(self, *, name: str, center: str | None, role: str, token: str, now: datetime,
-                  password_hash: str | None = None) -> StaffMember:
-        from bot.store.sqlite import iso
-
-        async with self.store.transaction() as db:
-            exists = await (await db.execute("SELECT 1 FROM staff WHERE name=?", (name,))).fetchone()
-            if exists:
-                raise StoreError(f"a staff member named {name!r} already exists")
-            cursor = await db.execute(
-                "INSERT INTO staff(name, center, role, token_hash, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (name, center, role, token_hash(token), password_hash, iso(now)))
-        return StaffMember(id=cursor.lastrowid, name=name, center=center, role=role)
-
-    async def by_token(self, token: str) -> StaffMember | None:
-        row = await self.store.fetchone("SELECT id, name, center, role FROM staff WHERE token_hash=?",
-                                        token_hash(token))
-        return StaffMember(**dict(row)) if row else None
-
-
 class Ratings:
     def __init__(self, store: "SQLiteStore"):
         self.store = store
@@ -192,6 +170,10 @@ class Ratings:
             "ON CONFLICT(case_id) DO NOTHING", case.id, case.openid, case.center, score, words, iso(now))
         return cursor.rowcount == 1
 
+    async def of_case(self, case: Case) -> dict[str, Any] | None:
+        row = await self.store.fetchone("SELECT score, words, at FROM ratings WHERE case_id=?", case.id)
+        return dict(row) if row else None
+
     async def unrated_closed_case(self, openid: str) -> Case | None:
         row = await self.store.fetchone(
             "SELECT c.* FROM cases c LEFT JOIN ratings r ON r.case_id = c.id WHERE c.openid=? AND r.id IS NULL "
@@ -199,8 +181,11 @@ class Ratings:
             "ORDER BY c.updated_at DESC, c.id DESC LIMIT 1", openid)
         return _case(row) if row else None
 
-    async def satisfaction(self) -> dict[str, tuple[int, int]]:
+    async def satisfaction(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
         """Per center: (ratings of 满意 or better incl. 基本满意, all ratings) — the 80 % line."""
+        from bot.store.sqlite import iso
+
         rows = await self.store.fetchall(
-            "SELECT center, sum(score >= 3) AS good, count(*) AS total FROM ratings GROUP BY center")
+            "SELECT center, sum(score >= 3) AS good, count(*) AS total FROM ratings WHERE at >= ? GROUP BY center",
+            iso(since) if since else "")
         return {r["center"]: (r["good"], r["total"]) for r in rows}

@@ -22,7 +22,8 @@ from bot.clock import TZ
 from bot.errors import StoreError
 from bot.store.base import Dialog, OutboxItem
 from bot.store.bookings import Bookings
-from bot.store.cases import Cases, Ratings, Staff
+from bot.store.cases import Cases, Ratings
+from bot.store.staff import Audit, Sessions, Staff
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class SQLiteStore:
         self.outbox = Outbox(self)
         self.cases = Cases(self)
         self.staff = Staff(self)
+        self.sessions = Sessions(self)
+        self.audit = Audit(self)
         self.ratings = Ratings(self)
         self.bookings = Bookings(self)
 
@@ -200,6 +203,19 @@ class Inquiries(_Repo):
             "INSERT INTO inquiries(openid, question, intent, guide, score, decision, at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)", openid, question, intent, guide, score, decision, iso(at))
 
+    async def of_resident(self, openid: str, limit: int = 30) -> list[dict[str, Any]]:
+        """The resident's latest questions, oldest first: what they asked and what the bot made of it."""
+        rows = await self.store.fetchall("SELECT * FROM inquiries WHERE openid=? ORDER BY id DESC LIMIT ?",
+                                         openid, limit)
+        return [dict(r) for r in reversed(rows)]
+
+    async def unanswered(self, since: datetime, limit: int = 5000) -> list[dict[str, Any]]:
+        """Questions the bot could not answer (fallback) since `since`, newest first."""
+        rows = await self.store.fetchall(
+            "SELECT question, at, guide, score FROM inquiries WHERE decision='fallback' AND at >= ? "
+            "ORDER BY id DESC LIMIT ?", iso(since), limit)
+        return [dict(r) for r in rows]
+
     async def recent(self, limit: int = 50, decision: str | None = None) -> list[dict[str, Any]]:
         if decision:
             rows = await self.store.fetchall(
@@ -237,21 +253,52 @@ class ProcessedMessages(_Repo):
 
 
 class Handoffs(_Repo):
-    async def request(self, openid: str, question: str, now: datetime) -> tuple[int, bool]:
-        """Record a callback request; a resident already waiting keeps their place."""
+    async def request(self, openid: str, question: str, now: datetime, center: str | None = None) -> tuple[int, bool]:
+        """Record a callback request at the resident's center; one already waiting keeps its place."""
         async with self.store.transaction() as db:
             row = await (await db.execute(
                 "SELECT id FROM handoff_requests WHERE openid=? AND status='waiting'", (openid,))).fetchone()
             if row:
                 return row["id"], False
             cursor = await db.execute(
-                "INSERT INTO handoff_requests(openid, question, created_at) VALUES (?, ?, ?)",
-                (openid, question, iso(now)))
+                "INSERT INTO handoff_requests(openid, question, center, created_at) VALUES (?, ?, ?, ?)",
+                (openid, question, center, iso(now)))
             return cursor.lastrowid, True
 
-    async def waiting(self) -> list[dict[str, Any]]:
+    async def waiting(self, centers: list[str] | None = None) -> list[dict[str, Any]]:
+        return await self.listed("waiting", centers)
+
+    async def listed(self, status: str, centers: list[str] | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Requests in `status` at `centers` (None: all), the longest waiting first; answered ones newest first."""
+        where, args = ["status=?"], [status]
+        if centers is not None:
+            where.append(f"center IN ({', '.join('?' * len(centers)) or 'NULL'})")
+            args += centers
+        order = "id" if status == "waiting" else "answered_at DESC, id DESC"
         rows = await self.store.fetchall(
-            "SELECT * FROM handoff_requests WHERE status='waiting' ORDER BY id")
+            f"SELECT * FROM handoff_requests WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?", *args, limit)
+        return [dict(r) for r in rows]
+
+    async def get(self, request_id: int) -> dict[str, Any] | None:
+        row = await self.store.fetchone("SELECT * FROM handoff_requests WHERE id=?", request_id)
+        return dict(row) if row else None
+
+    async def answer(self, request_id: int, *, answer: str, by: str, notice: str, now: datetime) -> bool:
+        """Record a clerk's answer and queue it for the resident, once: False if already answered."""
+        async with self.store.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE handoff_requests SET status='answered', answer=?, answered_by=?, answered_at=? "
+                "WHERE id=? AND status='waiting'", (answer, by, iso(now), request_id))
+            if cursor.rowcount != 1:
+                return False
+            row = await (await db.execute("SELECT openid FROM handoff_requests WHERE id=?", (request_id,))).fetchone()
+            await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
+                             (row["openid"], notice, iso(now), iso(now)))
+            return True
+
+    async def of_resident(self, openid: str, limit: int = 20) -> list[dict[str, Any]]:
+        rows = await self.store.fetchall(
+            "SELECT * FROM handoff_requests WHERE openid=? ORDER BY id DESC LIMIT ?", openid, limit)
         return [dict(r) for r in rows]
 
 
@@ -281,10 +328,19 @@ class Outbox(_Repo):
             await self.store.write("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?",
                                    iso(retry_at), error, item_id)
 
-    async def dead(self, limit: int = 100) -> list[dict[str, Any]]:
+    async def dead(self, limit: int = 100, centers: list[str] | None = None) -> list[dict[str, Any]]:
+        """Notices WeChat would not take. With `centers`: those of residents bound to, or with a case
+        or booking at, one of them — the residents those centers' staff should call."""
+        where, args = "o.dead_at IS NOT NULL", []
+        if centers is not None:
+            marks = ", ".join("?" * len(centers)) or "NULL"
+            where += (f" AND (EXISTS (SELECT 1 FROM residents r WHERE r.openid=o.openid AND r.center IN ({marks}))"
+                      f" OR EXISTS (SELECT 1 FROM cases c WHERE c.openid=o.openid AND c.center IN ({marks}))"
+                      f" OR EXISTS (SELECT 1 FROM bookings b WHERE b.openid=o.openid AND b.center IN ({marks})))")
+            args = centers * 3
         rows = await self.store.fetchall(
-            "SELECT id, openid, text, attempts, dead_at, last_error FROM outbox WHERE dead_at IS NOT NULL "
-            "ORDER BY id DESC LIMIT ?", limit)
+            f"SELECT o.id, o.openid, o.text, o.attempts, o.dead_at, o.last_error FROM outbox o WHERE {where} "
+            "ORDER BY o.id DESC LIMIT ?", *args, limit)
         return [dict(r) for r in rows]
 
     async def pending_count(self) -> int:

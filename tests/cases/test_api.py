@@ -120,7 +120,7 @@ def test_staff_add_prints_the_token_on_the_last_line(tmp_path):
     again = subprocess.run(cmd, input="", capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT)
     assert again.returncode == 1 and "already exists" in again.stderr
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("fd.db*"))  # database and any WAL
-    assert b"scrypt$" in stored and b"s3cret-pass" not in stored  # the password only as its hash
+    assert b"$argon2id$" in stored and b"s3cret-pass" not in stored  # the password only as its hash
 
 
 async def test_overdue_and_soon_due_cases_are_listed(bot):

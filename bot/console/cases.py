@@ -1,0 +1,144 @@
+"""The dashboard, the case list and one case with the moves allowed now; complaints and
+followups. Every move goes through the case desk, so it reaches the resident as a push."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from bot.cases.desk import InvalidMove, StaleCase
+from bot.cases.machine import KINDS, NEEDS_NOTE, STATES, Move, allowed
+from bot.console.pages import ACCESS, Pages, field, parse_day, parse_time
+
+SATISFIED_LINE = 0.8   # 好差评: a center below 80 % satisfied needs attention
+SATISFACTION_DAYS = 90
+
+
+class CasePages:
+    def __init__(self, pages: Pages):
+        self.pages = pages
+
+    async def dashboard(self, request: web.Request) -> web.Response:
+        pages, access = self.pages, request[ACCESS]
+        store, centers = pages.store(request), access.centers
+        today = pages.now(request).date()
+        due = await store.cases.list(centers=centers, due_by=today)
+        satisfaction = await store.ratings.satisfaction(since=pages.now(request) - timedelta(days=SATISFACTION_DAYS))
+        return pages.render(
+            request, "dashboard",
+            appointments=await store.bookings.for_day(centers, today),
+            new_proxy=await store.cases.list(centers=centers, kind="proxy", state="submitted"),
+            new_visits=await store.cases.list(centers=centers, kind="home_visit", state="submitted"),
+            due_today=[c for c in due if c.deadline == today], overdue=[c for c in due if c.deadline < today],
+            complaints=await store.cases.list(centers=centers, kind=("complaint", "followup"), open_only=True),
+            handoffs=await store.handoffs.waiting(centers),
+            dead=await store.outbox.dead(limit=20, centers=centers),
+            satisfaction=sorted(((c, good, total) for c, (good, total) in satisfaction.items() if access.sees(c)),
+                                key=lambda row: row[1] / row[2]),
+            line=SATISFIED_LINE, satisfaction_days=SATISFACTION_DAYS)
+
+    async def list(self, request: web.Request) -> web.Response:
+        pages, access, q = self.pages, request[ACCESS], request.query
+        center = q.get("center", "")
+        if center and not access.sees(center):
+            return pages.refuse(request, 403, "forbidden")
+        kind = q.get("kind", "") if q.get("kind") in KINDS else ""
+        state = q.get("state", "") if q.get("state") in STATES else ""
+        due = q.get("due", "") if q.get("due") in ("overdue", "today", "soon") else ""
+        today = pages.now(request).date()
+        due_by = {"overdue": today - timedelta(days=1), "today": today,
+                  "soon": pages.desk(request).calendar.add_workdays(today, 2)}.get(due)
+        search = q.get("q", "").strip()[:40]
+        cases = await pages.store(request).cases.list(
+            centers=[center] if center else access.centers, kind=kind or None, state=state or None,
+            due_by=due_by, search=search)
+        return pages.render(request, "cases", cases=cases, filters={"center": center, "kind": kind, "state": state,
+                                                                   "due": due, "q": search}, today=today)
+
+    async def _case_in_scope(self, request: web.Request):
+        case = await self.pages.store(request).cases.get(request.match_info["number"])
+        if case is None:
+            return self.pages.refuse(request, 404, "not_found")
+        if not request[ACCESS].sees(case.center):
+            await self.pages.audit(request, "refused", center=case.center, target=case.number)
+            return self.pages.refuse(request, 403, "forbidden")
+        return case
+
+    async def _show(self, request: web.Request, case, status: int = 200, reveal: bool = False, **context):
+        store = self.pages.store(request)
+        origin = await store.cases.get(case.data["case"]) if case.kind == "followup" and case.data.get("case") else None
+        return self.pages.render(
+            request, "case", status=status, case=case, moves=allowed(case.kind, case.state),
+            needs_note=NEEDS_NOTE, rating=await store.ratings.of_case(case), origin=origin, reveal=reveal,
+            guide=self.pages.desk(request).library.knowledge.guide(case.guide or ""),
+            today=self.pages.now(request).date(), **context)
+
+    async def show(self, request: web.Request) -> web.Response:
+        case = await self._case_in_scope(request)
+        if isinstance(case, web.Response):
+            return case
+        return await self._show(request, case)
+
+    async def reveal(self, request: web.Request) -> web.Response:
+        """The full name, phone and 身份证号, for a clerk who must call or act: recorded."""
+        case = await self._case_in_scope(request)
+        if isinstance(case, web.Response):
+            return case
+        if not request[ACCESS].acts:
+            return self.pages.refuse(request, 403, "read_only")
+        await self.pages.audit(request, "reveal_personal", center=case.center, target=case.number)
+        return await self._show(request, case, reveal=True)
+
+    async def move(self, request: web.Request) -> web.Response:
+        pages = self.pages
+        case = await self._case_in_scope(request)
+        if isinstance(case, web.Response):
+            return case
+        if not request[ACCESS].acts:
+            return pages.refuse(request, 403, "read_only")
+        form = await request.post()
+        to, seen = field(form, "to"), field(form, "from")
+        if seen != case.state:   # a second click, or a colleague was quicker: nothing happens twice
+            return await self._show(request, case, status=409, problem="already")
+        deadline = parse_day(field(form, "deadline"), None) if field(form, "deadline") else None
+        visit_at = parse_time(field(form, "visit_at"))
+        if to not in STATES or (field(form, "deadline") and deadline is None) or \
+                (field(form, "visit_at") and visit_at is None):
+            return await self._show(request, case, status=400, problem="bad_input", wanted=to)
+        note = field(form, "note")[:1000]
+        member = request[ACCESS].member
+        try:
+            moved = await pages.desk(request).move(case.number, Move(to=to, note=note, deadline=deadline,
+                                                                     visit_at=visit_at), actor=f"staff:{member.name}")
+        except InvalidMove as refused:
+            return await self._show(request, case, status=400 if to in refused.allowed else 409,
+                                    problem="needs" if to in refused.allowed else "not_allowed", wanted=to)
+        except StaleCase:
+            fresh = await pages.store(request).cases.get(case.number)
+            return await self._show(request, fresh or case, status=409, problem="already")
+        await pages.audit(request, "case_move", center=case.center, target=case.number,
+                          detail=f"{case.state} → {to}" + (f"：{note}" if note else ""))
+        raise pages.back_to(f"/console/cases/{moved.number}", done=f"moved_{to}")
+
+    async def complaints(self, request: web.Request) -> web.Response:
+        """投诉 and 差评整改: open ones first, then those answered, with the reply the resident got."""
+        pages, access = self.pages, request[ACCESS]
+        store = pages.store(request)
+        listed = await store.cases.list(centers=access.centers, kind=("complaint", "followup"), limit=300)
+        full = [await store.cases.get(c.number) for c in listed]
+        ratings = {c.number: await store.ratings.of_case(c) for c in full if c and c.kind != "followup"}
+        open_ = [c for c in full if c and c.state not in ("completed", "delivered", "rejected", "cancelled")]
+        done = [c for c in full if c and c not in open_]
+        return pages.render(request, "complaints", open_cases=open_, done_cases=done, ratings=ratings,
+                            today=pages.now(request).date())
+
+
+def routes(pages: Pages) -> list[web.RouteDef]:
+    p = CasePages(pages)
+    return [web.get("/console/dashboard", p.dashboard),
+            web.get("/console/cases", p.list),
+            web.get("/console/cases/{number}", p.show),
+            web.post("/console/cases/{number}/reveal", p.reveal),
+            web.post("/console/cases/{number}/move", p.move),
+            web.get("/console/complaints", p.complaints)]

@@ -1,0 +1,153 @@
+"""What happens at the window today: the appointment day view (check-in, no-show, closing a
+day) and residents waiting for a person (转人工), answered from the console and pushed to them."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.console.pages import ACCESS, Pages, field, parse_day
+
+ANSWER_LIMIT = 600   # characters: one WeChat message with the greeting around it
+
+
+class FrontlinePages:
+    def __init__(self, pages: Pages):
+        self.pages = pages
+
+    def _center(self, request: web.Request, center_id: str):
+        """The center asked for, or the member's own (or the first they see with windows)."""
+        access, centers = request[ACCESS], self.pages.centers(request)
+        if center_id:
+            center = centers.get(center_id)
+            if center is None:
+                return self.pages.refuse(request, 404, "not_found")
+            if not access.sees(center.id):
+                return self.pages.refuse(request, 403, "forbidden")
+            return center
+        seen = [c for c in centers.by_id.values() if access.sees(c.id) and c.windows]
+        own = centers.get(access.member.center)
+        return own if own is not None and own.windows else (seen[0] if seen else self.pages.refuse(
+            request, 404, "not_found"))
+
+    async def appointments(self, request: web.Request) -> web.Response:
+        pages = self.pages
+        center = self._center(request, request.query.get("center", ""))
+        if isinstance(center, web.Response):
+            return center
+        today = pages.now(request).date()
+        day = parse_day(request.query.get("date"), today)
+        if day is None:
+            return pages.refuse(request, 400, "bad_date")
+        sheet = await pages.appointments(request).day_sheet(center, day)
+        choices = [c for c in pages.centers(request).by_id.values() if request[ACCESS].sees(c.id) and c.windows]
+        return pages.render(request, "appointments", center=center, day=day, today=today, sheet=sheet,
+                            choices=choices, guides=pages.desk(request).library.knowledge)
+
+    async def mark(self, request: web.Request) -> web.Response:
+        pages, appointments = self.pages, self.pages.appointments(request)
+        booking = await appointments.store.bookings.get(request.match_info["code"])
+        if booking is None:
+            return pages.refuse(request, 404, "not_found")
+        if not request[ACCESS].sees(booking.center):
+            return pages.refuse(request, 403, "forbidden")
+        if not request[ACCESS].acts:
+            return pages.refuse(request, 403, "read_only")
+        action, now = request.match_info["action"], pages.now(request)
+        back = f"/console/appointments?center={booking.center}&date={booking.day.isoformat()}"
+        if action == "noshow" and now < booking.start:
+            return pages.refuse(request, 409, "too_early", back=back)
+        if action == "checkin" and booking.day != now.date():
+            return pages.refuse(request, 409, "not_today", back=back)
+        marked = await appointments.mark(booking.code, "checked_in" if action == "checkin" else "no_show")
+        if marked is None:   # a second click: it was marked already
+            return pages.refuse(request, 409, "appointment_closed", current=booking.status, back=back)
+        await pages.audit(request, action, center=booking.center, target=booking.code)
+        raise pages.back_to("/console/appointments", done=action, center=booking.center, date=booking.day.isoformat())
+
+    async def close_day(self, request: web.Request) -> web.Response:
+        pages = self.pages
+        center = self._center(request, request.match_info["center"])
+        if isinstance(center, web.Response):
+            return center
+        if not request[ACCESS].acts:
+            return pages.refuse(request, 403, "read_only")
+        form = await request.post()
+        day, reason = parse_day(field(form, "date"), None), field(form, "reason")[:200]
+        back = f"/console/appointments?center={center.id}"
+        if day is None or day < pages.now(request).date():
+            return pages.refuse(request, 400, "bad_date", back=back)
+        if not reason:
+            return pages.refuse(request, 400, "no_reason", back=back)
+        released = await pages.appointments(request).close_day(center, day, reason,
+                                                               by=f"staff:{request[ACCESS].member.name}")
+        if released is None:
+            return pages.refuse(request, 409, "already_closed", back=back)
+        await pages.audit(request, "close_day", center=center.id, target=day.isoformat(),
+                          detail=f"{reason}（取消预约 {len(released)} 个）")
+        raise pages.back_to("/console/appointments", done="closed", center=center.id, date=day.isoformat(),
+                            released=str(len(released)))
+
+    # -- 转人工 ---------------------------------------------------------------------------------
+
+    async def handoffs(self, request: web.Request) -> web.Response:
+        store, centers = self.pages.store(request), request[ACCESS].centers
+        return self.pages.render(request, "handoffs", waiting=await store.handoffs.waiting(centers),
+                                 answered=await store.handoffs.listed("answered", centers, limit=30))
+
+    async def _handoff(self, request: web.Request):
+        try:
+            found = await self.pages.store(request).handoffs.get(int(request.match_info["id"]))
+        except ValueError:
+            found = None
+        if found is None:
+            return self.pages.refuse(request, 404, "not_found")
+        if not request[ACCESS].sees(found["center"]):
+            return self.pages.refuse(request, 403, "forbidden")
+        return found
+
+    async def _show_handoff(self, request: web.Request, handoff, status: int = 200, **context) -> web.Response:
+        store, openid = self.pages.store(request), handoff["openid"]
+        cases = [c for c in await store.cases.list(centers=request[ACCESS].centers, openid=openid, limit=10)]
+        return self.pages.render(
+            request, "handoff", status=status, handoff=handoff, said=await store.inquiries.of_resident(openid),
+            earlier=[h for h in await store.handoffs.of_resident(openid) if h["id"] != handoff["id"]],
+            cases=cases, bookings=await store.bookings.upcoming(openid, self.pages.now(request)),
+            resident=await store.residents.get(openid), limit=ANSWER_LIMIT, **context)
+
+    async def handoff(self, request: web.Request) -> web.Response:
+        handoff = await self._handoff(request)
+        if isinstance(handoff, web.Response):
+            return handoff
+        return await self._show_handoff(request, handoff)
+
+    async def answer(self, request: web.Request) -> web.Response:
+        pages = self.pages
+        handoff = await self._handoff(request)
+        if isinstance(handoff, web.Response):
+            return handoff
+        if not request[ACCESS].acts:
+            return pages.refuse(request, 403, "read_only")
+        answer = field(await request.post(), "answer")
+        if not answer or len(answer) > ANSWER_LIMIT:
+            return await self._show_handoff(request, handoff, status=400, problem="empty" if not answer else "long",
+                                            draft=answer)
+        member = request[ACCESS].member
+        center = pages.centers(request).get(handoff["center"]) or pages.centers(request).get(member.center)
+        notice = pages.texts.chat("handoff_answer", answer=answer, center=center, question=handoff["question"])
+        if not await pages.store(request).handoffs.answer(handoff["id"], answer=answer, by=member.name,
+                                                          notice=notice, now=pages.now(request)):
+            fresh = await pages.store(request).handoffs.get(handoff["id"])
+            return await self._show_handoff(request, fresh, status=409, problem="already")
+        await pages.audit(request, "handoff_answer", center=handoff["center"], target=f"#{handoff['id']}",
+                          detail=answer[:200])
+        raise pages.back_to("/console/handoffs", done="answered")
+
+
+def routes(pages: Pages) -> list[web.RouteDef]:
+    p = FrontlinePages(pages)
+    return [web.get("/console/appointments", p.appointments),
+            web.post("/console/appointments/{code}/{action:checkin|noshow}", p.mark),
+            web.post("/console/centers/{center}/closures", p.close_day),
+            web.get("/console/handoffs", p.handoffs),
+            web.get("/console/handoffs/{id:\\d+}", p.handoff),
+            web.post("/console/handoffs/{id:\\d+}/answer", p.answer)]
