@@ -84,7 +84,7 @@ def cmd_reload(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import create_demo_app, demo_config
+    from bot.demo import DEMO_PASSWORD, DEMO_STAFF, create_demo_app, demo_config
 
     _logging("INFO")
     data_dir = Path(args.data).resolve()
@@ -96,6 +96,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  chat simulator   {base}/sim",
         f"  WeChat callback  {base}/wechat  (safe mode, token {config.wechat.token})",
         f"  fake WeChat API  {base}/fakewx/cgi-bin/…",
+        f"  staff console    {base}/console  (password {DEMO_PASSWORD} for "
+        + ", ".join(f"{name} ({role}{', ' + center if center else ''})" for name, center, role in DEMO_STAFF) + ")",
         f"  health, metrics  {base}/healthz  {base}/metrics",
         f"  data folder      {data_dir}",
         "Press Ctrl+C to stop.",

@@ -8,16 +8,19 @@ as WeChat's servers would — and shows the reply and anything pushed afterwards
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import secrets
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from bot.app import CONFIG, create_app
+from bot.app import CLOCK, CONFIG, STORE, create_app
 from bot.config import PROJECT_ROOT, Config
+from bot.passwords import hash_password
 from bot.texts import Texts
 from bot.wechat.fake import FakeWeChat
 from bot.wechat.simulator import WeChatSide, event_xml, message_xml, text_xml, voice_xml
@@ -30,6 +33,10 @@ DEMO_APP_ID = "wxdemo0000000001"
 DEMO_SECRET = "demo-secret"
 DEMO_TOKEN = "demo-token"
 DEMO_ACCOUNT = "gh_frontdesk_demo"
+# console accounts the demo creates, so the console can be tried at once: (name, center, role)
+DEMO_STAFF = (("qinghe", "town-center", "clerk"), ("dongcun", "qinghe-dongcun", "clerk"),
+              ("xicun", "qinghe-xicun", "clerk"), ("county", "county", "supervisor"), ("admin", None, "admin"))
+DEMO_PASSWORD = "demo-2026"
 
 
 def demo_aes_key(seed: str = "frontdesk-demo") -> str:
@@ -109,6 +116,17 @@ async def _to_sim(request: web.Request) -> web.Response:
     raise web.HTTPFound("/sim")
 
 
+async def _demo_staff_ctx(app: web.Application):
+    """Create the demo's console accounts once (a data folder used before keeps its own)."""
+    store = app[STORE]
+    hashed = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
+    for name, center, role in DEMO_STAFF:
+        if await store.staff.account(name) is None:
+            await store.staff.add(name=name, center=center, role=role, token=secrets.token_urlsafe(32),
+                                  now=app[CLOCK].now(), password_hash=hashed)
+    yield
+
+
 async def _sim_ctx(app: web.Application):
     async with aiohttp.ClientSession() as session:
         app[SIM_CLIENT] = session
@@ -122,7 +140,7 @@ def create_demo_app(config: Config, **kwargs: Any) -> web.Application:
     app[FAKE] = fake
     app[SIDE] = WeChatSide(token=wechat.token, app_id=wechat.app_id,
                            encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode)
-    app.cleanup_ctx.append(_sim_ctx)
+    app.cleanup_ctx.extend([_demo_staff_ctx, _sim_ctx])
     app.add_routes(fake.routes("/fakewx"))
     app.add_routes([web.get("/sim", sim_page), web.post("/sim/send", sim_send), web.get("/sim/pushes", sim_pushes),
                     web.get("/", _to_sim)])

@@ -6,6 +6,7 @@ complainant in WeChat when staff close it.
 
 from bot.context import Turn
 from bot.router import Router
+from handlers.centers import my_centers
 
 router = Router("complaint")
 
@@ -15,8 +16,11 @@ MIN_WORDS = 6
 
 async def _register(turn: Turn, words: str):
     ctx = turn.ctx
+    # the town center above the resident's station answers it, not the station complained about
+    centers = await my_centers(turn)
     case = await ctx.cases.open(kind="complaint", openid=turn.openid, guide=None,
-                                center=ctx.config.service.default_center, data={"words": words[:2000]},
+                                center=centers[-1].id if centers else ctx.config.service.default_center,
+                                data={"words": words[:2000]},
                                 reply_within=ctx.config.service.complaint_reply_days)
     await turn.leave()
     return turn.say("complaint_registered", case=case)

@@ -94,8 +94,9 @@ async def confirm(turn: Turn):
     if not agrees(turn.text):
         return turn.say("proxy_confirm_again")
     data = turn.dialog.data
-    case = await turn.ctx.cases.open(
-        kind="proxy", openid=turn.openid, guide=data["guide"], center=turn.ctx.config.service.default_center,
+    case = await turn.ctx.cases.open(   # the resident's own station handles it for them (村代办员)
+        kind="proxy", openid=turn.openid, guide=data["guide"],
+        center=await turn.home() or turn.ctx.config.service.default_center,
         data={"name": data["name"], "phone": data["phone"], "phone_masked": mask_mobile(data["phone"]),
               "id_number": data["id_number"], "id_number_masked": mask_id_number(data["id_number"]),
               "address": data.get("address", "")})

@@ -130,7 +130,7 @@ class Gate:
         raise response
 
     async def password_form(self, request: web.Request) -> web.Response:
-        return self.pages.render(request, "password")
+        return self.pages.render(request, "password", problem="")
 
     async def change_password(self, request: web.Request) -> web.Response:
         """A member's own new password: the old one is asked again; every session ends."""

@@ -66,6 +66,8 @@ class CasePages:
         return case
 
     async def _show(self, request: web.Request, case, status: int = 200, reveal: bool = False, **context):
+        context.setdefault("problem", "")
+        context.setdefault("wanted", "")
         store = self.pages.store(request)
         origin = await store.cases.get(case.data["case"]) if case.kind == "followup" and case.data.get("case") else None
         return self.pages.render(

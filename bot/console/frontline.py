@@ -106,6 +106,8 @@ class FrontlinePages:
         return found
 
     async def _show_handoff(self, request: web.Request, handoff, status: int = 200, **context) -> web.Response:
+        context.setdefault("problem", "")
+        context.setdefault("draft", "")
         store, openid = self.pages.store(request), handoff["openid"]
         cases = [c for c in await store.cases.list(centers=request[ACCESS].centers, openid=openid, limit=10)]
         return self.pages.render(

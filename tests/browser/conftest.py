@@ -1,0 +1,79 @@
+"""Browser tests run a real `frontdesk demo` process and drive Debian's Chromium through
+playwright-python (`executable_path`); `make test` installs Chromium and CJK fonts when missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support import free_port, stop
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    port = free_port()
+    log = (tmp_path / "demo.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--port", str(port), "--data",
+                                str(tmp_path / "data")], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("demo did not start: " + (tmp_path / "demo.log").read_text())
+        yield base
+    finally:
+        stop(process)
+        log.close()
+
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def resident_says(base: str, openid: str, text: str) -> str | None:
+    """What WeChat's servers would post for a resident's message, sent through the demo's
+    simulator (signed and encrypted to the real callback); the bot's reply text."""
+    body = json.dumps({"openid": openid, "kind": "text", "text": text}).encode()
+    request = urllib.request.Request(base + "/sim/send", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return json.loads(resp.read())["reply"]
+
+
+def pushed_to(base: str, openid: str, count: int, seconds: float = 10.0) -> list[str]:
+    """The messages the demo's fake WeChat API received for `openid`, once there are `count`."""
+    messages: list[str] = []
+    for _ in range(int(seconds / 0.1)):
+        with urllib.request.urlopen(f"{base}/sim/pushes?openid={openid}", timeout=5) as resp:
+            messages = json.loads(resp.read())["messages"]
+        if len(messages) >= count:
+            break
+        time.sleep(0.1)
+    return messages

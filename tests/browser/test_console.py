@@ -1,0 +1,93 @@
+"""The staff console in a real headless Chromium, against a real `frontdesk demo` process: the
+resident writes through the signed, encrypted callback; the clerk works in the browser; the
+demo's fake WeChat API records what reaches the resident."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.demo import DEMO_PASSWORD
+from tests.browser.conftest import pushed_to, resident_says
+
+ID_NUMBER = "11010519491231002X"
+
+
+@pytest.fixture
+def clerk(browser, demo):
+    """A browser signed in as the clerk of 东村 station; `sign_in(name)` opens another."""
+    def sign_in(name: str):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        page.goto(demo + "/console")
+        page.fill("input[name=name]", name)
+        page.fill("input[name=password]", DEMO_PASSWORD)
+        page.click("#login")
+        page.wait_for_url(re.compile(r".*/console/dashboard$"))
+        return page
+
+    return sign_in
+
+
+def _ask_for_proxy(demo: str, openid: str) -> str:
+    """A resident of 东村 asks the station to handle 高龄津贴 for their grandmother; the case number."""
+    resident_says(demo, openid, "绑定 东村")
+    resident_says(demo, openid, "1")
+    for text in ("奶奶的高龄津贴能不能请村里代办", "王秀英", "13800001234", ID_NUMBER, "不用"):
+        resident_says(demo, openid, text)
+    done = resident_says(demo, openid, "确认")
+    found = re.search(r"D\d{8}-\d{4}", done or "")
+    assert found, done
+    return found.group(0)
+
+
+def test_clerk_accepts_and_completes_a_proxy_case_and_the_resident_is_told(demo, clerk, tmp_path):
+    number = _ask_for_proxy(demo, "o-grandson")
+    page = clerk("dongcun")
+    assert number in page.locator("body").inner_text()  # the dashboard lists the new request
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+    assert (tmp_path / "dashboard.png").stat().st_size > 20_000
+
+    page.click(f"text={number}")
+    page.click("#move-accepted button")
+    assert "已受理，已推送通知给居民" in page.locator("#flash").inner_text()
+    page.fill("#move-completed input[name=note]", "请带身份证到东村便民服务站领取")
+    page.click("#move-completed button")
+    assert "已办结" in page.locator("#flash").inner_text()
+
+    pushed = pushed_to(demo, "o-grandson", 2)
+    assert "受理" in pushed[0]
+    assert "办结" in pushed[1] and "请带身份证到东村便民服务站领取" in pushed[1] and number in pushed[1]
+
+
+def test_another_villages_clerk_gets_403_and_a_form_without_its_token_is_refused(demo, clerk):
+    number = _ask_for_proxy(demo, "o-neighbour")
+    other = clerk("xicun")
+    response = other.goto(f"{demo}/console/cases/{number}")
+    assert response.status == 403 and "没有权限" in other.locator("#problem").inner_text()
+
+    own = clerk("dongcun")
+    own.goto(f"{demo}/console/cases/{number}")
+    forged = own.request.post(f"{demo}/console/cases/{number}/move",
+                              form={"to": "accepted", "from": "submitted"})   # no _csrf
+    assert forged.status == 403 and "表单已失效" in forged.text()
+    own.reload()
+    assert "已提交" in own.locator("h1").inner_text()  # nothing moved
+    assert pushed_to(demo, "o-neighbour", 1, seconds=1.0) == []
+
+
+def test_clerk_answers_a_resident_waiting_for_a_person(demo, clerk):
+    resident_says(demo, "o-farmer", "绑定 东村")
+    resident_says(demo, "o-farmer", "1")
+    resident_says(demo, "o-farmer", "我家的耕地地力补贴今年怎么还没到账")
+    resident_says(demo, "o-farmer", "转人工")
+    page = clerk("dongcun")
+    page.click("#card-handoffs a")
+    page.click("a[id^=answer-]")
+    assert "耕地地力补贴今年怎么还没到账" in page.locator("#conversation").inner_text()
+    page.fill("#answer", "您好，今年的补贴12月上旬统一发放到社保卡，到时会有短信通知。")
+    page.click("#send-answer")
+    assert "答复已发送给居民" in page.locator("#flash").inner_text()
+    [answer] = pushed_to(demo, "o-farmer", 1)
+    assert "12月上旬统一发放到社保卡" in answer and "东村便民服务站" in answer

@@ -1,0 +1,158 @@
+"""A clerk's day in the console, over HTTP: cases moved with what each move needs, a double
+click that moves nothing twice, scope, read-only supervisors, handoffs answered, appointments."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.api import APPOINTMENTS, CASE_DESK
+from bot.clock import TZ
+from tests.console.support import csrf_of, form_token, staff_client
+from tests.support import notices_to
+
+
+async def _proxy_case(bot, center: str = "qinghe-dongcun", openid: str = "resident-1"):
+    await bot.store.residents.seen(openid, bot.clock.now())
+    return await bot.app[CASE_DESK].open(kind="proxy", openid=openid, guide="高龄津贴申领", center=center,
+                                         data={"name": "王秀英", "phone": "13800001234", "phone_masked": "138****1234",
+                                               "id_number": "11010519491231002X",
+                                               "id_number_masked": "110105********002X"})
+
+
+async def _move(client, case, **fields) -> tuple[int, str]:
+    page = await client.get(f"/console/cases/{case.number}")
+    resp = await client.post(f"/console/cases/{case.number}/move", data={"_csrf": csrf_of(await page.text()), **fields})
+    return resp.status, await resp.text()
+
+
+async def test_clerk_accepts_and_completes_and_each_move_reaches_the_resident(bot, aiohttp_client):
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    case = await _proxy_case(bot)
+    dashboard = await (await clerk.get("/console/dashboard")).text()
+    assert case.number in dashboard
+    status, page = await _move(clerk, case, to="accepted", **{"from": "submitted"})
+    assert status == 200 and "已受理，已推送通知给居民" in page
+    status, page = await _move(clerk, case, to="completed", **{"from": "accepted"}, note="请到村便民服务站领取")
+    assert status == 200 and "已办结" in page
+    pushed = await notices_to(bot, "resident-1", 2)
+    assert "受理" in pushed[0] and "办结" in pushed[1] and "请到村便民服务站领取" in pushed[1]
+    lines = await bot.store.audit.lines(centers=None, actor="dongcun", action="case_move")
+    assert [line.detail for line in reversed(lines)] == ["submitted → accepted",
+                                                          "accepted → completed：请到村便民服务站领取"]
+
+
+async def test_a_double_click_moves_the_case_once(bot, aiohttp_client):
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    case = await _proxy_case(bot)
+    page = await clerk.get(f"/console/cases/{case.number}")
+    form = {"_csrf": csrf_of(await page.text()), "to": "accepted", "from": "submitted"}
+    first = await clerk.post(f"/console/cases/{case.number}/move", data=form)
+    second = await clerk.post(f"/console/cases/{case.number}/move", data=form)
+    assert first.status == 200 and second.status == 409 and "没有重复办理" in await second.text()
+    assert len(await notices_to(bot, "resident-1", 1)) == 1
+    assert [h.to_state for h in (await bot.store.cases.get(case.number)).history] == ["submitted", "accepted"]
+
+
+async def test_refusal_needs_its_reason_and_extension_its_date(bot, aiohttp_client):
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    case = await _proxy_case(bot)
+    status, page = await _move(clerk, case, to="rejected", **{"from": "submitted"}, note="")
+    assert status == 400 and "请写明不予办理的原因" in page
+    await _move(clerk, case, to="accepted", **{"from": "submitted"})
+    status, page = await _move(clerk, case, to="extended", **{"from": "accepted"}, note="需县里会签",
+                               deadline="2026-11-20")
+    assert status == 400 and "新办结日期" in page
+    status, page = await _move(clerk, case, to="extended", **{"from": "accepted"}, note="需县里会签",
+                               deadline="2026-12-18")
+    assert status == 200
+    assert (await bot.store.cases.get(case.number)).deadline.isoformat() == "2026-12-18"
+    pushed = await notices_to(bot, "resident-1", 2)
+    assert "需县里会签" in pushed[-1] and "12月18日" in pushed[-1]
+
+
+async def test_personal_data_is_masked_until_a_clerk_asks_and_the_look_is_recorded(bot, aiohttp_client):
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    case = await _proxy_case(bot)
+    page = await (await clerk.get(f"/console/cases/{case.number}")).text()
+    assert "138****1234" in page and "13800001234" not in page and "11010519491231002X" not in page
+    assert "王**" in page and "王秀英" not in page
+    shown = await clerk.post(f"/console/cases/{case.number}/reveal", data={"_csrf": csrf_of(page)})
+    assert "13800001234" in await shown.text()
+    assert (await bot.store.audit.lines(centers=None, action="reveal_personal"))[0].target == case.number
+
+
+async def test_a_village_clerk_cannot_open_another_villages_case_but_the_town_can(bot, aiohttp_client):
+    case = await _proxy_case(bot, center="qinghe-xicun")
+    village = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    resp = await village.get(f"/console/cases/{case.number}")
+    assert resp.status == 403 and "没有权限" in await resp.text()
+    assert case.number not in await (await village.get("/console/cases")).text()
+    token = await form_token(village, "/console/dashboard")
+    forged = await village.post(f"/console/cases/{case.number}/move",
+                                data={"_csrf": token, "to": "accepted", "from": "submitted"})
+    assert forged.status == 403 and (await bot.store.cases.get(case.number)).state == "submitted"
+    town = await staff_client(bot, aiohttp_client, "qinghe", "town-center")
+    assert (await town.get(f"/console/cases/{case.number}")).status == 200
+
+
+async def test_a_supervisor_reads_everything_below_and_moves_nothing(bot, aiohttp_client):
+    case = await _proxy_case(bot)
+    boss = await staff_client(bot, aiohttp_client, "county", "county", "supervisor")
+    page = await (await boss.get(f"/console/cases/{case.number}")).text()
+    assert "您的账号只能查看" in page and 'id="move-accepted"' not in page
+    resp = await boss.post(f"/console/cases/{case.number}/move",
+                           data={"_csrf": csrf_of(page), "to": "accepted", "from": "submitted"})
+    assert resp.status == 403 and (await bot.store.cases.get(case.number)).state == "submitted"
+    assert (await boss.get("/console/audit")).status == 200
+
+
+async def test_search_finds_a_case_by_the_residents_phone(bot, aiohttp_client):
+    case = await _proxy_case(bot)
+    clerk = await staff_client(bot, aiohttp_client, "qinghe", "town-center")
+    assert case.number in await (await clerk.get("/console/cases?q=00001234")).text()
+    assert case.number not in await (await clerk.get("/console/cases?q=99991234")).text()
+
+
+async def test_the_clerk_answers_a_handoff_and_the_resident_receives_it(bot, aiohttp_client):
+    await bot.say("resident-9", "绑定 东村")
+    await bot.say("resident-9", "1")
+    await bot.say("resident-9", "老人摔伤了住院，医保报销要准备什么")
+    await bot.say("resident-9", "转人工")
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    listed = await (await clerk.get("/console/handoffs")).text()
+    [handoff] = await bot.store.handoffs.waiting()
+    assert handoff["center"] == "qinghe-dongcun" and f"/console/handoffs/{handoff['id']}" in listed
+    page = await (await clerk.get(f"/console/handoffs/{handoff['id']}")).text()
+    assert "医保报销要准备什么" in page  # the conversation so far
+    form = {"_csrf": csrf_of(page), "answer": "您好，住院报销请带上出院小结和发票，明天上午来东村站找李会计。"}
+    resp = await clerk.post(f"/console/handoffs/{handoff['id']}/answer", data=form)
+    assert resp.status == 200 and "答复已发送给居民" in await resp.text()
+    again = await clerk.post(f"/console/handoffs/{handoff['id']}/answer", data=form)
+    assert again.status == 409
+    pushed = await notices_to(bot, "resident-9", 1)
+    assert len(pushed) == 1 and "出院小结和发票" in pushed[0] and "东村便民服务站" in pushed[0]
+    other = await staff_client(bot, aiohttp_client, "xicun", "qinghe-xicun")
+    assert (await other.get(f"/console/handoffs/{handoff['id']}")).status == 403
+
+
+async def test_day_view_check_in_and_closing_a_day(bot, aiohttp_client):
+    appointments = bot.app[APPOINTMENTS]
+    center = appointments.centers.get("town-center")
+    guide = bot.app[CASE_DESK].library.knowledge.guide("居民身份证办理")
+    start = datetime(2026, 11, 24, 14, 30, tzinfo=TZ)
+    await bot.store.residents.seen("resident-4", bot.clock.now())
+    booking = await appointments.book(openid="resident-3", guide=guide, center=center, start=start)
+    tomorrow = await appointments.book(openid="resident-4", guide=guide, center=center,
+                                       start=start + timedelta(days=1))
+    clerk = await staff_client(bot, aiohttp_client, "qinghe", "town-center")
+    page = await (await clerk.get("/console/appointments")).text()
+    assert booking.code in page and "14:30" in page
+    resp = await clerk.post(f"/console/appointments/{booking.code}/checkin", data={"_csrf": csrf_of(page)})
+    assert resp.status == 200 and "已签到" in await resp.text()
+    twice = await clerk.post(f"/console/appointments/{booking.code}/checkin", data={"_csrf": csrf_of(page)})
+    assert twice.status == 409
+    closed = await clerk.post("/console/centers/town-center/closures",
+                              data={"_csrf": csrf_of(page), "date": "2026-11-25", "reason": "停电检修"})
+    assert closed.status == 200 and "已登记闭厅" in await closed.text()
+    assert (await bot.store.bookings.get(tomorrow.code)).status == "closed"
+    assert "停电检修" in (await notices_to(bot, "resident-4", 1))[0]
