@@ -77,6 +77,7 @@ class Pusher:
     async def housekeeping(self) -> None:
         """Forget de-duplication keys WeChat can no longer retry (it retries within seconds)."""
         await self.store.messages.purge_before(self.clock.now() - timedelta(days=2))
+        await self.store.sessions.purge(self.clock.now())   # console sign-ins past their end
 
     async def run(self) -> None:
         rounds = 0

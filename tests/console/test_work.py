@@ -156,3 +156,34 @@ async def test_day_view_check_in_and_closing_a_day(bot, aiohttp_client):
     assert closed.status == 200 and "已登记闭厅" in await closed.text()
     assert (await bot.store.bookings.get(tomorrow.code)).status == "closed"
     assert "停电检修" in (await notices_to(bot, "resident-4", 1))[0]
+
+
+async def test_a_home_visit_is_scheduled_with_its_time_and_the_resident_is_told(bot, aiohttp_client):
+    await bot.store.residents.seen("resident-5", bot.clock.now())
+    case = await bot.app[CASE_DESK].open(kind="home_visit", openid="resident-5", guide="高龄津贴申领",
+                                         center="qinghe-dongcun",
+                                         data={"who": "卧床", "address": "东村3组12号", "phone": "13900002222",
+                                               "phone_masked": "139****2222", "preferred": ["11月26日上午"]})
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    page = await (await clerk.get(f"/console/cases/{case.number}")).text()
+    assert "东村3组12号" in page and "11月26日上午" in page and "安排上门" in page
+    status, page = await _move(clerk, case, to="accepted", **{"from": "submitted"})
+    assert status == 400 and "请填写上门时间" in page
+    status, page = await _move(clerk, case, to="accepted", **{"from": "submitted"}, visit_at="2026-11-26T09:30")
+    assert status == 200
+    [notice] = await notices_to(bot, "resident-5", 1)
+    assert "9:30" in notice or "09:30" in notice
+
+
+async def test_through_the_api_too_a_supervisor_only_reads_and_every_move_is_audited(bot):
+    case = await _proxy_case(bot)
+    await bot.store.staff.add(name="boss", center="county", role="supervisor", token="t-boss", now=bot.clock.now())
+    await bot.store.staff.add(name="clerk", center="qinghe-dongcun", role="clerk", token="t-clerk",
+                              now=bot.clock.now())
+    url = f"/api/cases/{case.number}/transitions"
+    refused = await bot.client.post(url, json={"to": "accepted"}, headers={"Authorization": "Bearer t-boss"})
+    assert refused.status == 403
+    moved = await bot.client.post(url, json={"to": "accepted"}, headers={"Authorization": "Bearer t-clerk"})
+    assert moved.status == 200
+    [line] = await bot.store.audit.lines(centers=["qinghe-dongcun"], action="case_move")
+    assert (line.actor, line.target, line.detail) == ("clerk", case.number, "submitted → accepted")
