@@ -12,12 +12,13 @@ routing, so a new question is simply answered.
 from __future__ import annotations
 
 from bot.choices import number
+from bot.config import Section
 from bot.context import Turn
 from bot.knowledge.matcher import detect_aspect, normalise
 from bot.knowledge.model import Guide
 from bot.replies import TextReply
 from bot.router import Router
-from bot.texts import fits, split_text
+from bot.texts import Texts, fits, split_text
 
 router = Router("faq")
 
@@ -25,15 +26,14 @@ CHOOSE, TOPIC = "faq:choose", "faq:topic"
 MATERIAL_WORDS = ("材料", "全部材料", "材料清单", "看材料")
 
 
-def _full_answer(turn: Turn, guide: Guide) -> TextReply:
-    """The whole guide in one message; trimmed step by step until it fits WeChat's limit."""
-    service = turn.ctx.config.service
+def full_answer(texts: Texts, service: Section, guide: Guide) -> str:
+    """The whole guide in one message; trimmed step by step until it fits WeChat's limit.
+    The console shows it too, so staff read a guide as residents do."""
     for notes, limit in ((True, None), (False, None), (False, 8), (False, 5), (False, 3)):
-        text = turn.ctx.texts.chat("guide_answer", g=guide, service=service, notes=notes,
-                                   limit=limit or len(guide.materials))
+        text = texts.chat("guide_answer", g=guide, service=service, notes=notes, limit=limit or len(guide.materials))
         if fits(text):
-            return TextReply(text)
-    return TextReply(split_text(text)[0])
+            return text
+    return split_text(text)[0]
 
 
 def _materials(turn: Turn, guide: Guide) -> TextReply:
@@ -43,7 +43,7 @@ def _materials(turn: Turn, guide: Guide) -> TextReply:
 
 async def answer_guide(turn: Turn, guide: Guide) -> TextReply:
     await turn.enter(TOPIC, guide=guide.name)
-    return _full_answer(turn, guide)
+    return TextReply(full_answer(turn.ctx.texts, turn.ctx.config.service, guide))
 
 
 @router.state(TOPIC)

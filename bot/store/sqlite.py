@@ -23,6 +23,7 @@ from bot.errors import StoreError
 from bot.store.base import Dialog, OutboxItem
 from bot.store.bookings import Bookings
 from bot.store.cases import Cases, Ratings
+from bot.store.reports import Reports
 from bot.store.staff import Audit, Sessions, Staff
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class SQLiteStore:
         self.audit = Audit(self)
         self.ratings = Ratings(self)
         self.bookings = Bookings(self)
+        self.reports = Reports(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> "SQLiteStore":
@@ -210,9 +212,11 @@ class Inquiries(_Repo):
         return [dict(r) for r in reversed(rows)]
 
     async def unanswered(self, since: datetime, limit: int = 5000) -> list[dict[str, Any]]:
-        """Questions the bot could not answer (fallback) since `since`, newest first."""
+        """Questions the bot could not answer since `since`, newest first: no guide matched and no
+        other intent (绑定, 预约, …) took the message either."""
         rows = await self.store.fetchall(
-            "SELECT question, at, guide, score FROM inquiries WHERE decision='fallback' AND at >= ? "
+            "SELECT question, at, guide, score FROM inquiries WHERE decision='fallback' "
+            "AND intent IN ('guide', 'unknown') AND at >= ? "
             "ORDER BY id DESC LIMIT ?", iso(since), limit)
         return [dict(r) for r in rows]
 

@@ -11,7 +11,7 @@ import pytest
 from bot.config import PROJECT_ROOT
 from bot.knowledge.loader import load_knowledge
 from bot.texts import Texts, fits
-from handlers.faq import _full_answer, _materials
+from handlers.faq import _materials, full_answer
 
 SAMPLE = PROJECT_ROOT / "knowledge" / "guides" / "老年人优待证办理.toml"
 
@@ -99,9 +99,9 @@ def test_every_guide_answer_fits_one_wechat_message():
     turn = SimpleNamespace(ctx=SimpleNamespace(texts=Texts(), config=SimpleNamespace(
         service=SimpleNamespace(hotline="12345", name="测试"))))
     for guide in knowledge.guides.values():
-        answer = _full_answer(turn, guide)
-        assert fits(answer.text), guide.name
-        assert "材料" in answer.text
+        answer = full_answer(turn.ctx.texts, turn.ctx.config.service, guide)
+        assert fits(answer), guide.name
+        assert "材料" in answer
         materials = _materials(turn, guide)
         assert all(fits(t) for t in (materials.text, *materials.more))
         shown = "\n".join((materials.text, *materials.more))

@@ -1,0 +1,125 @@
+"""Unanswered questions, guides and reports in the console, over HTTP: what residents asked in
+vain grouped with counts, a guide shown as the bot says it, charts drawn on the server for
+supervisors only, and nothing fetched from elsewhere."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import quote
+
+from markupsafe import escape
+
+from bot.api import CASE_DESK
+from bot.cases.machine import Move
+from tests.console.support import staff_client
+
+SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+IN_VAIN = {"r-1": "护照怎么办理", "r-2": "办护照去哪里", "r-3": "护照怎么办理？", "r-4": "养狗要办证吗",
+           "r-5": "狗证在哪办", "r-6": "车辆年检"}
+
+
+def _row(html: str, text: str) -> str:
+    """The table row of a page that holds `text`."""
+    found = re.search(r"<tr>(?:(?!</tr>).)*?" + re.escape(text) + r".*?</tr>", html, re.S)
+    assert found, f"no row with {text}"
+    return found.group(0)
+
+
+def _outside_links(html: str) -> set[str]:
+    return set(re.findall(r"https?://[^\s\"'<>]+", html)) - {SVG_NAMESPACE}
+
+
+async def _ask_in_vain(bot) -> None:
+    for openid, question in IN_VAIN.items():
+        await bot.say(openid, question)
+    logged = await bot.store.inquiries.recent(limit=len(IN_VAIN))
+    assert {(i["question"], i["decision"]) for i in logged} == {(q, "fallback") for q in IN_VAIN.values()}
+
+
+async def test_questions_asked_in_vain_are_grouped_with_counts_and_the_closest_guide(bot, aiohttp_client):
+    await _ask_in_vain(bot)
+    await bot.say("r-7", "老年人优待证怎么办")   # answered: not a gap
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    resp = await clerk.get("/console/unanswered")
+    html = await resp.text()
+    assert resp.status == 200
+    passport, dog = _row(html, "护照怎么办理"), _row(html, "养狗要办证吗")
+    assert html.index(passport) < html.index(dog) < html.index(_row(html, "车辆年检"))
+    assert passport.startswith("<tr><td>3</td>") and "办护照去哪里" in passport
+    assert dog.startswith("<tr><td>2</td>") and "狗证在哪办" in dog
+    closest = bot.app[CASE_DESK].library.matcher.match("护照怎么办理").best
+    assert f'href="/console/guides/{quote(closest.name)}"' in passport and f"{closest.score:.2f}" in passport
+    assert "知识库里没有相近的事项" in _row(html, "车辆年检")
+    assert "老年人优待证" not in html and not _outside_links(html)
+
+
+async def test_only_the_days_asked_for_are_counted(bot, aiohttp_client):
+    await _ask_in_vain(bot)
+    bot.clock.advance(days=3)
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    for days in ("2", "-5"):   # -5: one day at least
+        assert "还没有数据" in await (await clerk.get(f"/console/unanswered?days={days}")).text()
+    for days in ("7", "abc", "100000"):   # abc: 30 days; 100000: a year at most
+        resp = await clerk.get(f"/console/unanswered?days={days}")
+        assert resp.status == 200 and "护照怎么办理" in await resp.text()
+
+
+async def test_a_guide_page_shows_what_the_bot_replies(bot, aiohttp_client):
+    reply = await bot.say("resident-1", "老年人优待证办理")
+    assert reply.startswith("【老年人优待证办理】")
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    resp = await clerk.get("/console/guides/" + quote("老年人优待证办理"))
+    html = await resp.text()
+    assert resp.status == 200 and str(escape(reply)) in html and not _outside_links(html)
+    listed = await (await clerk.get("/console/guides?q=老年证")).text()   # an alias
+    assert "老年人优待证办理" in listed and "高龄津贴申领" not in listed
+    everything = await (await clerk.get("/console/guides")).text()
+    assert "高龄津贴申领" in everything and "民政" in everything and not _outside_links(everything)
+    assert "没有找到" in await (await clerk.get("/console/guides?q=宇宙飞船")).text()
+    assert (await clerk.get("/console/guides/" + quote("宇宙飞船驾照"))).status == 404
+
+
+async def _cases_and_ratings(bot) -> None:
+    """Seven 高龄津贴 cases in 清河东村, one finished on time and one late, rated 5 and 2; one
+    home visit in 石桥; a booking in the town center."""
+    desk, store = bot.app[CASE_DESK], bot.store
+    opened = [await desk.open(kind="proxy", openid=f"elder-{n}", guide="高龄津贴申领", center="qinghe-dongcun",
+                              data={}) for n in range(7)]
+    await desk.open(kind="home_visit", openid="far-away", guide="残疾人证办理", center="shiqiao-hexi", data={})
+    await store.bookings.book(openid="elder-0", guide="高龄津贴申领", center="town-center",
+                              start=bot.clock.now() + timedelta(days=1), windows=(1,), now=bot.clock.now(),
+                              remind_at=None, max_active=3)
+    for case in opened[:2]:
+        await desk.move(case.number, Move(to="accepted"), actor="staff:t")   # 15 working days
+    await desk.move(opened[0].number, Move(to="completed"), actor="staff:t")
+    bot.clock.advance(days=30)
+    await desk.move(opened[1].number, Move(to="completed"), actor="staff:t")
+    for case, score in ((opened[0], 5), (opened[1], 2)):
+        await store.ratings.add(await store.cases.get(case.number), score, "", bot.clock.now())
+
+
+async def test_reports_draw_charts_with_their_numbers_for_a_supervisor(bot, aiohttp_client):
+    await _cases_and_ratings(bot)
+    supervisor = await staff_client(bot, aiohttp_client, "qinghe-lead", "town-center", "supervisor")
+    resp = await supervisor.get("/console/reports?days=60")
+    html = await resp.text()
+    assert resp.status == 200 and html.count("<svg") == 4 and "<script" not in html
+    assert re.search(r"高龄津贴申领</a></td>\s*<td>7</td><td>1</td><td>8</td>", html)
+    assert "残疾人证办理" not in html   # 石桥 is not theirs
+    on_time = html[html.index('id="on-time"'):html.index('id="satisfaction"')]
+    assert re.search(r"<td>1</td><td>1</td>\s*<td>100%</td>", on_time)   # finished on the day
+    assert re.search(r"<td>0</td><td>1</td>\s*<td>0%</td>", on_time)     # a month later: late
+    satisfaction = html[html.index('id="satisfaction"'):html.index('id="busiest"')]
+    assert re.search(r"<td>1</td><td>2</td>\s*<td>50%</td>", satisfaction)
+    assert not _outside_links(html)
+
+
+async def test_reports_are_for_supervisors_and_say_when_there_is_nothing(bot, aiohttp_client):
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    resp = await clerk.get("/console/reports")
+    assert resp.status == 403 and "没有权限" in await resp.text()
+    admin = await staff_client(bot, aiohttp_client, "admin", None, "admin")
+    resp = await admin.get("/console/reports")
+    html = await resp.text()
+    assert resp.status == 200 and "<svg" not in html and html.count("还没有数据") == 4
