@@ -11,7 +11,8 @@
         └──▶ cancelled (by the resident, before acceptance)
 
 A refused move names the moves allowed now. A rejection and an extension carry their reason;
-an extension its new deadline; need_materials the list of what is missing (一次性告知).
+an extension its new deadline; need_materials the list of what is missing (一次性告知); a
+complaint or a followup is completed with the reply the resident receives.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ MOVES: dict[str, dict[str, frozenset[str]]] = {
     },
 }
 NEEDS_NOTE = frozenset({"rejected", "extended", "need_materials"})
+ANSWERED_KINDS = frozenset({"complaint", "followup"})   # closed with the reply the resident receives
+
+
+def needs_note(kind: str, to: str) -> bool:
+    return to in NEEDS_NOTE or (to == "completed" and kind in ANSWERED_KINDS)
 
 
 class InvalidMove(FrontdeskError):
@@ -87,9 +93,10 @@ def check(kind: str, current: str, move: Move, today: date) -> None:
     permitted = allowed(kind, current, by_resident=move.by_resident)
     if move.to not in permitted:
         raise InvalidMove(kind, current, move.to, permitted)
-    if move.to in NEEDS_NOTE and not move.note.strip():
+    if needs_note(kind, move.to) and not move.note.strip():
         what = {"rejected": "a refusal needs its reason (退办答复)", "extended": "an extension needs its reason",
-                "need_materials": "the list of missing materials is required"}[move.to]
+                "need_materials": "the list of missing materials is required",
+                "completed": "a complaint is closed with the reply the resident receives"}[move.to]
         raise InvalidMove(kind, current, move.to, permitted, what)
     if kind == "home_visit" and move.to == "accepted" and (move.visit_at is None or move.visit_at.date() < today):
         raise InvalidMove(kind, current, move.to, permitted, "scheduling a home visit needs its time (visit_at), "

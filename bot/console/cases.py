@@ -8,7 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from bot.cases.desk import InvalidMove, StaleCase
-from bot.cases.machine import KINDS, NEEDS_NOTE, STATES, Move, allowed
+from bot.cases.machine import KINDS, STATES, Move, allowed
 from bot.console.pages import ACCESS, Pages, field, parse_day, parse_time
 
 SATISFIED_LINE = 0.8   # 好差评: a center below 80 % satisfied needs attention
@@ -33,10 +33,23 @@ class CasePages:
             due_today=[c for c in due if c.deadline == today], overdue=[c for c in due if c.deadline < today],
             complaints=await store.cases.list(centers=centers, kind=("complaint", "followup"), open_only=True),
             handoffs=await store.handoffs.waiting(centers),
-            dead=await store.outbox.dead(limit=20, centers=centers),
+            dead=await store.outbox.dead(limit=20, centers=centers, open_only=True),
             satisfaction=sorted(((c, good, total) for c, (good, total) in satisfaction.items() if access.sees(c)),
                                 key=lambda row: row[1] / row[2]),
             line=SATISFIED_LINE, satisfaction_days=SATISFACTION_DAYS)
+
+    async def followed_up(self, request: web.Request) -> web.Response:
+        """A notice WeChat refused: the clerk reached the resident another way (a call)."""
+        pages, access = self.pages, request[ACCESS]
+        item_id = int(request.match_info["id"])
+        if not await pages.store(request).outbox.dead(limit=1, centers=access.centers, item_id=item_id):
+            return pages.refuse(request, 404, "not_found")
+        if not access.acts:
+            return pages.refuse(request, 403, "read_only")
+        if not await pages.store(request).outbox.handled(item_id, access.member.name, pages.now(request)):
+            return pages.refuse(request, 409, "already_followed_up", back="/console/dashboard")
+        await pages.audit(request, "notice_followed_up", target=f"#{item_id}")
+        raise pages.back_to("/console/dashboard", done="followed_up")
 
     async def list(self, request: web.Request) -> web.Response:
         pages, access, q = self.pages, request[ACCESS], request.query
@@ -72,7 +85,7 @@ class CasePages:
         origin = await store.cases.get(case.data["case"]) if case.kind == "followup" and case.data.get("case") else None
         return self.pages.render(
             request, "case", status=status, case=case, moves=allowed(case.kind, case.state),
-            needs_note=NEEDS_NOTE, rating=await store.ratings.of_case(case), origin=origin, reveal=reveal,
+            rating=await store.ratings.of_case(case), origin=origin, reveal=reveal,
             guide=self.pages.desk(request).library.knowledge.guide(case.guide or ""),
             today=self.pages.now(request).date(), **context)
 
@@ -109,6 +122,9 @@ class CasePages:
                 (field(form, "visit_at") and visit_at is None):
             return await self._show(request, case, status=400, problem="bad_input", wanted=to)
         note = field(form, "note")[:1000]
+        if to == "need_materials":   # ticked from the guide's list, then anything written: one list, told at once
+            missing = [m for m in form.getall("missing", []) if isinstance(m, str) and m.strip()]
+            note = "\n".join(missing + [line.strip() for line in note.splitlines() if line.strip()])
         member = request[ACCESS].member
         try:
             moved = await pages.desk(request).move(case.number, Move(to=to, note=note, deadline=deadline,
@@ -139,6 +155,7 @@ class CasePages:
 def routes(pages: Pages) -> list[web.RouteDef]:
     p = CasePages(pages)
     return [web.get("/console/dashboard", p.dashboard),
+            web.post("/console/outbox/{id:\\d+}/followed-up", p.followed_up),
             web.get("/console/cases", p.list),
             web.get("/console/cases/{number}", p.show),
             web.post("/console/cases/{number}/reveal", p.reveal),

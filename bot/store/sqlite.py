@@ -332,9 +332,12 @@ class Outbox(_Repo):
             await self.store.write("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?",
                                    iso(retry_at), error, item_id)
 
-    async def dead(self, limit: int = 100, centers: list[str] | None = None) -> list[dict[str, Any]]:
+    async def dead(self, limit: int = 100, centers: list[str] | None = None, open_only: bool = False,
+                   item_id: int | None = None) -> list[dict[str, Any]]:
         """Notices WeChat would not take. With `centers`: those of residents bound to, or with a case
-        or booking at, one of them — the residents those centers' staff should call."""
+        or booking at, one of them — the residents those centers' staff should call; `open_only`:
+        those nobody has followed up yet. Each with the resident's latest case, whose details the
+        caller needs."""
         where, args = "o.dead_at IS NOT NULL", []
         if centers is not None:
             marks = ", ".join("?" * len(centers)) or "NULL"
@@ -342,10 +345,23 @@ class Outbox(_Repo):
                       f" OR EXISTS (SELECT 1 FROM cases c WHERE c.openid=o.openid AND c.center IN ({marks}))"
                       f" OR EXISTS (SELECT 1 FROM bookings b WHERE b.openid=o.openid AND b.center IN ({marks})))")
             args = centers * 3
+        if open_only:
+            where += " AND o.handled_at IS NULL"
+        if item_id is not None:
+            where += " AND o.id = ?"
+            args.append(item_id)
         rows = await self.store.fetchall(
-            f"SELECT o.id, o.openid, o.text, o.attempts, o.dead_at, o.last_error FROM outbox o WHERE {where} "
-            "ORDER BY o.id DESC LIMIT ?", *args, limit)
+            "SELECT o.id, o.openid, o.text, o.attempts, o.dead_at, o.last_error, o.handled_by, o.handled_at, "
+            "(SELECT number FROM cases c WHERE c.openid = o.openid ORDER BY c.id DESC LIMIT 1) AS case_number "
+            f"FROM outbox o WHERE {where} ORDER BY o.id DESC LIMIT ?", *args, limit)
         return [dict(r) for r in rows]
+
+    async def handled(self, item_id: int, by: str, now: datetime) -> bool:
+        """A person followed up a dead notice; False if someone already had."""
+        cursor = await self.store.write(
+            "UPDATE outbox SET handled_by=?, handled_at=? WHERE id=? AND dead_at IS NOT NULL AND handled_at IS NULL",
+            by, iso(now), item_id)
+        return cursor.rowcount == 1
 
     async def pending_count(self) -> int:
         row = await self.store.fetchone("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL")

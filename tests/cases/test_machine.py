@@ -10,19 +10,19 @@ from bot.cases.machine import (
     FINAL,
     KINDS,
     MOVES,
-    NEEDS_NOTE,
     STATES,
     InvalidMove,
     Move,
     allowed,
     check,
+    needs_note,
 )
 
 TODAY = date(2026, 11, 24)
 
 
-def _move(to: str) -> Move:
-    return Move(to=to, note="原因说明" if to in NEEDS_NOTE else "", deadline=date(2026, 12, 10) if to == "extended" else None,
+def _move(to: str, kind: str = "proxy") -> Move:
+    return Move(to=to, note="原因说明" if needs_note(kind, to) else "", deadline=date(2026, 12, 10) if to == "extended" else None,
                 visit_at=datetime(2026, 11, 26, 9, 30) if to == "accepted" else None)
 
 
@@ -41,10 +41,10 @@ def test_every_move_in_the_table_is_allowed_and_every_other_refused(kind):
         assert permitted == set(MOVES[kind].get(current, ()))
         for to in STATES:
             if to in permitted:
-                check(kind, current, _move(to), TODAY)
+                check(kind, current, _move(to, kind), TODAY)
             else:
                 with pytest.raises(InvalidMove) as e:
-                    check(kind, current, _move(to), TODAY)
+                    check(kind, current, _move(to, kind), TODAY)
                 assert e.value.allowed == allowed(kind, current)
 
 
@@ -80,3 +80,10 @@ def test_resident_may_withdraw_only_before_acceptance():
     assert e.value.allowed == []
     with pytest.raises(InvalidMove):
         check("proxy", "submitted", Move(to="accepted", by_resident=True), TODAY)
+
+
+@pytest.mark.parametrize("kind", ["complaint", "followup"])
+def test_a_complaint_is_closed_with_its_reply(kind):
+    with pytest.raises(InvalidMove, match="reply"):
+        check(kind, "accepted", Move(to="completed", note="  "), TODAY)
+    check(kind, "accepted", Move(to="completed", note="已核实整改"), TODAY)

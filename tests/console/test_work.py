@@ -3,6 +3,7 @@ click that moves nothing twice, scope, read-only supervisors, handoffs answered,
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from bot.api import APPOINTMENTS, CASE_DESK
@@ -187,3 +188,62 @@ async def test_through_the_api_too_a_supervisor_only_reads_and_every_move_is_aud
     assert moved.status == 200
     [line] = await bot.store.audit.lines(centers=["qinghe-dongcun"], action="case_move")
     assert (line.actor, line.target, line.detail) == ("clerk", case.number, "submitted → accepted")
+
+
+async def test_missing_materials_are_ticked_from_the_guide_and_told_at_once(bot, aiohttp_client):
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    case = await _proxy_case(bot)
+    await _move(clerk, case, to="accepted", **{"from": "submitted"})
+    page = await (await clerk.get(f"/console/cases/{case.number}")).text()
+    guide = bot.app[CASE_DESK].library.knowledge.guide("高龄津贴申领")
+    first, second = guide.materials[0].name, guide.materials[1].name
+    assert f'value="{first}"' in page
+    resp = await clerk.post(f"/console/cases/{case.number}/move", data=[
+        ("_csrf", csrf_of(page)), ("to", "need_materials"), ("from", "accepted"), ("missing", first),
+        ("missing", second), ("note", "户口本首页复印件")])
+    assert resp.status == 200
+    notice = (await notices_to(bot, "resident-1", 2))[-1]
+    assert first in notice and second in notice and "户口本首页复印件" in notice
+    nothing = await clerk.post(f"/console/cases/{case.number}/move", data={
+        "_csrf": csrf_of(page), "to": "need_materials", "from": "need_materials"})
+    assert nothing.status == 409  # need_materials → need_materials is not a move
+
+
+async def test_a_complaint_is_answered_and_the_resident_gets_the_reply(bot, aiohttp_client):
+    await bot.say("resident-7", "绑定 东村")
+    await bot.say("resident-7", "1")
+    await bot.say("resident-7", "我要投诉东村便民服务站上午九点了还没开门，白跑一趟")
+    [complaint] = await bot.store.cases.list(centers=None, kind="complaint")
+    assert complaint.center == "town-center"  # the town answers for its station
+    clerk = await staff_client(bot, aiohttp_client, "qinghe", "town-center")
+    listed = await (await clerk.get("/console/complaints")).text()
+    assert complaint.number in listed and "九点了还没开门" in listed
+    await _move(clerk, complaint, to="accepted", **{"from": "submitted"})
+    status, _ = await _move(clerk, complaint, to="completed", **{"from": "accepted"}, note="")
+    assert status == 400  # a complaint is closed with its reply
+    status, _ = await _move(clerk, complaint, to="completed", **{"from": "accepted"},
+                            note="已约谈东村站负责人，今后8:30准时开门。")
+    assert status == 200
+    reply = (await notices_to(bot, "resident-7", 2))[-1]
+    assert "8:30准时开门" in reply and "打个分" in reply
+    answered = await (await clerk.get("/console/complaints")).text()
+    assert "已约谈东村站负责人" in answered
+
+
+async def test_a_refused_notice_is_shown_until_someone_calls_the_resident(bot, aiohttp_client):
+    case = await _proxy_case(bot, openid="gone")
+    bot.fake.fail_next = [43004]
+    await bot.store.outbox.add("gone", ["您的办件已受理。"], bot.clock.now())
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    for _ in range(200):
+        if await bot.store.outbox.dead(centers=["qinghe-dongcun"], open_only=True):
+            break
+        await asyncio.sleep(0.02)
+    page = await (await clerk.get("/console/dashboard")).text()
+    assert "居民已取消关注" in page and case.number in page
+    [dead] = await bot.store.outbox.dead(open_only=True)
+    resp = await clerk.post(f"/console/outbox/{dead['id']}/followed-up", data={"_csrf": csrf_of(page)})
+    assert resp.status == 200 and "居民已取消关注" not in await resp.text()
+    other = await staff_client(bot, aiohttp_client, "xicun", "qinghe-xicun")
+    token = await form_token(other, "/console/dashboard")
+    assert (await other.post(f"/console/outbox/{dead['id']}/followed-up", data={"_csrf": token})).status == 404
