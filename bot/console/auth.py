@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import secrets
 from datetime import timedelta
 from urllib.parse import quote
@@ -22,6 +23,8 @@ from aiohttp import web
 from bot.access import Access
 from bot.console.pages import ACCESS, SESSION, Pages, field
 from bot.passwords import hash_password, verify_password, weak
+
+log = logging.getLogger(__name__)
 
 COOKIE = "frontdesk_console"
 LOGIN_COOKIE = "frontdesk_login"
@@ -67,7 +70,15 @@ class Gate:
             if not _same(field(form, "_csrf"), session.csrf):
                 await pages.audit(request, "csrf_refused", target=request.path)
                 return pages.refuse(request, 403, "csrf")
-        return await handler(request)
+        try:
+            return await handler(request)
+        except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+            return pages.refuse(request, 404, "not_found")
+        except web.HTTPException:
+            raise
+        except Exception:
+            log.exception("console page %s %s failed", request.method, request.path)
+            return pages.refuse(request, 500, "failed")
 
     # -- pages ---------------------------------------------------------------------------------
 

@@ -13,6 +13,9 @@ from bot.console.pages import ACCESS, Pages, field, parse_day, parse_time
 
 SATISFIED_LINE = 0.8   # 好差评: a center below 80 % satisfied needs attention
 SATISFACTION_DAYS = 90
+DASHBOARD_ROWS = 20   # each list on the dashboard; its card counts them all and links to the rest
+LIST_ROWS = 200        # cases on one list page, newest first
+DONE_COMPLAINTS = 50   # answered complaints shown below the open ones
 
 
 class CasePages:
@@ -23,17 +26,23 @@ class CasePages:
         pages, access = self.pages, request[ACCESS]
         store, centers = pages.store(request), access.centers
         today = pages.now(request).date()
-        due = await store.cases.list(centers=centers, due_by=today)
+        cases = store.cases
+        counts = {
+            "new_proxy": await cases.count(centers=centers, kind="proxy", state="submitted"),
+            "new_visits": await cases.count(centers=centers, kind="home_visit", state="submitted"),
+            "due_today": await cases.count(centers=centers, due_by=today) -
+            await cases.count(centers=centers, due_by=today - timedelta(days=1)),
+            "overdue": await cases.count(centers=centers, due_by=today - timedelta(days=1)),
+            "complaints": await cases.count(centers=centers, kind=("complaint", "followup"), open_only=True),
+        }
         satisfaction = await store.ratings.satisfaction(since=pages.now(request) - timedelta(days=SATISFACTION_DAYS))
         return pages.render(
-            request, "dashboard",
+            request, "dashboard", counts=counts, shown=DASHBOARD_ROWS,
             appointments=await store.bookings.for_day(centers, today),
-            new_proxy=await store.cases.list(centers=centers, kind="proxy", state="submitted"),
-            new_visits=await store.cases.list(centers=centers, kind="home_visit", state="submitted"),
-            due_today=[c for c in due if c.deadline == today], overdue=[c for c in due if c.deadline < today],
-            complaints=await store.cases.list(centers=centers, kind=("complaint", "followup"), open_only=True),
+            new_proxy=await cases.list(centers=centers, kind="proxy", state="submitted", limit=DASHBOARD_ROWS),
+            due=await cases.list(centers=centers, due_by=today, oldest_first=True, limit=DASHBOARD_ROWS),
             handoffs=await store.handoffs.waiting(centers),
-            dead=await store.outbox.dead(limit=20, centers=centers, open_only=True),
+            dead=await store.outbox.dead(limit=DASHBOARD_ROWS, centers=centers, open_only=True),
             satisfaction=sorted(((c, good, total) for c, (good, total) in satisfaction.items() if access.sees(c)),
                                 key=lambda row: row[1] / row[2]),
             line=SATISFIED_LINE, satisfaction_days=SATISFACTION_DAYS)
@@ -63,11 +72,13 @@ class CasePages:
         due_by = {"overdue": today - timedelta(days=1), "today": today,
                   "soon": pages.desk(request).calendar.add_workdays(today, 2)}.get(due)
         search = q.get("q", "").strip()[:40]
-        cases = await pages.store(request).cases.list(
-            centers=[center] if center else access.centers, kind=kind or None, state=state or None,
-            due_by=due_by, search=search)
-        return pages.render(request, "cases", cases=cases, filters={"center": center, "kind": kind, "state": state,
-                                                                   "due": due, "q": search}, today=today)
+        chosen = {"centers": [center] if center else access.centers, "kind": kind or None, "state": state or None,
+                  "due_by": due_by, "search": search}
+        store = pages.store(request)
+        cases = await store.cases.list(**chosen, limit=LIST_ROWS)
+        total = len(cases) if len(cases) < LIST_ROWS else await store.cases.count(**chosen)
+        return pages.render(request, "cases", cases=cases, total=total, today=today,
+                            filters={"center": center, "kind": kind, "state": state, "due": due, "q": search})
 
     async def _case_in_scope(self, request: web.Request):
         case = await self.pages.store(request).cases.get(request.match_info["number"])
@@ -140,14 +151,16 @@ class CasePages:
         raise pages.back_to(f"/console/cases/{moved.number}", done=f"moved_{to}")
 
     async def complaints(self, request: web.Request) -> web.Response:
-        """投诉 and 差评整改: open ones first, then those answered, with the reply the resident got."""
+        """投诉 and 差评整改: every open one, then the latest answered, with the reply the resident got."""
         pages, access = self.pages, request[ACCESS]
-        store = pages.store(request)
-        listed = await store.cases.list(centers=access.centers, kind=("complaint", "followup"), limit=300)
-        full = [await store.cases.get(c.number) for c in listed]
-        ratings = {c.number: await store.ratings.of_case(c) for c in full if c and c.kind != "followup"}
-        open_ = [c for c in full if c and c.state not in ("completed", "delivered", "rejected", "cancelled")]
-        done = [c for c in full if c and c not in open_]
+        cases = pages.store(request).cases
+        kinds = ("complaint", "followup")
+        open_ = await cases.list(centers=access.centers, kind=kinds, open_only=True, oldest_first=True, limit=500)
+        still_open = {c.number for c in open_}
+        done = [c for c in await cases.list(centers=access.centers, kind=kinds, limit=DONE_COMPLAINTS + len(open_))
+                if c.number not in still_open][:DONE_COMPLAINTS]
+        open_, done = await cases.with_history(open_), await cases.with_history(done)
+        ratings = await pages.store(request).ratings.of_cases(done)
         return pages.render(request, "complaints", open_cases=open_, done_cases=done, ratings=ratings,
                             today=pages.now(request).date())
 

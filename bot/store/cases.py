@@ -5,7 +5,7 @@ against — so a double click or two clerks at once cannot move a case twice."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -93,11 +93,9 @@ class Cases:
             row["id"])
         return _case(row, tuple(HistoryLine(**dict(line)) for line in lines))
 
-    async def list(self, *, centers: list[str] | None, kind: str | tuple[str, ...] | None = None,
-                   state: str | None = None, openid: str | None = None, due_by: date | None = None,
-                   open_only: bool = False, search: str = "", limit: int = 200) -> list[Case]:
-        """Cases, newest first. `due_by` keeps open cases whose deadline is on or before that day;
-        `search` finds a case number, a guide, or a resident's phone number (4 digits or more)."""
+    @staticmethod
+    def _where(*, centers: list[str] | None, kind: str | tuple[str, ...] | None, state: str | None,
+               openid: str | None, due_by: date | None, open_only: bool, search: str) -> tuple[str, list[Any]]:
         where, args = [], []
         if due_by is not None:
             where.append("deadline IS NOT NULL AND deadline <= ?")
@@ -122,8 +120,40 @@ class Cases:
                 found.append("json_extract(data, '$.phone') LIKE ?")
                 args.append(pattern)
             where.append("(" + " OR ".join(found) + ")")
-        sql = "SELECT * FROM cases" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
-        return [_case(row) for row in await self.store.fetchall(sql, *args, limit)]
+        return (" WHERE " + " AND ".join(where) if where else ""), args
+
+    async def list(self, *, centers: list[str] | None, kind: str | tuple[str, ...] | None = None,
+                   state: str | None = None, openid: str | None = None, due_by: date | None = None,
+                   open_only: bool = False, search: str = "", limit: int = 200,
+                   oldest_first: bool = False) -> list[Case]:
+        """Cases, newest first. `due_by` keeps open cases whose deadline is on or before that day;
+        `search` finds a case number, a guide, or a resident's phone number (4 digits or more)."""
+        where, args = self._where(centers=centers, kind=kind, state=state, openid=openid, due_by=due_by,
+                                  open_only=open_only, search=search)
+        order = "deadline, id" if oldest_first else "id DESC"
+        rows = await self.store.fetchall(f"SELECT * FROM cases{where} ORDER BY {order} LIMIT ?", *args, limit)
+        return [_case(row) for row in rows]
+
+    async def count(self, *, centers: list[str] | None, kind: str | tuple[str, ...] | None = None,
+                    state: str | None = None, due_by: date | None = None, open_only: bool = False,
+                    search: str = "") -> int:
+        """How many cases `list` would give without its limit."""
+        where, args = self._where(centers=centers, kind=kind, state=state, openid=None, due_by=due_by,
+                                  open_only=open_only, search=search)
+        row = await self.store.fetchone(f"SELECT count(*) AS n FROM cases{where}", *args)
+        return row["n"] if row else 0
+
+    async def with_history(self, cases: list[Case]) -> list[Case]:
+        """The same cases with their history, read in one query."""
+        if not cases:
+            return []
+        lines: dict[int, list[HistoryLine]] = {c.id: [] for c in cases}
+        rows = await self.store.fetchall(
+            "SELECT case_id, at, actor, from_state, to_state, note, deadline FROM case_history "
+            f"WHERE case_id IN ({', '.join('?' * len(cases))}) ORDER BY id", *lines)
+        for row in rows:
+            lines[row["case_id"]].append(HistoryLine(**{k: row[k] for k in row.keys() if k != "case_id"}))
+        return [replace(c, history=tuple(lines[c.id])) for c in cases]
 
     async def move(self, case: Case, *, to: str, actor: str, note: str, deadline: date | None, now: datetime,
                    notice: str | None) -> Case:
@@ -171,8 +201,17 @@ class Ratings:
         return cursor.rowcount == 1
 
     async def of_case(self, case: Case) -> dict[str, Any] | None:
-        row = await self.store.fetchone("SELECT score, words, at FROM ratings WHERE case_id=?", case.id)
-        return dict(row) if row else None
+        return (await self.of_cases([case])).get(case.number)
+
+    async def of_cases(self, cases: list[Case]) -> dict[str, dict[str, Any]]:
+        """The rating of each case that has one, by case number."""
+        if not cases:
+            return {}
+        numbers = {c.id: c.number for c in cases}
+        rows = await self.store.fetchall(
+            f"SELECT case_id, score, words, at FROM ratings WHERE case_id IN ({', '.join('?' * len(cases))})",
+            *numbers)
+        return {numbers[r["case_id"]]: {"score": r["score"], "words": r["words"], "at": r["at"]} for r in rows}
 
     async def unrated_closed_case(self, openid: str) -> Case | None:
         row = await self.store.fetchone(

@@ -100,3 +100,9 @@ async def test_changing_ones_password_ends_the_session(bot, aiohttp_client):
     assert resp.status == 200 and "密码已修改" in await resp.text()
     assert (await client.get("/console/dashboard", allow_redirects=False)).status == 303
     assert (await sign_in(client, "wangfang", "new-pass-2027")).status == 200
+
+
+async def test_an_unknown_console_page_is_a_console_404(bot, aiohttp_client):
+    client = await staff_client(bot, aiohttp_client, "wangfang", "town-center")
+    resp = await client.get("/console/nothing-here")
+    assert resp.status == 404 and "没有找到" in await resp.text() and "退出登录" in await resp.text()
