@@ -147,6 +147,19 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     if args.role != "admin" and not args.center:
         print("--center is required for a clerk or supervisor", file=sys.stderr)
         return 2
+    if args.center and (config.knowledge_dir / "centers.toml").exists():
+        from bot.errors import KnowledgeError
+        from bot.knowledge.loader import load_knowledge
+
+        try:
+            known = load_knowledge(config.knowledge_dir).centers.by_id
+        except KnowledgeError as e:
+            print(f"cannot check --center, the knowledge base has errors:\n{e}", file=sys.stderr)
+            return 2
+        if args.center not in known:
+            print(f"--center {args.center}: not a center in {config.knowledge_dir / 'centers.toml'}; "
+                  f"expected one of {', '.join(known)}", file=sys.stderr)
+            return 2
     password = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.readline().rstrip("\n") or None
     if password is not None and weak(password):
         print("the console password needs at least 8 characters with both letters and digits (or other signs)",

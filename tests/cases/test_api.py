@@ -165,3 +165,14 @@ async def test_a_town_center_sees_its_villages_but_not_the_other_way(bot):
     assert (await bot.client.get(f"/api/cases/{at_town.number}", headers=village)).status == 403
     assert (await bot.client.get(f"/api/cases/{in_village.number}", headers=other_town)).status == 403
     assert (await bot.client.get("/api/cases?center=shiqiao-hexi", headers=town)).status == 200
+
+
+def test_staff_add_names_an_unknown_center(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[wechat]\napp_id = "wx"\napp_secret = "s"\ntoken = "t"\nmode = "plain"\n'
+                      f'[store]\nurl = "sqlite:///fd.db"\n[knowledge]\ndir = "{PROJECT_ROOT / "knowledge"}"\n',
+                      encoding="utf-8")
+    cmd = [sys.executable, "-m", "bot.cli", "staff", "add", "--config", str(config), "--name", "王芳",
+           "--center", "qinghe-dongcum", "--role", "clerk"]
+    done = subprocess.run(cmd, input="", capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT)
+    assert done.returncode == 2 and "qinghe-dongcum" in done.stderr and "qinghe-dongcun" in done.stderr
