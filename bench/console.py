@@ -32,7 +32,8 @@ from load import demo_server  # noqa: E402
 from bot.clock import TZ  # noqa: E402
 from bot.demo import DEMO_PASSWORD  # noqa: E402
 from bot.knowledge.library import Library  # noqa: E402
-from bot.store.sqlite import SQLiteStore, iso  # noqa: E402
+from bot.store import open_store  # noqa: E402
+from bot.store.db import iso  # noqa: E402
 
 KINDS = ("proxy", "proxy", "proxy", "home_visit", "complaint")
 ENDINGS = ("completed", "delivered", "rejected", "in_progress", "accepted", "submitted")
@@ -47,7 +48,7 @@ async def seed(db_path: Path, cases: int, questions: int) -> None:
     library = Library(ROOT / "knowledge")
     guides = list(library.knowledge.guides)
     centers = list(library.knowledge.centers.by_id)
-    store = await SQLiteStore.open(db_path)
+    store = await open_store(f"sqlite:///{db_path}", ROOT)
     now = datetime.now(TZ)
     try:
         async with store.transaction() as db:
@@ -59,24 +60,24 @@ async def seed(db_path: Path, cases: int, questions: int) -> None:
                 phone = f"138{rng.randrange(10**8):08d}"
                 data = {"name": "张三", "phone": phone, "phone_masked": phone[:3] + "****" + phone[-4:],
                         "words": "窗口排队太久" if kind == "complaint" else ""}
-                cursor = await db.execute(
+                created = await db.fetchone(
                     "INSERT INTO cases(number, kind, openid, guide, center, state, deadline, data, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (f"B{at:%Y%m%d}-{n:06d}", kind, openid, None if kind == "complaint" else rng.choice(guides),
-                     center, end, deadline, json.dumps(data, ensure_ascii=False), iso(at), iso(at)))
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    f"B{at:%Y%m%d}-{n:06d}", kind, openid, None if kind == "complaint" else rng.choice(guides),
+                    center, end, deadline, json.dumps(data, ensure_ascii=False), iso(at), iso(at))
                 steps = ["submitted"] + (["accepted"] if end != "submitted" else []) + \
                     ([end] if end not in ("submitted", "accepted") else [])
                 for i, state in enumerate(steps):
                     await db.execute(
                         "INSERT INTO case_history(case_id, at, actor, from_state, to_state, note) "
                         "VALUES (?, ?, ?, ?, ?, '')",
-                        (cursor.lastrowid, iso(at + timedelta(days=3 * i)), "staff:bench",
-                         steps[i - 1] if i else None, state))
+                        created["id"], iso(at + timedelta(days=3 * i)), "staff:bench",
+                        steps[i - 1] if i else None, state)
                 if end in ("completed", "delivered") and rng.random() < 0.6:
                     await db.execute(
                         "INSERT INTO ratings(case_id, openid, center, score, at) VALUES (?, ?, ?, ?, ?)",
-                        (cursor.lastrowid, openid, center, rng.choice((5, 5, 4, 4, 3, 2, 1)),
-                         iso(at + timedelta(days=7))))
+                        created["id"], openid, center, rng.choice((5, 5, 4, 4, 3, 2, 1)),
+                        iso(at + timedelta(days=7)))
             for n in range(questions):
                 at = now - timedelta(minutes=rng.randrange(60 * 24 * 60))
                 unanswered = rng.random() < 0.2
@@ -84,9 +85,9 @@ async def seed(db_path: Path, cases: int, questions: int) -> None:
                 await db.execute(
                     "INSERT INTO inquiries(openid, question, intent, guide, score, decision, at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (f"o-bench-{n}", question, "unknown" if unanswered else "guide",
-                     None if unanswered else question[:-3], 0.2 if unanswered else 0.9,
-                     "fallback" if unanswered else "answer", iso(at)))
+                    f"o-bench-{n}", question, "unknown" if unanswered else "guide",
+                    None if unanswered else question[:-3], 0.2 if unanswered else 0.9,
+                    "fallback" if unanswered else "answer", iso(at))
     finally:
         await store.close()
 

@@ -1,8 +1,6 @@
-"""Persistence: repositories per aggregate behind small protocols (see `base`)."""
+"""Persistence: repositories per aggregate over SQLite or PostgreSQL (see `store`, `db`)."""
 
 from bot.store.base import Dialog, OutboxItem
-from bot.store.sqlite import SQLiteStore, open_store
+from bot.store.store import Store, open_store
 
-Store = SQLiteStore
-
-__all__ = ["Dialog", "OutboxItem", "SQLiteStore", "Store", "open_store"]
+__all__ = ["Dialog", "OutboxItem", "Store", "open_store"]

@@ -13,9 +13,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from bot.errors import StoreError
+from bot.store.db import iso, marks
 
 if TYPE_CHECKING:
-    from bot.store.sqlite import SQLiteStore
+    from bot.store.store import Store
 
 HOLDING = ("booked", "checked_in")   # statuses that hold a place
 
@@ -49,7 +50,7 @@ class Booking:
 
 def _booking(row: Any) -> Booking:
     return Booking(id=row["id"], code=row["code"], openid=row["openid"], guide=row["guide"], center=row["center"],
-                   window=row["window"], day=date.fromisoformat(row["day"]),
+                   window=row["window_no"], day=date.fromisoformat(row["day"]),
                    start=datetime.fromisoformat(row["start"]), status=row["status"],
                    remind_at=datetime.fromisoformat(row["remind_at"]) if row["remind_at"] else None,
                    reminded_at=row["reminded_at"], note=row["note"], created_at=row["created_at"])
@@ -61,7 +62,7 @@ def new_code() -> str:
 
 
 class Bookings:
-    def __init__(self, store: "SQLiteStore"):
+    def __init__(self, store: "Store"):
         self.store = store
 
     async def book(self, *, openid: str, guide: str, center: str, start: datetime, windows: tuple[int, ...],
@@ -70,12 +71,11 @@ class Bookings:
         """Take a place at the first free window of `windows`, or raise SlotTaken; raise
         BookingLimit when the resident already has this service booked or too many bookings.
         With `replaces`, that booking of the resident is cancelled in the same step (改约)."""
-        from bot.store.sqlite import iso
-
         async with self.store.transaction() as db:
-            rows = await (await db.execute(
+            await db.lock(f"resident:{openid}")   # one resident's limits are checked and kept in turn
+            rows = await db.fetchall(
                 "SELECT * FROM bookings WHERE openid=? AND status='booked' AND start > ? ORDER BY start",
-                (openid, iso(now)))).fetchall()
+                openid, iso(now))
             active = [_booking(r) for r in rows if r["code"] != replaces]
             same = next((b for b in active if b.guide == guide), None)
             if same is not None:
@@ -83,23 +83,23 @@ class Bookings:
             if len(active) >= max_active:
                 raise BookingLimit("too_many")
             code = new_code()
-            while await (await db.execute("SELECT 1 FROM bookings WHERE code=?", (code,))).fetchone():
+            while await db.fetchone("SELECT 1 FROM bookings WHERE code=?", code):
                 code = new_code()
             for window in windows:
-                cursor = await db.execute(
-                    "INSERT INTO bookings(code, openid, guide, center, window, day, start, remind_at, created_at, "
+                changed = await db.execute(
+                    "INSERT INTO bookings(code, openid, guide, center, window_no, day, start, remind_at, created_at, "
                     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (code, openid, guide, center, window, start.date().isoformat(), iso(start),
-                     iso(remind_at) if remind_at else None, iso(now), iso(now)))
-                if cursor.rowcount == 1:
+                    code, openid, guide, center, window, start.date().isoformat(), iso(start),
+                    iso(remind_at) if remind_at else None, iso(now), iso(now))
+                if changed == 1:
                     break
             else:
                 raise SlotTaken(f"{center} {iso(start)} is full")
             if replaces:
                 await db.execute(
                     "UPDATE bookings SET status='cancelled', note='改约', updated_at=? "
-                    "WHERE code=? AND openid=? AND status='booked'", (iso(now), replaces, openid))
-            row = await (await db.execute("SELECT * FROM bookings WHERE code=?", (code,))).fetchone()
+                    "WHERE code=? AND openid=? AND status='booked'", iso(now), replaces, openid)
+            row = await db.fetchone("SELECT * FROM bookings WHERE code=?", code)
         return _booking(row)
 
     async def get(self, code: str) -> Booking | None:
@@ -110,16 +110,14 @@ class Bookings:
         """Windows already holding a booking, by start time, from `first` to `last` (one day if
         `last` is not given) at one center."""
         rows = await self.store.fetchall(
-            "SELECT start, window FROM bookings WHERE center=? AND day BETWEEN ? AND ? "
+            "SELECT start, window_no FROM bookings WHERE center=? AND day BETWEEN ? AND ? "
             "AND status IN ('booked', 'checked_in')", center, first.isoformat(), (last or first).isoformat())
         out: dict[datetime, set[int]] = {}
         for r in rows:
-            out.setdefault(datetime.fromisoformat(r["start"]), set()).add(r["window"])
+            out.setdefault(datetime.fromisoformat(r["start"]), set()).add(r["window_no"])
         return out
 
     async def upcoming(self, openid: str, now: datetime) -> list[Booking]:
-        from bot.store.sqlite import iso
-
         rows = await self.store.fetchall(
             "SELECT * FROM bookings WHERE openid=? AND status='booked' AND start > ? ORDER BY start", openid, iso(now))
         return [_booking(r) for r in rows]
@@ -127,27 +125,23 @@ class Bookings:
     async def for_day(self, centers: list[str] | None, day: date) -> list[Booking]:
         where, args = "day=?", [day.isoformat()]
         if centers is not None:
-            where += f" AND center IN ({', '.join('?' * len(centers))})" if centers else " AND 0"
+            where += f" AND center IN ({marks(centers)})"
             args += centers
-        rows = await self.store.fetchall(f"SELECT * FROM bookings WHERE {where} ORDER BY start, window", *args)
+        rows = await self.store.fetchall(f"SELECT * FROM bookings WHERE {where} ORDER BY start, window_no", *args)
         return [_booking(r) for r in rows]
 
     async def cancel(self, code: str, openid: str, now: datetime, note: str = "") -> bool:
         """The resident cancels: the place is free at once. False if it was not theirs or not booked."""
-        from bot.store.sqlite import iso
-
-        cursor = await self.store.write(
+        changed = await self.store.write(
             "UPDATE bookings SET status='cancelled', note=?, updated_at=? WHERE code=? AND openid=? AND status='booked'",
             note, iso(now), code, openid)
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def mark(self, code: str, to: str, now: datetime) -> Booking | None:
         """Check-in or no-show, from `booked` only: a second click changes nothing."""
-        from bot.store.sqlite import iso
-
-        cursor = await self.store.write(
+        changed = await self.store.write(
             "UPDATE bookings SET status=?, updated_at=? WHERE code=? AND status='booked'", to, iso(now), code)
-        return await self.get(code) if cursor.rowcount == 1 else None
+        return await self.get(code) if changed == 1 else None
 
     async def no_shows(self, openid: str, since: date) -> list[date]:
         rows = await self.store.fetchall(
@@ -159,23 +153,21 @@ class Bookings:
                         notice: Callable[[Booking], str]) -> list[Booking] | None:
         """Close a center for a day: its bookings are released and each resident is told, all in
         one step. None if the day was already closed."""
-        from bot.store.sqlite import iso
-
         async with self.store.transaction() as db:
-            cursor = await db.execute(
+            changed = await db.execute(
                 "INSERT INTO center_closures(center, day, reason, closed_by, created_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING", (center, day.isoformat(), reason, by, iso(now)))
-            if cursor.rowcount != 1:
+                "ON CONFLICT DO NOTHING", center, day.isoformat(), reason, by, iso(now))
+            if changed != 1:
                 return None
-            rows = await (await db.execute(
+            rows = await db.fetchall(
                 "SELECT * FROM bookings WHERE center=? AND day=? AND status='booked'",
-                (center, day.isoformat()))).fetchall()
+                center, day.isoformat())
             released = [_booking(r) for r in rows]
             for b in released:
                 await db.execute("UPDATE bookings SET status='closed', note=?, updated_at=? WHERE id=?",
-                                 (reason, iso(now), b.id))
+                                 reason, iso(now), b.id)
                 await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                                 (b.openid, notice(b), iso(now), iso(now)))
+                                 b.openid, notice(b), iso(now), iso(now))
         return released
 
     async def closure(self, center: str, day: date) -> dict[str, Any] | None:
@@ -189,8 +181,6 @@ class Bookings:
         return frozenset(date.fromisoformat(r["day"]) for r in rows)
 
     async def due_reminders(self, now: datetime, limit: int = 200) -> list[Booking]:
-        from bot.store.sqlite import iso
-
         rows = await self.store.fetchall(
             "SELECT * FROM bookings WHERE status='booked' AND reminded_at IS NULL AND remind_at IS NOT NULL "
             "AND remind_at <= ? AND start > ? ORDER BY remind_at LIMIT ?", iso(now), iso(now), limit)
@@ -198,14 +188,12 @@ class Bookings:
 
     async def remind(self, booking: Booking, text: str, now: datetime) -> bool:
         """Queue the reminder once: marked and queued together, so two runs cannot both send it."""
-        from bot.store.sqlite import iso
-
         async with self.store.transaction() as db:
-            cursor = await db.execute(
+            changed = await db.execute(
                 "UPDATE bookings SET reminded_at=? WHERE id=? AND reminded_at IS NULL AND status='booked'",
-                (iso(now), booking.id))
-            if cursor.rowcount != 1:
+                iso(now), booking.id)
+            if changed != 1:
                 return False
             await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                             (booking.openid, text, iso(now), iso(now)))
+                             booking.openid, text, iso(now), iso(now))
         return True

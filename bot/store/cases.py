@@ -1,4 +1,4 @@
-"""Cases and ratings in SQLite. A move of a case, its history line and the resident's notice are
+"""Cases and ratings. A move of a case, its history line and the resident's notice are
 written in one transaction, and only if the case is still in the state the move was checked
 against — so a double click or two clerks at once cannot move a case twice."""
 
@@ -10,9 +10,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import StoreError
+from bot.store.db import iso, marks
 
 if TYPE_CHECKING:
-    from bot.store.sqlite import SQLiteStore
+    from bot.store.store import Store
 
 PREFIX = {"proxy": "D", "home_visit": "S", "complaint": "T", "followup": "Z"}
 
@@ -56,30 +57,29 @@ def _case(row: Any, history: tuple[HistoryLine, ...] = ()) -> Case:
 
 
 class Cases:
-    def __init__(self, store: "SQLiteStore"):
+    def __init__(self, store: "Store"):
         self.store = store
 
     async def create(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
                      now: datetime, actor: str, notice: str | None = None, deadline: date | None = None) -> Case:
-        from bot.store.sqlite import iso
-
         day = now.strftime("%Y%m%d")
         async with self.store.transaction() as db:
             prefix = f"{PREFIX[kind]}{day}-"
-            row = await (await db.execute(
-                "SELECT count(*) AS n FROM cases WHERE number LIKE ?", (prefix + "%",))).fetchone()
-            number = f"{prefix}{row['n'] + 1:04d}"
-            cursor = await db.execute(
+            counted = await db.fetchone(   # raised and read in one statement: two workers never share a number
+                "INSERT INTO case_counters(prefix, n) VALUES (?, 1) "
+                "ON CONFLICT(prefix) DO UPDATE SET n = case_counters.n + 1 RETURNING n", prefix)
+            number = f"{prefix}{counted['n']:04d}"
+            created = await db.fetchone(
                 "INSERT INTO cases(number, kind, openid, guide, center, state, deadline, data, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?)",
-                (number, kind, openid, guide, center, deadline.isoformat() if deadline else None,
-                 json.dumps(data, ensure_ascii=False), iso(now), iso(now)))
+                "VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?) RETURNING id",
+                number, kind, openid, guide, center, deadline.isoformat() if deadline else None,
+                json.dumps(data, ensure_ascii=False), iso(now), iso(now))
             await db.execute(
                 "INSERT INTO case_history(case_id, at, actor, from_state, to_state) VALUES (?, ?, ?, NULL, 'submitted')",
-                (cursor.lastrowid, iso(now), actor))
+                created["id"], iso(now), actor)
             if notice:
                 await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                                 (openid, notice, iso(now), iso(now)))
+                                 openid, notice, iso(now), iso(now))
         case = await self.get(number)
         assert case is not None
         return case
@@ -93,8 +93,7 @@ class Cases:
             row["id"])
         return _case(row, tuple(HistoryLine(**dict(line)) for line in lines))
 
-    @staticmethod
-    def _where(*, centers: list[str] | None, kind: str | tuple[str, ...] | None, state: str | None,
+    def _where(self, *, centers: list[str] | None, kind: str | tuple[str, ...] | None, state: str | None,
                openid: str | None, due_by: date | None, open_only: bool, search: str) -> tuple[str, list[Any]]:
         where, args = [], []
         if due_by is not None:
@@ -103,7 +102,7 @@ class Cases:
         if due_by is not None or open_only:
             where.append("state NOT IN ('completed', 'delivered', 'rejected', 'cancelled')")
         if centers is not None:
-            where.append(f"center IN ({', '.join('?' * len(centers))})" if centers else "0")
+            where.append(f"center IN ({marks(centers)})")
             args += centers
         if isinstance(kind, tuple):
             where.append(f"kind IN ({', '.join('?' * len(kind))})")
@@ -117,7 +116,7 @@ class Cases:
             found = ["number LIKE ?", "guide LIKE ?"]
             args += [pattern, pattern]
             if search.isdigit() and len(search) >= 4:
-                found.append("json_extract(data, '$.phone') LIKE ?")
+                found.append(f"{self.store.db.json_text('data', 'phone')} LIKE ?")
                 args.append(pattern)
             where.append("(" + " OR ".join(found) + ")")
         return (" WHERE " + " AND ".join(where) if where else ""), args
@@ -150,7 +149,7 @@ class Cases:
         lines: dict[int, list[HistoryLine]] = {c.id: [] for c in cases}
         rows = await self.store.fetchall(
             "SELECT case_id, at, actor, from_state, to_state, note, deadline FROM case_history "
-            f"WHERE case_id IN ({', '.join('?' * len(cases))}) ORDER BY id", *lines)
+            f"WHERE case_id IN ({marks(cases)}) ORDER BY id", *lines)
         for row in rows:
             lines[row["case_id"]].append(HistoryLine(**{k: row[k] for k in row.keys() if k != "case_id"}))
         return [replace(c, history=tuple(lines[c.id])) for c in cases]
@@ -158,21 +157,19 @@ class Cases:
     async def move(self, case: Case, *, to: str, actor: str, note: str, deadline: date | None, now: datetime,
                    notice: str | None) -> Case:
         """Move `case` (as read) to `to`; raise StaleCase if it moved meanwhile."""
-        from bot.store.sqlite import iso
-
         async with self.store.transaction() as db:
-            cursor = await db.execute(
+            changed = await db.execute(
                 "UPDATE cases SET state=?, deadline=COALESCE(?, deadline), updated_at=? WHERE id=? AND state=?",
-                (to, deadline.isoformat() if deadline else None, iso(now), case.id, case.state))
-            if cursor.rowcount != 1:
+                to, deadline.isoformat() if deadline else None, iso(now), case.id, case.state)
+            if changed != 1:
                 raise StaleCase(f"case {case.number} is no longer {case.state}")
             await db.execute(
                 "INSERT INTO case_history(case_id, at, actor, from_state, to_state, note, deadline) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (case.id, iso(now), actor, case.state, to, note, deadline.isoformat() if deadline else None))
+                case.id, iso(now), actor, case.state, to, note, deadline.isoformat() if deadline else None)
             if notice:
                 await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                                 (case.openid, notice, iso(now), iso(now)))
+                                 case.openid, notice, iso(now), iso(now))
         moved = await self.get(case.number)
         assert moved is not None
         return moved
@@ -180,25 +177,21 @@ class Cases:
 
     async def note(self, case: Case, *, actor: str, note: str, now: datetime) -> None:
         """A line in the history that does not move the case (the resident's reply, a call)."""
-        from bot.store.sqlite import iso
-
         await self.store.write(
             "INSERT INTO case_history(case_id, at, actor, from_state, to_state, note) VALUES (?, ?, ?, ?, ?, ?)",
             case.id, iso(now), actor, case.state, case.state, note)
 
 
 class Ratings:
-    def __init__(self, store: "SQLiteStore"):
+    def __init__(self, store: "Store"):
         self.store = store
 
     async def add(self, case: Case, score: int, words: str, now: datetime) -> bool:
         """Record the rating of `case`; False if it was already rated (a second reply changes nothing)."""
-        from bot.store.sqlite import iso
-
-        cursor = await self.store.write(
+        changed = await self.store.write(
             "INSERT INTO ratings(case_id, openid, center, score, words, at) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(case_id) DO NOTHING", case.id, case.openid, case.center, score, words, iso(now))
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def of_case(self, case: Case) -> dict[str, Any] | None:
         return (await self.of_cases([case])).get(case.number)
@@ -209,7 +202,7 @@ class Ratings:
             return {}
         numbers = {c.id: c.number for c in cases}
         rows = await self.store.fetchall(
-            f"SELECT case_id, score, words, at FROM ratings WHERE case_id IN ({', '.join('?' * len(cases))})",
+            f"SELECT case_id, score, words, at FROM ratings WHERE case_id IN ({marks(cases)})",
             *numbers)
         return {numbers[r["case_id"]]: {"score": r["score"], "words": r["words"], "at": r["at"]} for r in rows}
 
@@ -222,9 +215,8 @@ class Ratings:
 
     async def satisfaction(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
         """Per center: (ratings of 满意 or better incl. 基本满意, all ratings) — the 80 % line."""
-        from bot.store.sqlite import iso
-
         rows = await self.store.fetchall(
-            "SELECT center, sum(score >= 3) AS good, count(*) AS total FROM ratings WHERE at >= ? GROUP BY center",
+            "SELECT center, sum(CASE WHEN score >= 3 THEN 1 ELSE 0 END) AS good, count(*) AS total FROM ratings "
+            "WHERE at >= ? GROUP BY center",
             iso(since) if since else "")
         return {r["center"]: (r["good"], r["total"]) for r in rows}

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.store.db import marks
+
 if TYPE_CHECKING:
-    from bot.store.sqlite import SQLiteStore
+    from bot.store.store import Store
 
 SATISFIED_FROM = 3   # 基本满意 and better, as on the dashboard
 
@@ -73,12 +75,12 @@ def _between(first: date, last: date) -> tuple[str, str]:
 def _at(column: str, centers: list[str] | None) -> tuple[str, list[Any]]:
     """The SQL condition "`column` is one of the centers seen", and its arguments."""
     if centers is None:
-        return "1", []
-    return f"{column} IN ({', '.join('?' * len(centers)) or 'NULL'})", list(centers)
+        return "1=1", []
+    return f"{column} IN ({marks(centers)})", list(centers)
 
 
 class Reports:
-    def __init__(self, store: "SQLiteStore"):
+    def __init__(self, store: "Store"):
         self.store = store
 
     async def opened(self, first: date, last: date, centers: list[str] | None) -> Daily:
@@ -96,7 +98,7 @@ class Reports:
         completion; on time when that day is not after the deadline (as extended, if it was)."""
         where, args = _at("c.center", centers)
         rows = await self.store.fetchall(
-            f"SELECT substr(f.done, 1, 10) AS day, sum(substr(f.done, 1, 10) <= c.deadline) AS hits, "
+            f"SELECT substr(f.done, 1, 10) AS day, sum(CASE WHEN substr(f.done, 1, 10) <= c.deadline THEN 1 ELSE 0 END) AS hits, "
             f"count(*) AS total FROM cases c JOIN (SELECT case_id, min(at) AS done FROM case_history "
             f"WHERE to_state IN ('completed', 'delivered') GROUP BY case_id) f ON f.case_id = c.id "
             f"WHERE c.deadline IS NOT NULL AND f.done >= ? AND f.done < ? AND {where} GROUP BY day",
@@ -107,7 +109,7 @@ class Reports:
         """Ratings given in the period, by week: 基本满意 or better of all."""
         where, args = _at("center", centers)
         rows = await self.store.fetchall(
-            f"SELECT substr(at, 1, 10) AS day, sum(score >= ?) AS hits, count(*) AS total FROM ratings "
+            f"SELECT substr(at, 1, 10) AS day, sum(CASE WHEN score >= ? THEN 1 ELSE 0 END) AS hits, count(*) AS total FROM ratings "
             f"WHERE at >= ? AND at < ? AND {where} GROUP BY day", SATISFIED_FROM, *_between(first, last), *args)
         return self._weekly(rows, first, last)
 
@@ -115,11 +117,12 @@ class Reports:
         """The services asked for most: 代办 and 上门 cases opened plus appointments made."""
         where, args = _at("center", centers)
         rows = await self.store.fetchall(
-            f"SELECT guide, sum(source = 'case') AS cases, sum(source = 'booking') AS bookings FROM ("
+            f"SELECT guide, sum(CASE WHEN source = 'case' THEN 1 ELSE 0 END) AS cases, "
+            f"sum(CASE WHEN source = 'booking' THEN 1 ELSE 0 END) AS bookings FROM ("
             f"SELECT guide, 'case' AS source FROM cases WHERE guide IS NOT NULL AND kind IN ('proxy', 'home_visit') "
             f"AND created_at >= ? AND created_at < ? AND {where} "
-            f"UNION ALL SELECT guide, 'booking' FROM bookings WHERE created_at >= ? AND created_at < ? AND {where}) "
-            f"GROUP BY guide ORDER BY count(*) DESC, guide LIMIT ?",
+            f"UNION ALL SELECT guide, 'booking' FROM bookings WHERE created_at >= ? AND created_at < ? AND {where} "
+            f") AS asked GROUP BY guide ORDER BY count(*) DESC, guide LIMIT ?",
             *_between(first, last), *args, *_between(first, last), *args, limit)
         return [Busy(guide=r["guide"], cases=r["cases"], bookings=r["bookings"]) for r in rows]
 

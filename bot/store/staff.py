@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import StoreError
+from bot.store.db import iso
 
 if TYPE_CHECKING:
-    from bot.store.sqlite import SQLiteStore
+    from bot.store.store import Store
 
 ROLES = ("clerk", "supervisor", "admin")
 
@@ -63,21 +64,17 @@ def _account(row: Any) -> Account:
 
 
 class Staff:
-    def __init__(self, store: "SQLiteStore"):
+    def __init__(self, store: "Store"):
         self.store = store
 
     async def add(self, *, name: str, center: str | None, role: str, token: str, now: datetime,
                   password_hash: str | None = None) -> StaffMember:
-        from bot.store.sqlite import iso
-
-        async with self.store.transaction() as db:
-            exists = await (await db.execute("SELECT 1 FROM staff WHERE name=?", (name,))).fetchone()
-            if exists:
-                raise StoreError(f"a staff member named {name!r} already exists")
-            cursor = await db.execute(
-                "INSERT INTO staff(name, center, role, token_hash, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (name, center, role, token_hash(token), password_hash, iso(now)))
-        return StaffMember(id=cursor.lastrowid, name=name, center=center, role=role)
+        added = await self.store.fetchone(
+            "INSERT INTO staff(name, center, role, token_hash, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(name) DO NOTHING RETURNING id", name, center, role, token_hash(token), password_hash, iso(now))
+        if added is None:
+            raise StoreError(f"a staff member named {name!r} already exists")
+        return StaffMember(id=added["id"], name=name, center=center, role=role)
 
     async def by_token(self, token: str) -> StaffMember | None:
         row = await self.store.fetchone(
@@ -97,14 +94,12 @@ class Staff:
 
     async def failed_login(self, staff_id: int, *, limit: int, lock_for: timedelta, now: datetime) -> bool:
         """Count a wrong password; True when this one locks the account (the count starts again)."""
-        from bot.store.sqlite import iso
-
         async with self.store.transaction() as db:
-            await db.execute("UPDATE staff SET failed_logins = failed_logins + 1 WHERE id=?", (staff_id,))
-            cursor = await db.execute(
+            await db.execute("UPDATE staff SET failed_logins = failed_logins + 1 WHERE id=?", staff_id)
+            changed = await db.execute(
                 "UPDATE staff SET failed_logins = 0, locked_until=? WHERE id=? AND failed_logins >= ?",
-                (iso(now + lock_for), staff_id, limit))
-            return cursor.rowcount == 1
+                iso(now + lock_for), staff_id, limit)
+            return changed == 1
 
     async def signed_in(self, staff_id: int, password_hash: str | None = None) -> None:
         """A good password: the failure count starts again (and an old-style hash is replaced)."""
@@ -118,29 +113,25 @@ class Staff:
         """A new password ends every session of that account and lifts a lock."""
         async with self.store.transaction() as db:
             await db.execute("UPDATE staff SET password_hash=?, failed_logins=0, locked_until=NULL WHERE id=?",
-                             (password_hash, staff_id))
-            await db.execute("DELETE FROM console_sessions WHERE staff_id=?", (staff_id,))
+                             password_hash, staff_id)
+            await db.execute("DELETE FROM console_sessions WHERE staff_id=?", staff_id)
 
     async def unlock(self, staff_id: int) -> None:
         await self.store.write("UPDATE staff SET failed_logins=0, locked_until=NULL WHERE id=?", staff_id)
 
     async def set_disabled(self, staff_id: int, disabled: bool, now: datetime) -> None:
-        from bot.store.sqlite import iso
-
         async with self.store.transaction() as db:
-            await db.execute("UPDATE staff SET disabled_at=? WHERE id=?", (iso(now) if disabled else None, staff_id))
+            await db.execute("UPDATE staff SET disabled_at=? WHERE id=?", iso(now) if disabled else None, staff_id)
             if disabled:
-                await db.execute("DELETE FROM console_sessions WHERE staff_id=?", (staff_id,))
+                await db.execute("DELETE FROM console_sessions WHERE staff_id=?", staff_id)
 
 
 class Sessions:
-    def __init__(self, store: "SQLiteStore"):
+    def __init__(self, store: "Store"):
         self.store = store
 
     async def start(self, staff_id: int, now: datetime, lasts: timedelta) -> tuple[str, str]:
         """A new session: (cookie value, CSRF token)."""
-        from bot.store.sqlite import iso
-
         value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         await self.store.write(
             "INSERT INTO console_sessions(id_hash, staff_id, csrf, created_at, seen_at, expires_at) "
@@ -149,8 +140,6 @@ class Sessions:
 
     async def get(self, value: str, now: datetime, idle: timedelta) -> Session | None:
         """The live session for a cookie value; an expired or idle one is ended."""
-        from bot.store.sqlite import iso
-
         id_hash = token_hash(value)
         row = await self.store.fetchone(
             "SELECT s.csrf, s.seen_at, s.expires_at, m.id, m.name, m.center, m.role FROM console_sessions s "
@@ -169,10 +158,8 @@ class Sessions:
         await self.store.write("DELETE FROM console_sessions WHERE id_hash=?", token_hash(value))
 
     async def purge(self, now: datetime) -> int:
-        from bot.store.sqlite import iso
-
-        cursor = await self.store.write("DELETE FROM console_sessions WHERE expires_at <= ?", iso(now))
-        return cursor.rowcount
+        changed = await self.store.write("DELETE FROM console_sessions WHERE expires_at <= ?", iso(now))
+        return changed
 
 
 @dataclass(frozen=True)
@@ -191,13 +178,11 @@ class AuditLine:
 class Audit:
     """Every staff action, who and when: written by the console and the API, read by supervisors."""
 
-    def __init__(self, store: "SQLiteStore"):
+    def __init__(self, store: "Store"):
         self.store = store
 
     async def add(self, *, actor: str, role: str, action: str, now: datetime, center: str | None = None,
                   target: str = "", detail: str = "", address: str = "") -> None:
-        from bot.store.sqlite import iso
-
         await self.store.write(
             "INSERT INTO audit_log(at, actor, role, center, action, target, detail, address) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", iso(now), actor, role, center, action, target, detail[:500], address)

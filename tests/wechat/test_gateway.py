@@ -143,7 +143,7 @@ async def test_concurrent_retries_run_the_handler_once(bot):
 
 async def test_slow_answer_is_acknowledged_then_pushed(start_bot, monkeypatch):
     bot = await start_bot(server={"reply_deadline_seconds": 0.2})
-    from bot.store.sqlite import Inquiries
+    from bot.store.repos import Inquiries
 
     real_log = Inquiries.log
 

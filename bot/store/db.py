@@ -1,0 +1,77 @@
+"""The one thing a store backend must provide: run SQL, alone or in a transaction.
+
+Repositories write portable SQL with `?` placeholders and ask the database for the few things
+that differ between SQLite and PostgreSQL (reading a field of a JSON column, a lock per resident).
+Times are stored as ISO text in the county's time zone on both, so they sort and compare the
+same way everywhere.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Mapping, Sequence
+
+from bot.clock import TZ
+
+Row = Mapping[str, Any]
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(TZ).isoformat(timespec="seconds")
+
+
+def marks(values: Sequence[Any]) -> str:
+    """`?, ?, ?` for an IN list; a list that can match nothing when `values` is empty."""
+    return ", ".join("?" * len(values)) if values else "NULL"
+
+
+class Tx(ABC):
+    """The statements of one unit of work: all of them happen, or none."""
+
+    @abstractmethod
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run one statement; the number of rows it changed."""
+
+    @abstractmethod
+    async def fetchone(self, sql: str, *args: Any) -> Row | None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]: ...
+
+    @abstractmethod
+    async def lock(self, key: str) -> None:
+        """Hold `key` (a resident, a case) until the transaction ends, so two workers checking
+        and then writing for the same resident take turns."""
+
+
+class Database(ABC):
+    dialect: str
+
+    @abstractmethod
+    async def execute(self, sql: str, *args: Any) -> int:
+        """One statement on its own (atomic); the number of rows it changed."""
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None: ...
+
+    @abstractmethod
+    async def fetchone(self, sql: str, *args: Any) -> Row | None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+
+    @abstractmethod
+    def json_text(self, column: str, key: str) -> str:
+        """SQL for the text of `key` in the JSON object stored in `column`."""
+
+    @abstractmethod
+    async def migrate(self) -> None:
+        """Bring the schema up to date, once even when several workers start together."""
+
+    @abstractmethod
+    async def close(self) -> None: ...

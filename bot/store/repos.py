@@ -1,0 +1,244 @@
+"""The resident's side of the store: who wrote, their dialog, what they asked, the messages
+already handled, their requests for a person, and the notices waiting to reach them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.store.base import Dialog, OutboxItem
+from bot.store.db import iso, marks
+
+if TYPE_CHECKING:
+    from bot.store.store import Store
+
+
+class _Repo:
+    def __init__(self, store: "Store"):
+        self.store = store
+
+
+class Residents(_Repo):
+    async def seen(self, openid: str, at: datetime) -> None:
+        """A resident wrote: record them, mark active, open the 48-hour window."""
+        await self.store.write(
+            "INSERT INTO residents(openid, active, first_seen, last_message_at) VALUES (?, 1, ?, ?) "
+            "ON CONFLICT(openid) DO UPDATE SET active=1, last_message_at=excluded.last_message_at, "
+            "unsubscribed_at=NULL", openid, iso(at), iso(at))
+
+    async def unsubscribed(self, openid: str, at: datetime) -> None:
+        async with self.store.transaction() as db:
+            await db.execute(
+                "INSERT INTO residents(openid, active, first_seen, last_message_at, unsubscribed_at) "
+                "VALUES (?, 0, ?, ?, ?) ON CONFLICT(openid) DO UPDATE SET active=0, "
+                "unsubscribed_at=excluded.unsubscribed_at", openid, iso(at), iso(at), iso(at))
+            await db.execute("DELETE FROM dialogs WHERE openid=?", openid)
+
+    async def get(self, openid: str) -> dict[str, Any] | None:
+        row = await self.store.fetchone("SELECT * FROM residents WHERE openid=?", openid)
+        return dict(row) if row else None
+
+    async def bind(self, openid: str, center: str, at: datetime) -> None:
+        """The resident's village or community (绑定): their default center from now on."""
+        await self.store.write(
+            "INSERT INTO residents(openid, active, first_seen, last_message_at, center) VALUES (?, 1, ?, ?, ?) "
+            "ON CONFLICT(openid) DO UPDATE SET center=excluded.center", openid, iso(at), iso(at), center)
+
+    async def center_of(self, openid: str) -> str | None:
+        row = await self.store.fetchone("SELECT center FROM residents WHERE openid=?", openid)
+        return row["center"] if row else None
+
+
+class Dialogs(_Repo):
+    async def get(self, openid: str, now: datetime, idle: timedelta) -> Dialog | None:
+        row = await self.store.fetchone("SELECT state, data, updated_at FROM dialogs WHERE openid=?", openid)
+        if row is None:
+            return None
+        if datetime.fromisoformat(row["updated_at"]) + idle < now:
+            await self.clear(openid)
+            return None
+        return Dialog(state=row["state"], data=json.loads(row["data"]))
+
+    async def set(self, openid: str, dialog: Dialog, now: datetime) -> None:
+        await self.store.write(
+            "INSERT INTO dialogs(openid, state, data, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(openid) DO UPDATE SET state=excluded.state, data=excluded.data, "
+            "updated_at=excluded.updated_at",
+            openid, dialog.state, json.dumps(dialog.data, ensure_ascii=False), iso(now))
+
+    async def clear(self, openid: str) -> None:
+        await self.store.write("DELETE FROM dialogs WHERE openid=?", openid)
+
+
+class Inquiries(_Repo):
+    async def log(self, *, openid: str, question: str, intent: str, guide: str | None,
+                  score: float | None, decision: str, at: datetime) -> None:
+        await self.store.write(
+            "INSERT INTO inquiries(openid, question, intent, guide, score, decision, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", openid, question, intent, guide, score, decision, iso(at))
+
+    async def of_resident(self, openid: str, limit: int = 30) -> list[dict[str, Any]]:
+        """The resident's latest questions, oldest first: what they asked and what the bot made of it."""
+        rows = await self.store.fetchall("SELECT * FROM inquiries WHERE openid=? ORDER BY id DESC LIMIT ?",
+                                         openid, limit)
+        return [dict(r) for r in reversed(rows)]
+
+    async def unanswered(self, since: datetime, limit: int = 5000) -> list[dict[str, Any]]:
+        """Questions the bot could not answer since `since`, newest first: no guide matched and no
+        other intent (绑定, 预约, …) took the message either."""
+        rows = await self.store.fetchall(
+            "SELECT question, at, guide, score FROM inquiries WHERE decision='fallback' "
+            "AND intent IN ('guide', 'unknown') AND at >= ? "
+            "ORDER BY id DESC LIMIT ?", iso(since), limit)
+        return [dict(r) for r in rows]
+
+    async def recent(self, limit: int = 50, decision: str | None = None) -> list[dict[str, Any]]:
+        if decision:
+            rows = await self.store.fetchall(
+                "SELECT * FROM inquiries WHERE decision=? ORDER BY id DESC LIMIT ?", decision, limit)
+        else:
+            rows = await self.store.fetchall("SELECT * FROM inquiries ORDER BY id DESC LIMIT ?", limit)
+        return [dict(r) for r in rows]
+
+
+class ProcessedMessages(_Repo):
+    async def claim(self, key: str, openid: str, now: datetime) -> bool:
+        """True if this message is new and now ours to handle; False for a retry."""
+        changed = await self.store.write(
+            "INSERT INTO processed_messages(key, openid, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(key) DO NOTHING", key, openid, iso(now))
+        return changed == 1
+
+    async def take_over(self, key: str, now: datetime, claimed_before: datetime) -> bool:
+        """Claim again a message whose first handler left no reply long ago (its process died)."""
+        changed = await self.store.write(
+            "UPDATE processed_messages SET created_at=? WHERE key=? AND reply IS NULL AND created_at < ?",
+            iso(now), key, iso(claimed_before))
+        return changed == 1
+
+    async def answered(self, key: str, reply_json: str) -> None:
+        await self.store.write("UPDATE processed_messages SET reply=? WHERE key=?", reply_json, key)
+
+    async def reply_for(self, key: str) -> tuple[bool, str | None]:
+        row = await self.store.fetchone("SELECT reply FROM processed_messages WHERE key=?", key)
+        return (row is not None, row["reply"] if row else None)
+
+    async def purge_before(self, before: datetime) -> int:
+        changed = await self.store.write("DELETE FROM processed_messages WHERE created_at < ?", iso(before))
+        return changed
+
+
+class Handoffs(_Repo):
+    async def request(self, openid: str, question: str, now: datetime, center: str | None = None) -> tuple[int, bool]:
+        """Record a callback request at the resident's center; one already waiting keeps its place."""
+        async with self.store.transaction() as db:
+            await db.lock(f"resident:{openid}")
+            row = await db.fetchone(
+                "SELECT id FROM handoff_requests WHERE openid=? AND status='waiting'", openid)
+            if row:
+                return row["id"], False
+            added = await db.fetchone(
+                "INSERT INTO handoff_requests(openid, question, center, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+                openid, question, center, iso(now))
+            return added["id"], True
+
+    async def waiting(self, centers: list[str] | None = None) -> list[dict[str, Any]]:
+        return await self.listed("waiting", centers)
+
+    async def listed(self, status: str, centers: list[str] | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Requests in `status` at `centers` (None: all), the longest waiting first; answered ones newest first."""
+        where, args = ["status=?"], [status]
+        if centers is not None:
+            where.append(f"center IN ({marks(centers)})")
+            args += centers
+        order = "id" if status == "waiting" else "answered_at DESC, id DESC"
+        rows = await self.store.fetchall(
+            f"SELECT * FROM handoff_requests WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?", *args, limit)
+        return [dict(r) for r in rows]
+
+    async def get(self, request_id: int) -> dict[str, Any] | None:
+        row = await self.store.fetchone("SELECT * FROM handoff_requests WHERE id=?", request_id)
+        return dict(row) if row else None
+
+    async def answer(self, request_id: int, *, answer: str, by: str, notice: str, now: datetime) -> bool:
+        """Record a clerk's answer and queue it for the resident, once: False if already answered."""
+        async with self.store.transaction() as db:
+            changed = await db.execute(
+                "UPDATE handoff_requests SET status='answered', answer=?, answered_by=?, answered_at=? "
+                "WHERE id=? AND status='waiting'", answer, by, iso(now), request_id)
+            if changed != 1:
+                return False
+            row = await db.fetchone("SELECT openid FROM handoff_requests WHERE id=?", request_id)
+            await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
+                             row["openid"], notice, iso(now), iso(now))
+            return True
+
+    async def of_resident(self, openid: str, limit: int = 20) -> list[dict[str, Any]]:
+        rows = await self.store.fetchall(
+            "SELECT * FROM handoff_requests WHERE openid=? ORDER BY id DESC LIMIT ?", openid, limit)
+        return [dict(r) for r in rows]
+
+
+class Outbox(_Repo):
+    async def add(self, openid: str, texts: list[str], now: datetime) -> None:
+        await self.store.write_many(
+            "INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
+            [(openid, text, iso(now), iso(now)) for text in texts])
+
+    async def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
+        rows = await self.store.fetchall(
+            "SELECT o.id, o.openid, o.text, o.attempts, r.last_message_at FROM outbox o "
+            "LEFT JOIN residents r ON r.openid = o.openid "
+            "WHERE o.sent_at IS NULL AND o.dead_at IS NULL AND o.next_at <= ? ORDER BY o.id LIMIT ?", iso(now), limit)
+        return [OutboxItem(id=r["id"], openid=r["openid"], text=r["text"], attempts=r["attempts"],
+                           last_message_at=datetime.fromisoformat(r["last_message_at"]) if r["last_message_at"] else None)
+                for r in rows]
+
+    async def sent(self, item_id: int, now: datetime) -> None:
+        await self.store.write("UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE id=?", iso(now), item_id)
+
+    async def failed(self, item_id: int, error: str, retry_at: datetime | None, now: datetime) -> None:
+        if retry_at is None:
+            await self.store.write("UPDATE outbox SET attempts=attempts+1, dead_at=?, last_error=? WHERE id=?",
+                                   iso(now), error, item_id)
+        else:
+            await self.store.write("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?",
+                                   iso(retry_at), error, item_id)
+
+    async def dead(self, limit: int = 100, centers: list[str] | None = None, open_only: bool = False,
+                   item_id: int | None = None) -> list[dict[str, Any]]:
+        """Notices WeChat would not take. With `centers`: those of residents bound to, or with a case
+        or booking at, one of them — the residents those centers' staff should call; `open_only`:
+        those nobody has followed up yet. Each with the resident's latest case, whose details the
+        caller needs."""
+        where, args = "o.dead_at IS NOT NULL", []
+        if centers is not None:
+            seen = marks(centers)
+            where += (f" AND (EXISTS (SELECT 1 FROM residents r WHERE r.openid=o.openid AND r.center IN ({seen}))"
+                      f" OR EXISTS (SELECT 1 FROM cases c WHERE c.openid=o.openid AND c.center IN ({seen}))"
+                      f" OR EXISTS (SELECT 1 FROM bookings b WHERE b.openid=o.openid AND b.center IN ({seen})))")
+            args = centers * 3
+        if open_only:
+            where += " AND o.handled_at IS NULL"
+        if item_id is not None:
+            where += " AND o.id = ?"
+            args.append(item_id)
+        rows = await self.store.fetchall(
+            "SELECT o.id, o.openid, o.text, o.attempts, o.dead_at, o.last_error, o.handled_by, o.handled_at, "
+            "(SELECT number FROM cases c WHERE c.openid = o.openid ORDER BY c.id DESC LIMIT 1) AS case_number "
+            f"FROM outbox o WHERE {where} ORDER BY o.id DESC LIMIT ?", *args, limit)
+        return [dict(r) for r in rows]
+
+    async def handled(self, item_id: int, by: str, now: datetime) -> bool:
+        """A person followed up a dead notice; False if someone already had."""
+        changed = await self.store.write(
+            "UPDATE outbox SET handled_by=?, handled_at=? WHERE id=? AND dead_at IS NOT NULL AND handled_at IS NULL",
+            by, iso(now), item_id)
+        return changed == 1
+
+    async def pending_count(self) -> int:
+        row = await self.store.fetchone("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL")
+        return row["n"] if row else 0
+
+

@@ -1,0 +1,90 @@
+"""The store: repositories per aggregate over one database, SQLite or PostgreSQL.
+
+`open_store(url)` picks the backend from `[store] url` and brings its schema up to date.
+Handlers and the console only see the repositories; the SQL in them is written once for both.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+from bot.errors import StoreError
+from bot.store.bookings import Bookings
+from bot.store.cases import Cases, Ratings
+from bot.store.db import Database, Row, Tx
+from bot.store.reports import Reports
+from bot.store.repos import Dialogs, Handoffs, Inquiries, Outbox, ProcessedMessages, Residents
+from bot.store.staff import Audit, Sessions, Staff
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    def __init__(self, db: Database):
+        self.db = db
+        self.residents = Residents(self)
+        self.dialogs = Dialogs(self)
+        self.inquiries = Inquiries(self)
+        self.messages = ProcessedMessages(self)
+        self.handoffs = Handoffs(self)
+        self.outbox = Outbox(self)
+        self.cases = Cases(self)
+        self.staff = Staff(self)
+        self.sessions = Sessions(self)
+        self.audit = Audit(self)
+        self.ratings = Ratings(self)
+        self.bookings = Bookings(self)
+        self.reports = Reports(self)
+
+    # what the repositories use
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        return self.db.transaction()
+
+    async def write(self, sql: str, *args: Any) -> int:
+        return await self.db.execute(sql, *args)
+
+    async def write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        await self.db.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        return await self.db.fetchone(sql, *args)
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        return await self.db.fetchall(sql, *args)
+
+    async def ping(self) -> bool:
+        try:
+            row = await self.fetchone("SELECT 1 AS one")
+        except Exception as e:  # noqa: BLE001 - reported to /healthz, logged
+            log.error("store does not answer: %s", e)
+            return False
+        return row is not None
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+async def open_store(url: str, base_dir: Path) -> Store:
+    """`sqlite:///relative/or/absolute/path.db` or `postgresql://user@host:port/db`."""
+    if url.startswith("sqlite:///"):
+        from bot.store.sqlite import SQLiteDatabase
+
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_absolute() and str(path) != ":memory:":
+            path = base_dir / path
+        db: Database = await SQLiteDatabase.open(path)
+    elif url.startswith(("postgresql://", "postgres://")):
+        from bot.store.postgres import PostgresDatabase
+
+        db = await PostgresDatabase.open(url)
+    else:
+        raise StoreError(f"unsupported store URL: {url}")
+    try:
+        await db.migrate()
+    except BaseException:
+        await db.close()
+        raise
+    return Store(db)
