@@ -15,12 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's Chromium and CJK fonts for the browser tests, installed only when missing.
+# Debian's packages the tests use, installed only when missing: Chromium and CJK fonts for the
+# browser tests, PostgreSQL's server programs for the throw-away database of the store tests.
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
-		echo "installing chromium and fonts-noto-cjk"; \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || missing="$$missing fonts-noto-cjk"; \
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 demo: $(STAMP)
@@ -28,7 +33,7 @@ demo: $(STAMP)
 
 test: $(STAMP) system-deps
 	$(BIN)/frontdesk check-kb knowledge
-	$(BIN)/python -m pytest -q
+	FRONTDESK_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/load.py

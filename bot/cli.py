@@ -8,7 +8,9 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -23,13 +25,14 @@ def _logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _run(app: web.Application, host: str, port: int, banner: list[str], pid_file: Path | None = None) -> None:
+def _run(app: web.Application, host: str, port: int, banner: list[str], pid_file: Path | None = None,
+         shared_port: bool = False) -> None:
     from bot.app import LIBRARY
 
     async def main() -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, reuse_port=shared_port or None)
         await site.start()
         if pid_file is not None:
             pid_file.parent.mkdir(parents=True, exist_ok=True)
@@ -54,10 +57,66 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = Config.load(args.config)
     _logging(config.log.level)
-    app = create_app(config)
     s = config.server
-    _run(app, s.host, s.port, [f"frontdesk serving http://{s.host}:{s.port}{s.wechat_path} (mode {config.wechat.mode})"],
-         pid_file=config.resolve(s.pid_file))
+    if args.workers < 1:
+        print("--workers: expected 1 or more", file=sys.stderr)
+        return 2
+    if args.workers > 1 and config.store.url.startswith("sqlite"):
+        print(f"--workers {args.workers}: several workers share their state through PostgreSQL; set [store] url = "
+              '"postgresql://…" (SQLite serves one process)', file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return _supervise(args, config.resolve(s.pid_file))
+    app = create_app(config)
+    banner = f"frontdesk serving http://{s.host}:{s.port}{s.wechat_path} (mode {config.wechat.mode})"
+    _run(app, s.host, s.port, [banner + (f", worker {os.getpid()}" if args.worker else "")],
+         pid_file=None if args.worker else config.resolve(s.pid_file), shared_port=args.worker)
+    return 0
+
+
+def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
+    """Run `--workers N` processes on one port (SO_REUSEPORT: the kernel spreads connections),
+    start again any that dies, pass SIGHUP (reload) on, and stop them all on SIGTERM or SIGINT."""
+    command = [sys.executable, "-m", "bot.cli", "serve", "--config", args.config, "--worker"]
+    workers = [subprocess.Popen(command) for _ in range(args.workers)]
+    stopping, reloads = False, 0
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    def reload(_signum: int, _frame: object) -> None:
+        nonlocal reloads
+        reloads += 1
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    print(f"frontdesk supervising {args.workers} workers: {', '.join(str(w.pid) for w in workers)}", flush=True)
+    try:
+        while not stopping:
+            time.sleep(0.2)
+            for _ in range(reloads):
+                for worker in workers:
+                    worker.send_signal(signal.SIGHUP)
+            reloads = 0
+            for n, worker in enumerate(workers):
+                if worker.poll() is not None and not stopping:
+                    logging.getLogger(__name__).error("worker %d exited with %s; starting another",
+                                                      worker.pid, worker.returncode)
+                    workers[n] = subprocess.Popen(command)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        pid_file.unlink(missing_ok=True)
     return 0
 
 
@@ -206,6 +265,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the real server")
     serve.add_argument("--config", required=True, help="TOML config file (see config.example.toml)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processes sharing the port (more than 1 needs a PostgreSQL store)")
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)   # one of --workers N
     serve.set_defaults(func=cmd_serve)
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
     staff_add = staff.add_parser("add", help="create a staff account; prints its API token on the last line")

@@ -51,7 +51,8 @@ def _slot_minutes(v: Any) -> str | None:
 
 
 def _store_url(v: Any) -> str | None:
-    return None if v.startswith("sqlite:///") else 'a URL like "sqlite:///data/frontdesk.db"'
+    ok = v.startswith(("sqlite:///", "postgresql://", "postgres://"))
+    return None if ok else 'a URL like "sqlite:///data/frontdesk.db" or "postgresql://frontdesk@db-host/frontdesk"'
 
 
 def _path_start(v: Any) -> str | None:

@@ -6,9 +6,10 @@ WeChat does.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 from aiohttp import web
@@ -20,6 +21,7 @@ from bot.config import PROJECT_ROOT, Config
 from bot.demo import demo_aes_key
 from bot.wechat.fake import FakeWeChat
 from bot.wechat.simulator import WeChatSide, text_xml
+from tests.postgres import ThrowawayPostgres, pg_bin
 
 TOKEN, APP_ID, SECRET = "test-token", "wxtest000000000001", "test-secret"
 AES_KEY = demo_aes_key("tests")
@@ -79,6 +81,31 @@ async def fake_wechat(aiohttp_server) -> tuple[FakeWeChat, str]:
     fake = FakeWeChat(app_id=APP_ID, app_secret=SECRET)
     server: TestServer = await aiohttp_server(fake.app())
     return fake, str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throw-away PostgreSQL for the whole run (see tests/postgres.py)."""
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        if os.environ.get("FRONTDESK_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL's server programs are missing: `make test` installs Debian's postgresql")
+        pytest.skip("PostgreSQL's server programs are not installed (`make test` installs them)")
+    server = ThrowawayPostgres(bin_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, empty store on each backend: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    schema = server.create_schema()
+    yield server.url_for(schema)
+    server.drop_schema(schema)
 
 
 @pytest.fixture

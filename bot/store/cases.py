@@ -105,15 +105,16 @@ class Cases:
             where.append(f"center IN ({marks(centers)})")
             args += centers
         if isinstance(kind, tuple):
-            where.append(f"kind IN ({', '.join('?' * len(kind))})")
+            where.append(f"kind IN ({marks(kind)})")
             args += kind
         for column, value in (("kind", kind if isinstance(kind, str) else None), ("state", state), ("openid", openid)):
             if value:
                 where.append(f"{column}=?")
                 args.append(value)
         if search:
-            pattern = "%" + search.replace("%", "").replace("_", "") + "%"
-            found = ["number LIKE ?", "guide LIKE ?"]
+            # lower() on both sides: SQLite's LIKE ignores the case of ASCII letters, PostgreSQL's does not
+            pattern = "%" + search.replace("%", "").replace("_", "").lower() + "%"
+            found = ["lower(number) LIKE ?", "lower(guide) LIKE ?"]
             args += [pattern, pattern]
             if search.isdigit() and len(search) >= 4:
                 found.append(f"{self.store.db.json_text('data', 'phone')} LIKE ?")
@@ -129,7 +130,7 @@ class Cases:
         `search` finds a case number, a guide, or a resident's phone number (4 digits or more)."""
         where, args = self._where(centers=centers, kind=kind, state=state, openid=openid, due_by=due_by,
                                   open_only=open_only, search=search)
-        order = "deadline, id" if oldest_first else "id DESC"
+        order = "deadline NULLS FIRST, id" if oldest_first else "id DESC"   # not yet accepted: first
         rows = await self.store.fetchall(f"SELECT * FROM cases{where} ORDER BY {order} LIMIT ?", *args, limit)
         return [_case(row) for row in rows]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from importlib import resources
 from typing import Any, Mapping, Sequence
 
 from bot.clock import TZ
@@ -25,6 +26,14 @@ def iso(dt: datetime) -> str:
 def marks(values: Sequence[Any]) -> str:
     """`?, ?, ?` for an IN list; a list that can match nothing when `values` is empty."""
     return ", ".join("?" * len(values)) if values else "NULL"
+
+
+def migrations(dialect: str) -> list[tuple[int, str]]:
+    """(number, script) of `bot/store/migrations/<dialect>/NNNN_*.sql`, in order."""
+    folder = resources.files("bot.store") / "migrations" / dialect
+    found = [(int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8"))
+             for entry in folder.iterdir() if entry.name.endswith(".sql")]
+    return sorted(found)
 
 
 class Tx(ABC):

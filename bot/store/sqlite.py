@@ -11,23 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any, AsyncIterator
 
 import aiosqlite
 
-from bot.store.db import Database, Row, Tx
+from bot.store.db import Database, Row, Tx, migrations
 
 log = logging.getLogger(__name__)
-
-
-def migrations(dialect: str) -> list[tuple[int, str]]:
-    """(number, script) of `bot/store/migrations/<dialect>/NNNN_*.sql`, in order."""
-    folder = resources.files("bot.store") / "migrations" / dialect
-    found = [(int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8"))
-             for entry in folder.iterdir() if entry.name.endswith(".sql")]
-    return sorted(found)
 
 
 def statements(script: str) -> list[str]:

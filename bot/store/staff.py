@@ -90,7 +90,9 @@ class Staff:
         return _account(row) if row else None
 
     async def accounts(self) -> list[Account]:
-        return [_account(r) for r in await self.store.fetchall("SELECT * FROM staff ORDER BY center, role, name")]
+        """Admins (no center) first, then by center, role and name."""
+        rows = await self.store.fetchall("SELECT * FROM staff ORDER BY center NULLS FIRST, role, name")
+        return [_account(r) for r in rows]
 
     async def failed_login(self, staff_id: int, *, limit: int, lock_for: timedelta, now: datetime) -> bool:
         """Count a wrong password; True when this one locks the account (the count starts again)."""
