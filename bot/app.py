@@ -30,6 +30,7 @@ from bot.pusher import Pusher
 from bot.store import Store, open_store
 from bot.texts import Texts
 from bot.wechat.api import WeChatAPI
+from bot.wechat.tokens import SharedToken
 from bot.workdays import WorkCalendar
 from bot.wechat.gateway import Gateway
 from bot.wechat.protocol import Protocol
@@ -60,7 +61,8 @@ async def _api_ctx(app: web.Application) -> AsyncIterator[None]:
     wechat = app[CONFIG].wechat
     async with aiohttp.ClientSession() as session:
         app[API] = WeChatAPI(session, base=wechat.api_base, app_id=wechat.app_id,
-                             app_secret=wechat.app_secret, timeout=wechat.api_timeout_seconds)
+                             app_secret=wechat.app_secret, timeout=wechat.api_timeout_seconds,
+                             shared=SharedToken(app[STORE], wechat.app_id, app[CLOCK]))
         yield
 
 

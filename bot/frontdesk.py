@@ -2,7 +2,8 @@
 
 - A message is claimed in the store before it is handled, so a WeChat retry (same MsgId, or
   for events the same sender + time) is answered with the first reply and never handled twice.
-- One resident's messages are handled one at a time, and their dialog is read inside that lock.
+- One resident's messages are handled one at a time, and their dialog is read inside that lock —
+  across workers too (`Database.hold`: an advisory lock on PostgreSQL).
 - If the answer is not ready within the deadline, the resident is told to wait a moment and the
   answer follows through the customer-service API (the outbox).
 - Any error is logged with its traceback and the resident gets a kind apology, never silence.
@@ -120,7 +121,9 @@ class FrontDesk:
         openid = message.openid
         self._waiting[openid] += 1
         try:
-            async with self._locks[openid]:
+            # this process's lock first, then every worker's: a resident's next message, wherever
+            # it arrives, waits until this one's dialog is written
+            async with self._locks[openid], self.ctx.store.db.hold(f"dialog:{openid}"):
                 return await self._answer_locked(message)
         finally:
             self._waiting[openid] -= 1

@@ -1,8 +1,9 @@
 """Drains the outbox through the WeChat customer-service API, with retries and backoff.
 
-Messages are written to the outbox by the same transaction that caused them; this task sends
-them in order, backs off exponentially when WeChat fails, and gives up on a message (dead
-letter) after `MAX_ATTEMPTS` or when WeChat says it can never be delivered.
+Messages are written to the outbox by the same transaction that caused them; this task claims
+them for a while (so a pusher in another worker leaves them alone), sends each resident's in
+order, backs off exponentially when WeChat fails, and gives up on a message (dead letter) after
+`MAX_ATTEMPTS` or when WeChat says it can never be delivered.
 """
 
 from __future__ import annotations
@@ -35,14 +36,16 @@ class Pusher:
         self.clock = clock
         self.metrics = metrics
         self.idle_seconds = idle_seconds
+        # a claim outlasts the slowest send (two API calls and a token fetch, each with its timeout)
+        self.lease = timedelta(seconds=max(60.0, 4 * api.timeout.total if api.timeout.total else 60.0))
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Send what is due; returns how many were handled."""
-        items = await self.store.outbox.due(self.clock.now())
+        """Claim what is due and send it; returns how many were handled."""
+        items = await self.store.outbox.claim(self.clock.now(), self.lease)
         for item in items:
             try:
                 await self._send(item)

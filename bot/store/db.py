@@ -57,6 +57,12 @@ class Tx(ABC):
 
 class Database(ABC):
     dialect: str
+    skip_locked: str = ""   # appended to a SELECT that claims rows: other workers pass over them
+
+    @abstractmethod
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Hold `key` across statements and transactions (one resident's message, the token
+        refresh) until the block ends, against every worker of this database."""
 
     @abstractmethod
     async def execute(self, sql: str, *args: Any) -> int:

@@ -66,17 +66,36 @@ class _PostgresTx(Tx):
 
 class PostgresDatabase(Database):
     dialect = "postgresql"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: asyncpg.Pool, holds: asyncpg.Pool):
         self._pool = pool
+        self._holds = holds   # connections that only hold locks, so holding never starves the queries
 
     @classmethod
-    async def open(cls, url: str, min_size: int = 1, max_size: int = 10) -> "PostgresDatabase":
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, command_timeout=30)
-        return cls(pool)
+    async def open(cls, url: str, max_size: int = 10, max_holds: int = 20) -> "PostgresDatabase":
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, command_timeout=30)
+        try:
+            holds = await asyncpg.create_pool(url, min_size=0, max_size=max_holds, command_timeout=30)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool, holds)
 
     async def close(self) -> None:
+        await self._holds.close()
         await self._pool.close()
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """A session advisory lock on its own connection; if the worker dies, the server ends
+        the session and the lock with it."""
+        async with self._holds.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", key)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)
 
     async def migrate(self) -> None:
         async with self._pool.acquire() as conn, conn.transaction():

@@ -186,25 +186,49 @@ class Outbox(_Repo):
             "INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
             [(openid, text, iso(now), iso(now)) for text in texts])
 
-    async def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
+    async def claim(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
+        """Take up to `limit` due notices for `lease`: no other pusher, in this process or another,
+        takes them meanwhile. Only a resident's oldest unsent notice is due, so one resident's
+        notices arrive in the order they were written, whichever worker sends them. A pusher that
+        dies leaves its claims to run out; then another sends them."""
+        claimed = await self.store.fetchall(
+            "UPDATE outbox SET claimed_until=? WHERE id IN ("
+            "SELECT o.id FROM outbox o WHERE o.sent_at IS NULL AND o.dead_at IS NULL AND o.next_at <= ? "
+            "AND (o.claimed_until IS NULL OR o.claimed_until <= ?) "
+            "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.openid = o.openid AND e.id < o.id "
+            "AND e.sent_at IS NULL AND e.dead_at IS NULL) "
+            f"ORDER BY o.id LIMIT ?{self.store.db.skip_locked}) RETURNING id",
+            iso(now + lease), iso(now), iso(now), limit)
+        if not claimed:
+            return []
+        ids = [r["id"] for r in claimed]
         rows = await self.store.fetchall(
             "SELECT o.id, o.openid, o.text, o.attempts, r.last_message_at FROM outbox o "
-            "LEFT JOIN residents r ON r.openid = o.openid "
-            "WHERE o.sent_at IS NULL AND o.dead_at IS NULL AND o.next_at <= ? ORDER BY o.id LIMIT ?", iso(now), limit)
-        return [OutboxItem(id=r["id"], openid=r["openid"], text=r["text"], attempts=r["attempts"],
-                           last_message_at=datetime.fromisoformat(r["last_message_at"]) if r["last_message_at"] else None)
-                for r in rows]
+            f"LEFT JOIN residents r ON r.openid = o.openid WHERE o.id IN ({marks(ids)}) ORDER BY o.id", *ids)
+        return [_item(r) for r in rows]
+
+    async def waiting(self, openid: str | None = None, limit: int = 1000) -> list[OutboxItem]:
+        """Notices not yet sent nor given up, oldest first (claimed or not): to look, not to send."""
+        where, args = "o.sent_at IS NULL AND o.dead_at IS NULL", []
+        if openid is not None:
+            where += " AND o.openid = ?"
+            args.append(openid)
+        rows = await self.store.fetchall(
+            "SELECT o.id, o.openid, o.text, o.attempts, r.last_message_at FROM outbox o "
+            f"LEFT JOIN residents r ON r.openid = o.openid WHERE {where} ORDER BY o.id LIMIT ?", *args, limit)
+        return [_item(r) for r in rows]
 
     async def sent(self, item_id: int, now: datetime) -> None:
-        await self.store.write("UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE id=?", iso(now), item_id)
+        await self.store.write("UPDATE outbox SET sent_at=?, attempts=attempts+1, claimed_until=NULL WHERE id=?",
+                               iso(now), item_id)
 
     async def failed(self, item_id: int, error: str, retry_at: datetime | None, now: datetime) -> None:
         if retry_at is None:
-            await self.store.write("UPDATE outbox SET attempts=attempts+1, dead_at=?, last_error=? WHERE id=?",
-                                   iso(now), error, item_id)
+            await self.store.write("UPDATE outbox SET attempts=attempts+1, dead_at=?, last_error=?, claimed_until=NULL "
+                                   "WHERE id=?", iso(now), error, item_id)
         else:
-            await self.store.write("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?",
-                                   iso(retry_at), error, item_id)
+            await self.store.write("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, claimed_until=NULL "
+                                   "WHERE id=?", iso(retry_at), error, item_id)
 
     async def dead(self, limit: int = 100, centers: list[str] | None = None, open_only: bool = False,
                    item_id: int | None = None) -> list[dict[str, Any]]:
@@ -242,3 +266,23 @@ class Outbox(_Repo):
         return row["n"] if row else 0
 
 
+
+
+def _item(row: Any) -> OutboxItem:
+    return OutboxItem(id=row["id"], openid=row["openid"], text=row["text"], attempts=row["attempts"],
+                      last_message_at=datetime.fromisoformat(row["last_message_at"]) if row["last_message_at"] else None)
+
+
+class AccessTokens(_Repo):
+    """The WeChat access token, where every worker finds it: taking a new one invalidates the
+    old, so workers must share one rather than each fetch their own."""
+
+    async def get(self, app_id: str) -> tuple[str, datetime] | None:
+        row = await self.store.fetchone("SELECT token, expires_at FROM access_tokens WHERE app_id=?", app_id)
+        return (row["token"], datetime.fromisoformat(row["expires_at"])) if row else None
+
+    async def save(self, app_id: str, token: str, expires_at: datetime) -> None:
+        await self.store.write(
+            "INSERT INTO access_tokens(app_id, token, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(app_id) DO UPDATE SET token=excluded.token, expires_at=excluded.expires_at",
+            app_id, token, iso(expires_at))

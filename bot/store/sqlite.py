@@ -49,6 +49,7 @@ class SQLiteDatabase(Database):
     def __init__(self, db: aiosqlite.Connection):
         self._db = db
         self._lock = asyncio.Lock()
+        self._holds: dict[str, tuple[asyncio.Lock, int]] = {}   # key → its lock and how many want it
 
     @classmethod
     async def open(cls, path: Path | str) -> "SQLiteDatabase":
@@ -121,6 +122,22 @@ class SQLiteDatabase(Database):
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
         await self._outside_transactions()
         return list(await self._db.execute_fetchall(sql, args))
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """One process uses a SQLite file (`serve --workers` needs PostgreSQL), so a lock per key
+        in this process is a lock for every holder."""
+        lock, waiting = self._holds.get(key, (asyncio.Lock(), 0))
+        self._holds[key] = (lock, waiting + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, waiting = self._holds[key]
+            if waiting == 1:
+                del self._holds[key]
+            else:
+                self._holds[key] = (lock, waiting - 1)
 
     def json_text(self, column: str, key: str) -> str:
         return f"json_extract({column}, '$.{key}')"

@@ -16,7 +16,7 @@ from bot.store.bookings import Bookings
 from bot.store.cases import Cases, Ratings
 from bot.store.db import Database, Row, Tx
 from bot.store.reports import Reports
-from bot.store.repos import Dialogs, Handoffs, Inquiries, Outbox, ProcessedMessages, Residents
+from bot.store.repos import AccessTokens, Dialogs, Handoffs, Inquiries, Outbox, ProcessedMessages, Residents
 from bot.store.staff import Audit, Sessions, Staff
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class Store:
         self.ratings = Ratings(self)
         self.bookings = Bookings(self)
         self.reports = Reports(self)
+        self.tokens = AccessTokens(self)
 
     # what the repositories use
     def transaction(self) -> AbstractAsyncContextManager[Tx]:

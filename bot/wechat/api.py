@@ -1,8 +1,9 @@
 """A thin asyncio client for the three WeChat API calls we use.
 
 wechatpy's client is synchronous (requests, no timeout) and retries a bad token without bound;
-this one shares one access token, refreshes it once on 40001/42001/40014 and otherwise
-reports the error code so the outbox can decide to retry, fall back or give up.
+this one shares one access token (with every worker, through `tokens.SharedToken`), refreshes it
+once on 40001/42001/40014 and otherwise reports the error code so the outbox can decide to
+retry, fall back or give up.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from bot.errors import WeChatAPIError
+from bot.wechat.tokens import SharedToken
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,7 @@ TOKEN_ERRORS = {40001, 42001, 40014}
 
 class WeChatAPI:
     def __init__(self, session: aiohttp.ClientSession, *, base: str, app_id: str, app_secret: str,
-                 timeout: float = 5.0):
+                 timeout: float = 5.0, shared: SharedToken | None = None):
         self.session = session
         self.base = base.rstrip("/")
         self.app_id = app_id
@@ -32,6 +34,7 @@ class WeChatAPI:
         self._token: str | None = None
         self._expires_at = 0.0
         self._token_lock = asyncio.Lock()
+        self.shared = shared   # the token every worker uses; without it, this process's own
 
     async def _fetch_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -44,19 +47,26 @@ class WeChatAPI:
         return data
 
     async def token(self, *, stale: str | None = None) -> str:
-        """The shared access token; fetched anew when expired or when `stale` was refused."""
+        """The access token; fetched anew when expired or when `stale` was refused."""
         async with self._token_lock:
             if self._token and self._token != stale and time.monotonic() < self._expires_at:
                 return self._token
-            data = await self._fetch_json("GET", "/cgi-bin/token", params={
-                "grant_type": "client_credential", "appid": self.app_id, "secret": self.app_secret})
-            if "access_token" not in data:
-                raise WeChatAPIError(int(data.get("errcode", -1)), str(data.get("errmsg", "no token")))
-            self._token = str(data["access_token"])
+            if self.shared is not None:
+                self._token, until = await self.shared.current(self._fetch_token, stale)
+                self._expires_at = time.monotonic() + (until - self.shared.clock.now()).total_seconds()
+                return self._token
+            self._token, lasts = await self._fetch_token()
             # refresh a little early so a token never expires mid-request
-            self._expires_at = time.monotonic() + max(int(data.get("expires_in", 7200)) - 300, 60)
-            log.info("access token refreshed")
+            self._expires_at = time.monotonic() + max(lasts - 300, 60)
             return self._token
+
+    async def _fetch_token(self) -> tuple[str, int]:
+        data = await self._fetch_json("GET", "/cgi-bin/token", params={
+            "grant_type": "client_credential", "appid": self.app_id, "secret": self.app_secret})
+        if "access_token" not in data:
+            raise WeChatAPIError(int(data.get("errcode", -1)), str(data.get("errmsg", "no token")))
+        log.info("access token refreshed")
+        return str(data["access_token"]), int(data.get("expires_in", 7200))
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         token = await self.token()

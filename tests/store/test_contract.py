@@ -62,13 +62,13 @@ async def make_booking(store: Store, *, openid: str = "o-resident-1", guide: str
 
 async def notices(store: Store, openid: str | None = None) -> list[str]:
     """The texts waiting in the outbox (for one resident), oldest first."""
-    return [item.text for item in await store.outbox.due(FAR, limit=1000) if openid in (None, item.openid)]
+    return [item.text for item in await store.outbox.waiting(openid)]
 
 
 async def dead_notice(store: Store, openid: str, text: str = "您的材料已审核") -> int:
     """A notice WeChat refused for good; its id."""
     await store.outbox.add(openid, [text], NOW)
-    item = next(i for i in await store.outbox.due(NOW, limit=1000) if i.openid == openid and i.text == text)
+    item = next(i for i in await store.outbox.waiting(openid) if i.text == text)
     await store.outbox.failed(item.id, "48001 api unauthorized", None, NOW)
     return item.id
 
@@ -223,35 +223,56 @@ async def test_requests_are_listed_for_the_centers_seen(store):
 
 # outbox
 
-async def test_due_notices_come_in_order_up_to_the_limit(store):
+LEASE = timedelta(minutes=1)
+
+
+async def test_claimed_notices_come_oldest_first_one_per_resident_at_a_time(store):
     await store.residents.seen("o-resident-1", later(hours=-1))
     await store.outbox.add("o-resident-1", ["第一条", "第二条", "第三条"], NOW)
     await store.outbox.add("o-resident-2", ["第四条"], NOW)
-
-    assert await store.outbox.due(later(seconds=-1)) == []
-    assert [i.text for i in await store.outbox.due(NOW, limit=2)] == ["第一条", "第二条"]
-    due = await store.outbox.due(NOW)
-    assert [(i.openid, i.attempts) for i in due] == [("o-resident-1", 0)] * 3 + [("o-resident-2", 0)]
-    assert (due[0].last_message_at, due[3].last_message_at) == (later(hours=-1), None)
     assert await store.outbox.pending_count() == 4
+    assert [i.text for i in await store.outbox.waiting()] == ["第一条", "第二条", "第三条", "第四条"]
 
-    await store.outbox.sent(due[0].id, NOW)
-    assert [i.text for i in await store.outbox.due(NOW)] == ["第二条", "第三条", "第四条"]
+    assert await store.outbox.claim(later(seconds=-1), LEASE) == []
+    first = await store.outbox.claim(NOW, LEASE, limit=1)
+    assert [i.text for i in first] == ["第一条"] and first[0].last_message_at == later(hours=-1)
+    second = await store.outbox.claim(NOW, LEASE)
+    assert [(i.text, i.last_message_at) for i in second] == [("第四条", None)]   # 第二条 waits for 第一条
+    assert await store.outbox.claim(NOW, LEASE) == []                            # all claimed meanwhile
+
+    await store.outbox.sent(first[0].id, NOW)
+    assert [i.text for i in await store.outbox.claim(NOW, LEASE)] == ["第二条"]
     assert await store.outbox.pending_count() == 3
+
+
+async def test_a_claim_runs_out_and_another_pusher_takes_the_notice(store):
+    await store.outbox.add("o-resident-1", ["审核通过"], NOW)
+    (item,) = await store.outbox.claim(NOW, LEASE)
+    assert await store.outbox.claim(NOW + LEASE - timedelta(seconds=1), LEASE) == []
+    (again,) = await store.outbox.claim(NOW + LEASE, LEASE)   # the first pusher died
+    assert again.id == item.id
+
+
+async def test_pushers_claiming_at_once_never_share_a_notice(store):
+    for n in range(30):
+        await store.outbox.add(f"o-resident-{n}", [f"通知{n}"], NOW)
+    batches = await asyncio.gather(*(store.outbox.claim(NOW, LEASE, limit=7) for _ in range(6)))
+    claimed = [item.id for batch in batches for item in batch]
+    assert len(claimed) == len(set(claimed)) == 30
 
 
 async def test_a_failed_notice_waits_for_its_retry_or_dies(store):
     await store.outbox.add("o-resident-1", ["审核通过"], NOW)
-    (item,) = await store.outbox.due(NOW)
+    (item,) = await store.outbox.claim(NOW, LEASE)
 
     await store.outbox.failed(item.id, "-1 system busy", later(minutes=5), NOW)
-    assert await store.outbox.due(later(minutes=4)) == []
-    (retry,) = await store.outbox.due(later(minutes=5))
+    assert await store.outbox.claim(later(minutes=4), LEASE) == []
+    (retry,) = await store.outbox.claim(later(minutes=5), LEASE)
     assert (retry.id, retry.attempts) == (item.id, 1)
     assert await store.outbox.dead() == []
 
     await store.outbox.failed(item.id, "48001 api unauthorized", None, later(minutes=5))
-    assert await store.outbox.due(FAR) == []
+    assert await store.outbox.claim(FAR, LEASE) == []
     assert await store.outbox.pending_count() == 0
     (dead,) = await store.outbox.dead()
     assert (dead["id"], dead["attempts"], dead["last_error"]) == (item.id, 2, "48001 api unauthorized")
@@ -287,7 +308,7 @@ async def test_dead_notices_reach_the_centers_of_their_resident(store):
     assert ids["o-bound"] not in shown(await store.outbox.dead(centers=[QINGSHAN], open_only=True))
 
     await store.outbox.add("o-bound", ["还没发"], NOW)
-    (pending,) = await store.outbox.due(NOW)
+    (pending,) = await store.outbox.waiting("o-bound")
     assert await store.outbox.handled(pending.id, "李办事员", NOW) is False   # only dead notices are followed up
 
 
@@ -778,3 +799,31 @@ async def test_opening_a_store_again_migrates_nothing(store_url, tmp_path):
         assert await again.ping() is True
     finally:
         await again.close()
+
+
+# what several workers share
+
+async def test_the_access_token_is_kept_for_every_worker(store):
+    assert await store.tokens.get("wx-app") is None
+    await store.tokens.save("wx-app", "token-1", later(hours=2))
+    await store.tokens.save("wx-app", "token-2", later(hours=3))
+    assert await store.tokens.get("wx-app") == ("token-2", later(hours=3))
+
+
+async def test_a_hold_lets_one_holder_in_at_a_time(store):
+    inside, most = 0, 0
+
+    async def visit():
+        nonlocal inside, most
+        async with store.db.hold("dialog:o-resident-1"):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    await asyncio.gather(*(visit() for _ in range(5)))
+    assert most == 1
+    async with store.db.hold("dialog:o-resident-1"):
+        async with asyncio.timeout(5):
+            async with store.db.hold("dialog:o-resident-2"):   # another key is free meanwhile
+                pass

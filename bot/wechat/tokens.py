@@ -1,0 +1,40 @@
+"""Where the WeChat access token lives. WeChat invalidates a token when a new one is taken, so
+every worker of an official account must use the same one: the token is kept in the store, and
+only the worker holding the refresh lock fetches a new one while the others wait and then read it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable
+
+from bot.clock import Clock
+
+Fetch = Callable[[], Awaitable[tuple[str, int]]]   # a new (token, seconds it lasts) from WeChat
+EARLY = timedelta(minutes=5)   # refresh this long before expiry, so no request meets an expired token
+
+
+class SharedToken:
+    def __init__(self, store, app_id: str, clock: Clock):
+        self.store = store
+        self.app_id = app_id
+        self.clock = clock
+
+    async def current(self, fetch: Fetch, stale: str | None = None) -> tuple[str, datetime]:
+        """The token and when to stop using it: the stored one while it is good and not the
+        `stale` one WeChat just refused; otherwise one fetched by exactly one worker."""
+        if (kept := await self._good(stale)) is not None:
+            return kept
+        async with self.store.db.hold(f"wechat-token:{self.app_id}"):
+            if (kept := await self._good(stale)) is not None:   # another worker refreshed it meanwhile
+                return kept
+            token, lasts = await fetch()
+            until = self.clock.now() + max(timedelta(seconds=lasts) - EARLY, timedelta(seconds=60))
+            await self.store.tokens.save(self.app_id, token, until)
+            return token, until
+
+    async def _good(self, stale: str | None) -> tuple[str, datetime] | None:
+        kept = await self.store.tokens.get(self.app_id)
+        if kept is None or kept[0] == stale or kept[1] <= self.clock.now():
+            return None
+        return kept
