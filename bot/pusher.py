@@ -36,8 +36,8 @@ class Pusher:
         self.clock = clock
         self.metrics = metrics
         self.idle_seconds = idle_seconds
-        # a claim outlasts the slowest send (two API calls and a token fetch, each with its timeout)
-        self.lease = timedelta(seconds=max(60.0, 4 * api.timeout.total if api.timeout.total else 60.0))
+        # a claim outlasts the slowest send: two API calls and a token fetch, each with its timeout
+        self.lease = timedelta(seconds=4 * (api.timeout.total or 15.0) + 5)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:

@@ -77,8 +77,11 @@ class ThrowawayPostgres:
         return f"{self.url}?search_path={schema}"
 
     def create_schema(self) -> str:
+        return asyncio.run(self.new_schema())
+
+    async def new_schema(self) -> str:
         name = self.schema_name()
-        asyncio.run(self._sql(f"CREATE SCHEMA {name}"))
+        await self._sql(f"CREATE SCHEMA {name}")
         return name
 
     def drop_schema(self, name: str) -> None:
