@@ -66,7 +66,8 @@ class ThrowawayPostgres:
 
     def restart(self) -> None:
         """Stop and start the same server (a fault test: connections drop, data stays)."""
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart")
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-m", "fast",
+                  "-w", "restart")
 
     @staticmethod
     def schema_name() -> str:

@@ -1,7 +1,8 @@
 """Two `frontdesk serve` worker processes on one PostgreSQL, as a county runs them behind a
 load balancer: a resident's dialog may hop between workers message by message, residents racing
 for one last place through different workers still get it once, and a worker killed mid-load
-loses nothing: WeChat's retries are answered by the other, and the outbox drains."""
+loses nothing: WeChat's retries are answered by the other, and the outbox drains; PostgreSQL
+restarted under load costs residents a polite "please send it again" at worst."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from bot.texts import Texts
 from bot.wechat.fake import FakeWeChat
 from bot.wechat.simulator import WeChatSide, text_xml
 from tests.conftest import AES_KEY, APP_ID, SECRET, TOKEN
+from tests.postgres import ThrowawayPostgres
 from tests.support import free_port, stop
 
 PLEASE_WAIT = Texts().chat("please_wait")   # the answer follows by push; WeChat's retry gets it
@@ -34,6 +36,7 @@ class Workers:
     processes: list[subprocess.Popen]
     store_url: str
     fake: FakeWeChat
+    postgres: ThrowawayPostgres
     side: WeChatSide
     session: aiohttp.ClientSession
 
@@ -83,6 +86,7 @@ async def _until_up(session: aiohttp.ClientSession, base: str, process: subproce
 
 @pytest.fixture
 async def workers(tmp_path, aiohttp_server, postgres_server):
+    """Two workers, each its own `serve --worker` process and port, on a PostgreSQL schema of their own."""
     fake = FakeWeChat(app_id=APP_ID, app_secret=SECRET)
     api_base = str((await aiohttp_server(fake.app())).make_url("")).rstrip("/")
     store_url = postgres_server.url_for(await postgres_server.new_schema())
@@ -98,7 +102,7 @@ async def workers(tmp_path, aiohttp_server, postgres_server):
                 port = re.search(r"port = (\d+)", config.read_text()).group(1)
                 bases.append(f"http://127.0.0.1:{port}")
                 await _until_up(session, bases[-1], processes[-1], log)
-            yield Workers(bases=bases, processes=processes, store_url=store_url, fake=fake,
+            yield Workers(bases=bases, processes=processes, store_url=store_url, fake=fake, postgres=postgres_server,
                           side=WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="safe"),
                           session=session)
         finally:
@@ -188,3 +192,36 @@ async def test_a_worker_killed_mid_load_loses_nothing(workers, tmp_path):
     # at least once: a worker killed after WeChat took a notice and before it marked it sent
     # leaves that one notice to be sent again; only the one in flight at the kill can be
     assert len(delivered) - len(set(delivered)) <= 1
+
+
+async def test_postgresql_restarted_under_load_costs_an_apology_at_worst(workers, tmp_path):
+    apology = Texts().chat("error")
+    complainants = [f"o-complaint-{n}" for n in range(24)]
+    words = "窗口工作人员中午提前一个小时就下班了，白跑一趟，我要投诉"
+
+    async def complain(n: int, openid: str) -> str:
+        await asyncio.sleep(n * 0.05)   # spread over the restart
+        try:
+            return await workers.say(n % 2, openid, words)
+        except (aiohttp.ClientError, AssertionError) as e:
+            return f"failed: {e}"
+
+    load = asyncio.gather(*(complain(n, openid) for n, openid in enumerate(complainants)))
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(workers.postgres.restart)
+    answers = await load
+    assert not [a for a in answers if a.startswith("failed")], answers   # every request got a reply
+    assert all("投诉编号" in a or "编号" in a or a == apology for a in answers), answers
+    for n, base in enumerate(workers.bases):   # both workers are alive and reach the database again
+        async with workers.session.get(base + "/healthz") as resp:
+            assert resp.status == 200, n
+    # those who got the apology send it again, as it asks; then everyone has exactly one case
+    for n, (openid, answer) in enumerate(zip(complainants, answers)):
+        if answer == apology:
+            assert "编号" in await workers.say(n % 2, openid, words)
+    store = await open_store(workers.store_url, tmp_path)
+    try:
+        rows = await store.fetchall("SELECT openid, count(*) AS n FROM cases WHERE kind='complaint' GROUP BY openid")
+    finally:
+        await store.close()
+    assert {r["openid"]: r["n"] for r in rows} == dict.fromkeys(complainants, 1)

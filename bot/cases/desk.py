@@ -18,6 +18,8 @@ from bot.workdays import WorkCalendar
 
 
 RATED_KINDS = ("proxy", "home_visit", "complaint")
+# the same request again within this time is the same case: sent again after an apology, a double tap
+SAME_CASE = timedelta(minutes=30)
 
 
 @dataclass
@@ -39,10 +41,12 @@ class CaseDesk:
 
     async def open(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
                    actor: str = "resident", reply_within: int | None = None) -> Case:
-        """Open a case; `reply_within` working days sets its deadline at once (投诉: the reply)."""
-        deadline = self.calendar.add_workdays(self.clock.now().date(), reply_within) if reply_within else None
+        """Open a case; `reply_within` working days sets its deadline at once (投诉: the reply).
+        The same request from the same resident within `SAME_CASE` gives back the case it opened."""
+        now = self.clock.now()
+        deadline = self.calendar.add_workdays(now.date(), reply_within) if reply_within else None
         return await self.store.cases.create(kind=kind, openid=openid, guide=guide, center=center, data=data,
-                                             now=self.clock.now(), actor=actor, deadline=deadline)
+                                             now=now, actor=actor, deadline=deadline, same_since=now - SAME_CASE)
 
     def _deadline_on_acceptance(self, case: Case) -> date | None:
         guide = self.library.knowledge.guide(case.guide or "")

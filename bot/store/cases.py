@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import StoreError
-from bot.store.db import iso, marks
+from bot.store.db import Tx, iso, marks
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -61,28 +61,47 @@ class Cases:
         self.store = store
 
     async def create(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
-                     now: datetime, actor: str, notice: str | None = None, deadline: date | None = None) -> Case:
-        day = now.strftime("%Y%m%d")
+                     now: datetime, actor: str, notice: str | None = None, deadline: date | None = None,
+                     same_since: datetime | None = None) -> Case:
+        """Open a case — or, with `same_since`, give back the one still open that this resident
+        opened since then with the same kind, service, center and words: a resident who sends it again (after an apology, a
+        double tap) gets their case, not a second one."""
+        text = json.dumps(data, ensure_ascii=False)
         async with self.store.transaction() as db:
-            prefix = f"{PREFIX[kind]}{day}-"
-            counted = await db.fetchone(   # raised and read in one statement: two workers never share a number
-                "INSERT INTO case_counters(prefix, n) VALUES (?, 1) "
-                "ON CONFLICT(prefix) DO UPDATE SET n = case_counters.n + 1 RETURNING n", prefix)
-            number = f"{prefix}{counted['n']:04d}"
-            created = await db.fetchone(
-                "INSERT INTO cases(number, kind, openid, guide, center, state, deadline, data, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?) RETURNING id",
-                number, kind, openid, guide, center, deadline.isoformat() if deadline else None,
-                json.dumps(data, ensure_ascii=False), iso(now), iso(now))
-            await db.execute(
-                "INSERT INTO case_history(case_id, at, actor, from_state, to_state) VALUES (?, ?, ?, NULL, 'submitted')",
-                created["id"], iso(now), actor)
-            if notice:
-                await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                                 openid, notice, iso(now), iso(now))
+            await db.lock(f"resident:{openid}")
+            same = None if same_since is None else await db.fetchone(
+                "SELECT number FROM cases WHERE openid=? AND kind=? AND coalesce(guide, '')=? AND center=? AND data=? "
+                "AND created_at >= ? AND state NOT IN ('completed', 'delivered', 'rejected', 'cancelled') "
+                "ORDER BY id DESC LIMIT 1", openid, kind, guide or "", center, text,
+                iso(same_since))
+            if same is not None:
+                number = same["number"]
+            else:
+                number = await self._insert(db, kind=kind, openid=openid, guide=guide, center=center, text=text,
+                                            now=now, actor=actor, notice=notice, deadline=deadline)
         case = await self.get(number)
         assert case is not None
         return case
+
+    @staticmethod
+    async def _insert(db: Tx, *, kind: str, openid: str, guide: str | None, center: str, text: str, now: datetime,
+                      actor: str, notice: str | None, deadline: date | None) -> str:
+        prefix = f"{PREFIX[kind]}{now:%Y%m%d}-"
+        counted = await db.fetchone(   # raised and read in one statement: two workers never share a number
+            "INSERT INTO case_counters(prefix, n) VALUES (?, 1) "
+            "ON CONFLICT(prefix) DO UPDATE SET n = case_counters.n + 1 RETURNING n", prefix)
+        number = f"{prefix}{counted['n']:04d}"
+        created = await db.fetchone(
+            "INSERT INTO cases(number, kind, openid, guide, center, state, deadline, data, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?) RETURNING id",
+            number, kind, openid, guide, center, deadline.isoformat() if deadline else None, text, iso(now), iso(now))
+        await db.execute(
+            "INSERT INTO case_history(case_id, at, actor, from_state, to_state) VALUES (?, ?, ?, NULL, 'submitted')",
+            created["id"], iso(now), actor)
+        if notice:
+            await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
+                             openid, notice, iso(now), iso(now))
+        return number
 
     async def get(self, number: str) -> Case | None:
         row = await self.store.fetchone("SELECT * FROM cases WHERE number=?", number)

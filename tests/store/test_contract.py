@@ -314,6 +314,22 @@ async def test_dead_notices_reach_the_centers_of_their_resident(store):
 
 # cases
 
+async def test_the_same_request_again_gives_back_its_case(store):
+    async def again(at: datetime, **changed) -> Case:
+        fields = {"kind": "complaint", "openid": "o-resident-1", "guide": None, "center": QINGSHAN,
+                  "data": {"words": "窗口提前下班"}, "actor": "resident", **changed}
+        return await store.cases.create(**fields, now=at, same_since=at - timedelta(minutes=30))
+
+    first = await again(NOW)
+    assert (await again(later(minutes=10))).number == first.number            # sent again: the same case
+    assert (await again(later(minutes=10), data={"words": "另一件事"})).number != first.number
+    assert (await again(later(minutes=10), openid="o-resident-2")).number != first.number
+    assert (await again(later(minutes=45))).number != first.number            # long after: a new one
+    await move(store, await again(later(minutes=50)), "cancelled")
+    assert (await again(later(minutes=55))).state == "submitted"              # withdrawn, then asked anew
+    assert await store.cases.count(centers=None, kind="complaint") == 5
+
+
 async def test_case_numbers_count_per_prefix_and_per_day(store):
     made = [await make_case(store, kind=kind, at=at) for kind, at in [
         ("proxy", NOW), ("proxy", NOW), ("home_visit", NOW), ("complaint", NOW), ("followup", NOW),
