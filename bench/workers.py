@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -35,7 +36,10 @@ from bot.demo import DEMO_APP_ID, DEMO_SECRET, DEMO_TOKEN, demo_aes_key  # noqa:
 from bot.store import open_store  # noqa: E402
 from bot.wechat.fake import FakeWeChat  # noqa: E402
 from bot.wechat.simulator import WeChatSide  # noqa: E402
+from bot.vault import ENV, new_key  # noqa: E402
 from tests.postgres import ThrowawayPostgres, pg_bin  # noqa: E402
+
+os.environ.setdefault(ENV, new_key())   # the servers started here encrypt personal data with it
 
 
 def write_config(folder: Path, port: int, store_url: str, api_base: str) -> Path:

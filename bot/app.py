@@ -30,6 +30,7 @@ from bot.pusher import Pusher
 from bot.store import Store, open_store
 from bot.texts import Texts
 from bot.wechat.api import WeChatAPI
+from bot.vault import Vault
 from bot.wechat.tokens import SharedToken
 from bot.workdays import WorkCalendar
 from bot.wechat.gateway import Gateway
@@ -47,11 +48,12 @@ API = web.AppKey("wechat_api", WeChatAPI)
 DESK = web.AppKey("desk", FrontDesk)
 PUSHER = web.AppKey("pusher", Pusher)
 GATEWAY = web.AppKey("gateway", Gateway)
+VAULT = web.AppKey("vault", Vault)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    store = await open_store(config.store.url, config.base_dir)
+    store = await open_store(config.store.url, config.base_dir, app[VAULT])
     app[STORE] = store
     yield
     await store.close()
@@ -113,10 +115,13 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
-def create_app(config: Config, *, clock: Clock | None = None, library: Library | None = None) -> web.Application:
-    """The real server. The demo adds its simulator and fake WeChat API around this."""
+def create_app(config: Config, *, clock: Clock | None = None, library: Library | None = None,
+               vault: Vault | None = None) -> web.Application:
+    """The real server. The demo adds its simulator and fake WeChat API around this. The keys for
+    personal data at rest come from the environment (`bot.vault`) unless a vault is given."""
     app = web.Application(client_max_size=config.server.max_body_bytes + 1024)
     app[CONFIG] = config
+    app[VAULT] = vault or Vault.from_env()
     app[CLOCK] = clock or Clock()
     app[LIBRARY] = library or Library(config.knowledge_dir)
     centers = app[LIBRARY].knowledge.centers.by_id

@@ -244,6 +244,35 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_new(args: argparse.Namespace) -> int:
+    from bot.vault import ENV, new_key
+
+    print(f"# a new key for personal data at rest; put it first in {ENV} (comma-separated, newest first)")
+    print(new_key())
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Encrypt all stored personal data again with the newest key in the environment."""
+    from bot.store import open_store
+    from bot.vault import ENV, Vault
+
+    config = Config.load(args.config)
+    vault = Vault.from_env()
+
+    async def rotate() -> tuple[int, int]:
+        store = await open_store(config.store.url, config.base_dir, vault)
+        try:
+            return await store.cases.reseal(), await store.dialogs.reseal()
+        finally:
+            await store.close()
+
+    cases, dialogs = asyncio.run(rotate())
+    print(f"personal data of {cases} cases and {dialogs} dialogs in progress encrypted with the first key in "
+          f"{ENV}; the other keys can now be removed")
+    return 0
+
+
 def cmd_check_kb(args: argparse.Namespace) -> int:
     from bot.knowledge.loader import load_knowledge
 
@@ -269,6 +298,12 @@ def parser() -> argparse.ArgumentParser:
                        help="processes sharing the port (more than 1 needs a PostgreSQL store)")
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)   # one of --workers N
     serve.set_defaults(func=cmd_serve)
+    keys = sub.add_parser("keys", help="keys for personal data at rest").add_subparsers(dest="keys_command",
+                                                                                        required=True)
+    keys.add_parser("new", help="print a new key").set_defaults(func=cmd_keys_new)
+    rotate = keys.add_parser("rotate", help="encrypt all stored personal data again with the newest key")
+    rotate.add_argument("--config", required=True)
+    rotate.set_defaults(func=cmd_keys_rotate)
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
     staff_add = staff.add_parser("add", help="create a staff account; prints its API token on the last line")
     staff_add.add_argument("--config", required=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from aiohttp import web
 from bot.app import CLOCK, CONFIG, STORE, create_app
 from bot.config import PROJECT_ROOT, Config
 from bot.passwords import hash_password
+from bot.vault import ENV, Vault
 from bot.texts import Texts
 from bot.wechat.fake import FakeWeChat
 from bot.wechat.simulator import WeChatSide, event_xml, message_xml, text_xml, voice_xml
@@ -133,7 +135,16 @@ async def _sim_ctx(app: web.Application):
         yield
 
 
+def demo_vault() -> Vault:
+    """The keys in the environment if set; otherwise one made from a fixed seed (the demo's data
+    is made up, and the next demo run must still read it)."""
+    if os.environ.get(ENV):
+        return Vault.from_env()
+    return Vault([base64.urlsafe_b64encode(hashlib.sha256(b"frontdesk-demo-data").digest()).decode()])
+
+
 def create_demo_app(config: Config, **kwargs: Any) -> web.Application:
+    kwargs.setdefault("vault", demo_vault())
     app = create_app(config, **kwargs)
     wechat = config.wechat
     fake = FakeWeChat(app_id=wechat.app_id, app_secret=wechat.app_secret)

@@ -21,9 +21,12 @@ from bot.config import PROJECT_ROOT, Config
 from bot.demo import demo_aes_key
 from bot.wechat.fake import FakeWeChat
 from bot.wechat.simulator import WeChatSide, text_xml
+from bot.vault import ENV
 from tests.postgres import ThrowawayPostgres, pg_bin
 
 TOKEN, APP_ID, SECRET = "test-token", "wxtest000000000001", "test-secret"
+# personal data at rest is encrypted with keys from the environment; the servers tests start inherit it
+os.environ.setdefault(ENV, "v8DUs8ApD9ulGgQbVLsVbS6ZC3mAlkOvWw0hKKQIYvw=")
 AES_KEY = demo_aes_key("tests")
 
 

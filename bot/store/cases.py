@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.errors import StoreError
 from bot.store.db import Tx, iso, marks
+from bot.vault import Vault
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -48,12 +49,13 @@ class Case:
     history: tuple[HistoryLine, ...] = field(default=())
 
 
-def _case(row: Any, history: tuple[HistoryLine, ...] = ()) -> Case:
+def _case(row: Any, history: tuple[HistoryLine, ...] = (), vault: Vault | None = None) -> Case:
+    data = json.loads(row["data"])
     return Case(id=row["id"], number=row["number"], kind=row["kind"], openid=row["openid"], guide=row["guide"],
                 center=row["center"], state=row["state"],
                 deadline=date.fromisoformat(row["deadline"]) if row["deadline"] else None,
-                data=json.loads(row["data"]), created_at=row["created_at"], updated_at=row["updated_at"],
-                history=history)
+                data=vault.open_fields(data) if vault is not None else data, created_at=row["created_at"],
+                updated_at=row["updated_at"], history=history)
 
 
 class Cases:
@@ -64,16 +66,18 @@ class Cases:
                      now: datetime, actor: str, notice: str | None = None, deadline: date | None = None,
                      same_since: datetime | None = None) -> Case:
         """Open a case — or, with `same_since`, give back the one still open that this resident
-        opened since then with the same kind, service, center and words: a resident who sends it again (after an apology, a
-        double tap) gets their case, not a second one."""
-        text = json.dumps(data, ensure_ascii=False)
+        opened since then with the same kind, service, center and data: a resident who sends it
+        again (after an apology, a double tap) gets their case, not a second one."""
+        vault = self.store.vault
+        text = json.dumps(vault.seal_fields(data) if vault is not None else data, ensure_ascii=False)
         async with self.store.transaction() as db:
             await db.lock(f"resident:{openid}")
-            same = None if same_since is None else await db.fetchone(
-                "SELECT number FROM cases WHERE openid=? AND kind=? AND coalesce(guide, '')=? AND center=? AND data=? "
+            recent = [] if same_since is None else await db.fetchall(
+                "SELECT * FROM cases WHERE openid=? AND kind=? AND coalesce(guide, '')=? AND center=? "
                 "AND created_at >= ? AND state NOT IN ('completed', 'delivered', 'rejected', 'cancelled') "
-                "ORDER BY id DESC LIMIT 1", openid, kind, guide or "", center, text,
-                iso(same_since))
+                "ORDER BY id DESC", openid, kind, guide or "", center, iso(same_since))
+            # compared opened: the same data encrypts differently every time
+            same = next((row for row in recent if _case(row, vault=vault).data == data), None)
             if same is not None:
                 number = same["number"]
             else:
@@ -103,6 +107,20 @@ class Cases:
                              openid, notice, iso(now), iso(now))
         return number
 
+    async def reseal(self, batch: int = 500) -> int:
+        """Encrypt every case's personal data again with the newest key (`frontdesk keys rotate`)."""
+        vault, done, after = self.store.vault, 0, 0
+        assert vault is not None, "rotating keys needs the vault"
+        while rows := await self.store.fetchall("SELECT id, data FROM cases WHERE id > ? ORDER BY id LIMIT ?",
+                                                after, batch):
+            for row in rows:
+                fresh = vault.seal_fields(vault.open_fields(json.loads(row["data"])))
+                await self.store.write("UPDATE cases SET data=? WHERE id=?", json.dumps(fresh, ensure_ascii=False),
+                                       row["id"])
+            done += len(rows)
+            after = rows[-1]["id"]
+        return done
+
     async def get(self, number: str) -> Case | None:
         row = await self.store.fetchone("SELECT * FROM cases WHERE number=?", number)
         if row is None:
@@ -110,7 +128,7 @@ class Cases:
         lines = await self.store.fetchall(
             "SELECT at, actor, from_state, to_state, note, deadline FROM case_history WHERE case_id=? ORDER BY id",
             row["id"])
-        return _case(row, tuple(HistoryLine(**dict(line)) for line in lines))
+        return _case(row, tuple(HistoryLine(**dict(line)) for line in lines), self.store.vault)
 
     def _where(self, *, centers: list[str] | None, kind: str | tuple[str, ...] | None, state: str | None,
                openid: str | None, due_by: date | None, open_only: bool, search: str) -> tuple[str, list[Any]]:
@@ -135,9 +153,16 @@ class Cases:
             pattern = "%" + search.replace("%", "").replace("_", "").lower() + "%"
             found = ["lower(number) LIKE ?", "lower(guide) LIKE ?"]
             args += [pattern, pattern]
-            if search.isdigit() and len(search) >= 4:
-                found.append(f"{self.store.db.json_text('data', 'phone')} LIKE ?")
-                args.append(pattern)
+            vault = self.store.vault
+            if search.isdigit() and len(search) == 11 and vault is not None:   # the whole number: its blind index
+                found.append(f"{self.store.db.json_text('data', 'phone_index')} = ?")
+                args.append(vault.blind(search))
+            elif search.isdigit() and len(search) == 11:
+                found.append(f"{self.store.db.json_text('data', 'phone')} = ?")
+                args.append(search)
+            elif search.isdigit() and len(search) == 4:   # the last four digits, as the masked number shows
+                found.append(f"{self.store.db.json_text('data', 'phone_masked')} LIKE ?")
+                args.append("%" + search)
             where.append("(" + " OR ".join(found) + ")")
         return (" WHERE " + " AND ".join(where) if where else ""), args
 
@@ -146,12 +171,13 @@ class Cases:
                    open_only: bool = False, search: str = "", limit: int = 200,
                    oldest_first: bool = False) -> list[Case]:
         """Cases, newest first. `due_by` keeps open cases whose deadline is on or before that day;
-        `search` finds a case number, a guide, or a resident's phone number (4 digits or more)."""
+        `search` finds a case number, a guide, or a resident's phone number (all 11 digits, or
+        the last 4: the number itself is stored encrypted)."""
         where, args = self._where(centers=centers, kind=kind, state=state, openid=openid, due_by=due_by,
                                   open_only=open_only, search=search)
         order = "deadline NULLS FIRST, id" if oldest_first else "id DESC"   # not yet accepted: first
         rows = await self.store.fetchall(f"SELECT * FROM cases{where} ORDER BY {order} LIMIT ?", *args, limit)
-        return [_case(row) for row in rows]
+        return [_case(row, vault=self.store.vault) for row in rows]
 
     async def count(self, *, centers: list[str] | None, kind: str | tuple[str, ...] | None = None,
                     state: str | None = None, due_by: date | None = None, open_only: bool = False,
@@ -231,7 +257,7 @@ class Ratings:
             "SELECT c.* FROM cases c LEFT JOIN ratings r ON r.case_id = c.id WHERE c.openid=? AND r.id IS NULL "
             "AND c.kind IN ('proxy', 'home_visit', 'complaint') AND c.state IN ('completed', 'delivered') "
             "ORDER BY c.updated_at DESC, c.id DESC LIMIT 1", openid)
-        return _case(row) if row else None
+        return _case(row, vault=self.store.vault) if row else None
 
     async def satisfaction(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
         """Per center: (ratings of 满意 or better incl. 基本满意, all ratings) — the 80 % line."""

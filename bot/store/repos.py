@@ -58,17 +58,36 @@ class Dialogs(_Repo):
         if datetime.fromisoformat(row["updated_at"]) + idle < now:
             await self.clear(openid)
             return None
-        return Dialog(state=row["state"], data=json.loads(row["data"]))
+        return Dialog(state=row["state"], data=json.loads(self._open(row["data"])))
 
     async def set(self, openid: str, dialog: Dialog, now: datetime) -> None:
         await self.store.write(
             "INSERT INTO dialogs(openid, state, data, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(openid) DO UPDATE SET state=excluded.state, data=excluded.data, "
             "updated_at=excluded.updated_at",
-            openid, dialog.state, json.dumps(dialog.data, ensure_ascii=False), iso(now))
+            openid, dialog.state, self._seal(json.dumps(dialog.data, ensure_ascii=False)), iso(now))
+
+    def _seal(self, text: str) -> str:
+        """A dialog in progress may hold a name, a phone, a 身份证号: stored encrypted as a whole."""
+        vault = self.store.vault
+        return vault.seal(text) if vault is not None and text != "{}" else text
+
+    def _open(self, text: str) -> str:
+        vault = self.store.vault
+        return vault.open(text) if vault is not None else text
 
     async def clear(self, openid: str) -> None:
         await self.store.write("DELETE FROM dialogs WHERE openid=?", openid)
+
+    async def reseal(self) -> int:
+        """Encrypt every dialog in progress again with the newest key (`frontdesk keys rotate`)."""
+        vault = self.store.vault
+        assert vault is not None, "rotating keys needs the vault"
+        rows = await self.store.fetchall("SELECT openid, data FROM dialogs")
+        for row in rows:
+            await self.store.write("UPDATE dialogs SET data=? WHERE openid=? AND data=?",
+                                   vault.reseal(row["data"]) if row["data"] != "{}" else "{}", row["openid"], row["data"])
+        return len(rows)
 
 
 class Inquiries(_Repo):

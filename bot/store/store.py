@@ -18,13 +18,15 @@ from bot.store.db import Database, Row, Tx
 from bot.store.reports import Reports
 from bot.store.repos import AccessTokens, Dialogs, Handoffs, Inquiries, Outbox, ProcessedMessages, Residents
 from bot.store.staff import Audit, Sessions, Staff
+from bot.vault import Vault
 
 log = logging.getLogger(__name__)
 
 
 class Store:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, vault: Vault | None = None):
         self.db = db
+        self.vault = vault   # encrypts personal data at rest; None only for tools that touch none
         self.residents = Residents(self)
         self.dialogs = Dialogs(self)
         self.inquiries = Inquiries(self)
@@ -68,7 +70,7 @@ class Store:
         await self.db.close()
 
 
-async def open_store(url: str, base_dir: Path) -> Store:
+async def open_store(url: str, base_dir: Path, vault: Vault | None = None) -> Store:
     """`sqlite:///relative/or/absolute/path.db` or `postgresql://user@host:port/db`."""
     if url.startswith("sqlite:///"):
         from bot.store.sqlite import SQLiteDatabase
@@ -88,4 +90,4 @@ async def open_store(url: str, base_dir: Path) -> Store:
     except BaseException:
         await db.close()
         raise
-    return Store(db)
+    return Store(db, vault)

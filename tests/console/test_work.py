@@ -110,8 +110,12 @@ async def test_a_supervisor_reads_everything_below_and_moves_nothing(bot, aiohtt
 async def test_search_finds_a_case_by_the_residents_phone(bot, aiohttp_client):
     case = await _proxy_case(bot)
     clerk = await staff_client(bot, aiohttp_client, "qinghe", "town-center")
-    assert case.number in await (await clerk.get("/console/cases?q=00001234")).text()
-    assert case.number not in await (await clerk.get("/console/cases?q=99991234")).text()
+    assert case.number in await (await clerk.get("/console/cases?q=13800001234")).text()
+    assert case.number in await (await clerk.get("/console/cases?q=1234")).text()   # the last four
+    assert case.number not in await (await clerk.get("/console/cases?q=13900001234")).text()
+    assert case.number not in await (await clerk.get("/console/cases?q=4321")).text()
+    stored = (await bot.store.fetchone("SELECT data FROM cases WHERE number=?", case.number))["data"]
+    assert "13800001234" not in stored and "11010519491231002X" not in stored   # encrypted at rest
 
 
 async def test_the_clerk_answers_a_handoff_and_the_resident_receives_it(bot, aiohttp_client):

@@ -14,9 +14,11 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.errors import StoreError
+from bot.personal import mask_mobile
 from bot.store import Dialog, Store, open_store
 from bot.store.bookings import Booking, BookingLimit, SlotTaken
 from bot.store.cases import Case, StaleCase
+from bot.vault import Vault
 
 NOW = FixedClock().now()                 # Tuesday 2026-11-24 10:00, Asia/Shanghai
 TODAY = NOW.date()
@@ -35,7 +37,7 @@ def day(offset: int) -> date:
 
 @pytest.fixture
 async def store(store_url, tmp_path):
-    store = await open_store(store_url, tmp_path)
+    store = await open_store(store_url, tmp_path, Vault.from_env())   # personal data encrypted, as served
     yield store
     await store.close()
 
@@ -44,7 +46,8 @@ async def make_case(store: Store, *, kind: str = "proxy", openid: str = "o-resid
                     guide: str | None = "户籍迁移", phone: str = "13800001111", at: datetime = NOW,
                     notice: str | None = None) -> Case:
     return await store.cases.create(kind=kind, openid=openid, guide=guide, center=center,
-                                    data={"name": "王小明", "phone": phone}, now=at, actor="resident", notice=notice)
+                                    data={"name": "王小明", "phone": phone, "phone_masked": mask_mobile(phone)},
+                                    now=at, actor="resident", notice=notice)
 
 
 async def move(store: Store, case: Case, to: str, *, at: datetime = NOW, deadline: date | None = None,
@@ -338,8 +341,10 @@ async def test_case_numbers_count_per_prefix_and_per_day(store):
                                         "Z20261124-0001", "D20261125-0001"]
     first = await store.cases.get("D20261124-0001")
     assert (first.kind, first.state, first.center, first.guide) == ("proxy", "submitted", QINGSHAN, "户籍迁移")
-    assert (first.data, first.deadline, first.created_at) == ({"name": "王小明", "phone": "13800001111"}, None,
-                                                              NOW.isoformat())
+    assert (first.data, first.deadline, first.created_at) == (
+        {"name": "王小明", "phone": "13800001111", "phone_masked": "138****1111"}, None, NOW.isoformat())
+    stored = (await store.fetchone("SELECT data FROM cases WHERE number=?", first.number))["data"]
+    assert "13800001111" not in stored and "138****1111" in stored   # the phone encrypted at rest
     assert [(h.from_state, h.to_state, h.actor) for h in first.history] == [(None, "submitted", "resident")]
     assert await store.cases.get("D20261124-9999") is None
 
@@ -403,8 +408,10 @@ async def many_cases(store: Store) -> dict[str, Case]:
     ({"centers": None, "search": "D20261124-0002"}, ["proxy_bs"]),
     ({"centers": None, "search": "d20261124-0001"}, ["proxy_qs"]),
     ({"centers": None, "search": "户籍"}, ["proxy_qs"]),
-    ({"centers": None, "search": "2222"}, ["proxy_bs"]),
+    ({"centers": None, "search": "2222"}, ["proxy_bs"]),                 # the last four digits
+    ({"centers": None, "search": "13900002222"}, ["proxy_bs"]),          # the whole number
     ({"centers": None, "search": "222"}, []),   # three digits are not looked for in phones
+    ({"centers": None, "search": "0000222"}, []),   # nor the middle: the number is stored encrypted
     ({"centers": [QINGSHAN], "search": "T2026"}, []),
 ])
 async def test_cases_are_listed_and_counted_by_filter(store, filters, expected):
