@@ -27,6 +27,7 @@ from bot.hours import Schedule
 from bot.knowledge.library import Library
 from bot.metrics import Metrics
 from bot.pusher import Pusher
+from bot.retention import Retention
 from bot.store import Store, open_store
 from bot.texts import Texts
 from bot.wechat.api import WeChatAPI
@@ -105,6 +106,14 @@ async def _reminders_ctx(app: web.Application) -> AsyncIterator[None]:
     await task
 
 
+async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(Retention(app[STORE], app[CLOCK], app[CONFIG].retention).run(stop))
+    yield
+    stop.set()
+    await task
+
+
 async def healthz(request: web.Request) -> web.Response:
     ok = await request.app[STORE].ping()
     return web.Response(status=200 if ok else 503, text="ok" if ok else "store unavailable")
@@ -138,7 +147,7 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
     gateway = Gateway(protocol, desk=None, metrics=app[METRICS],  # desk set when the store is open
                       deadline=float(config.server.reply_deadline_seconds))
     app[GATEWAY] = gateway
-    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx, _reminders_ctx])
+    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx, _reminders_ctx, _retention_ctx])
     staff_api = StaffAPI(Texts())
     app.middlewares.append(staff_api.auth)
     app.add_routes(staff_api.routes())

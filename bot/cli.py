@@ -22,7 +22,11 @@ log = logging.getLogger("frontdesk")
 
 
 def _logging(level: str = "INFO") -> None:
+    from bot.personal import MaskPersonalData
+
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:   # no 身份证号 or phone number reaches a log file
+        handler.addFilter(MaskPersonalData())
 
 
 def _run(app: web.Application, host: str, port: int, banner: list[str], pid_file: Path | None = None,
@@ -273,6 +277,40 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resident(args: argparse.Namespace) -> int:
+    """export: everything kept about a resident, as JSON on stdout; erase: delete it (their cases
+    stay for the statistics, anonymous). Both are written to the audit log."""
+    from bot.clock import Clock
+    from bot.store import open_store
+    from bot.vault import Vault
+
+    config = Config.load(args.config)
+    if args.resident_command == "erase" and not args.yes:
+        print(f"this erases everything kept about {args.openid}; run again with --yes to do it", file=sys.stderr)
+        return 2
+
+    async def act() -> dict:
+        store = await open_store(config.store.url, config.base_dir, Vault.from_env())
+        try:
+            if args.resident_command == "export":
+                result = await store.privacy.export(args.openid)
+            else:
+                result = await store.privacy.erase(args.openid)
+            await store.audit.add(actor="command line", role="admin", action=f"resident_{args.resident_command}",
+                                  target=args.openid, detail=json.dumps(result, ensure_ascii=False)[:200]
+                                  if args.resident_command == "erase" else "", now=Clock().now())
+            return result
+        finally:
+            await store.close()
+
+    result = asyncio.run(act())
+    if args.resident_command == "export":
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    else:
+        print("erased: " + ", ".join(f"{kind} {n}" for kind, n in result.items()))
+    return 0
+
+
 def cmd_check_kb(args: argparse.Namespace) -> int:
     from bot.knowledge.loader import load_knowledge
 
@@ -304,6 +342,16 @@ def parser() -> argparse.ArgumentParser:
     rotate = keys.add_parser("rotate", help="encrypt all stored personal data again with the newest key")
     rotate.add_argument("--config", required=True)
     rotate.set_defaults(func=cmd_keys_rotate)
+    resident = sub.add_parser("resident", help="a resident's data: export or erase on request").add_subparsers(
+        dest="resident_command", required=True)
+    for name, what in (("export", "print everything kept about a resident as JSON"),
+                       ("erase", "erase everything kept about a resident (their cases stay, anonymous)")):
+        command = resident.add_parser(name, help=what)
+        command.add_argument("--config", required=True)
+        command.add_argument("openid")
+        if name == "erase":
+            command.add_argument("--yes", action="store_true", help="really erase")
+        command.set_defaults(func=cmd_resident)
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
     staff_add = staff.add_parser("add", help="create a staff account; prints its API token on the last line")
     staff_add.add_argument("--config", required=True)

@@ -118,6 +118,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "lockout_failures": Key(int, 5, _positive),
         "lockout_minutes": Key(int, 15, _positive),
     },
+    "retention": {
+        "inquiries_days": Key(int, 180, _positive),
+        "closed_cases_days": Key(int, 1095, _positive),
+        "bookings_days": Key(int, 365, _positive),
+        "notices_days": Key(int, 90, _positive),
+        "check_hours": Key(int, 6, _positive),
+    },
     "handoff": {
         "mode": Key(str, "callback", _one_of("callback", "wechat_kf")),
     },
@@ -191,6 +198,7 @@ class Config:
     service: Section
     booking: Section
     console: Section
+    retention: Section
     handoff: Section
     log: Section
     base_dir: Path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 
@@ -47,3 +48,26 @@ def mask_mobile(value: str) -> str:
 def mask_name(value: str) -> str:
     value = value.strip()
     return value[0] + "*" * (len(value) - 1) if value else ""
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9]\d)\d{4}(\d{4})(?![0-9])")
+
+
+def mask_in_text(text: str) -> str:
+    """Every 身份证号 and mobile number inside free text, masked (for logs)."""
+    return _MOBILE_IN_TEXT.sub(r"\1****\2", _ID_IN_TEXT.sub(r"\1********\2", text))
+
+
+class MaskPersonalData(logging.Filter):
+    """A log handler's filter: the finished message has no readable 身份证号 or phone number,
+    whatever a resident typed and whichever code logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_in_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_in_text(logging.Formatter().formatException(record.exc_info))
+        return True

@@ -15,6 +15,7 @@ from bot.errors import StoreError
 from bot.store.bookings import Bookings
 from bot.store.cases import Cases, Ratings
 from bot.store.db import Database, Row, Tx
+from bot.store.privacy import ResidentData
 from bot.store.reports import Reports
 from bot.store.repos import AccessTokens, Dialogs, Handoffs, Inquiries, Outbox, ProcessedMessages, Residents
 from bot.store.staff import Audit, Sessions, Staff
@@ -41,6 +42,7 @@ class Store:
         self.bookings = Bookings(self)
         self.reports = Reports(self)
         self.tokens = AccessTokens(self)
+        self.privacy = ResidentData(self)
 
     # what the repositories use
     def transaction(self) -> AbstractAsyncContextManager[Tx]:

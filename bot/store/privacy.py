@@ -1,0 +1,89 @@
+"""A resident's data as a whole (个人信息保护): everything kept about them, on request, and its
+erasure; and the retention purge of what is older than its period."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.store.db import Tx, iso, marks
+
+if TYPE_CHECKING:
+    from bot.store.store import Store
+
+FINISHED = "('completed', 'delivered', 'rejected', 'cancelled')"
+ERASED = "erased"   # the resident an erased case or rating belonged to
+
+
+class ResidentData:
+    def __init__(self, store: "Store"):
+        self.store = store
+
+    async def export(self, openid: str) -> dict[str, Any]:
+        """Everything kept about one resident, personal data opened, for handing to them."""
+        store = self.store
+
+        async def rows(sql: str) -> list[dict[str, Any]]:
+            return [dict(r) for r in await store.fetchall(sql, openid)]
+
+        cases = [await store.cases.get(r["number"]) for r in await rows(
+            "SELECT number FROM cases WHERE openid=? ORDER BY id")]
+        dialog = await store.fetchone("SELECT openid FROM dialogs WHERE openid=?", openid)
+        return {
+            "openid": openid,
+            "resident": (await rows("SELECT * FROM residents WHERE openid=?") or [None])[0],
+            "dialog_in_progress": bool(dialog),
+            "questions": await rows("SELECT question, intent, guide, decision, at FROM inquiries WHERE openid=? "
+                                    "ORDER BY id"),
+            "cases": [asdict(c) for c in cases if c is not None],
+            "ratings": await rows("SELECT case_id, score, words, at FROM ratings WHERE openid=? ORDER BY id"),
+            "bookings": await rows("SELECT code, guide, center, window_no, start, status, note FROM bookings "
+                                   "WHERE openid=? ORDER BY id"),
+            "requests_for_a_person": await rows("SELECT question, status, answer, created_at, answered_at "
+                                                "FROM handoff_requests WHERE openid=? ORDER BY id"),
+            "notices": await rows("SELECT text, created_at, sent_at, dead_at FROM outbox WHERE openid=? ORDER BY id"),
+        }
+
+    async def erase(self, openid: str) -> dict[str, int]:
+        """Erase a resident: what is only theirs is deleted; their cases and ratings stay, for the
+        county's statistics, without anything that identifies them (data, words, notes)."""
+        async with self.store.transaction() as db:
+            done = {table: await db.execute(f"DELETE FROM {table} WHERE openid=?", openid) for table in (
+                "dialogs", "inquiries", "processed_messages", "handoff_requests", "outbox", "bookings", "residents")}
+            ids = [r["id"] for r in await db.fetchall("SELECT id FROM cases WHERE openid=?", openid)]
+            if ids:
+                await db.execute(f"UPDATE case_history SET note='' WHERE case_id IN ({marks(ids)})", *ids)
+                await db.execute(f"UPDATE cases SET openid=?, data=? WHERE id IN ({marks(ids)})", ERASED,
+                                 json.dumps({"erased": True}), *ids)
+            done["cases"] = len(ids)
+            done["ratings"] = await db.execute("UPDATE ratings SET openid=?, words='' WHERE openid=?", ERASED, openid)
+        return done
+
+    async def purge(self, *, questions_before: datetime, cases_before: datetime, bookings_before: datetime,
+                    notices_before: datetime) -> dict[str, int]:
+        """Delete what has outlived its retention period; the counts, by kind."""
+        async with self.store.transaction() as db:
+            done = {
+                "questions": await db.execute("DELETE FROM inquiries WHERE at < ?", iso(questions_before)),
+                "requests_for_a_person": await db.execute(
+                    "DELETE FROM handoff_requests WHERE status <> 'waiting' AND created_at < ?", iso(questions_before)),
+                "bookings": await db.execute("DELETE FROM bookings WHERE start < ?", iso(bookings_before)),
+                "notices": await db.execute(
+                    "DELETE FROM outbox WHERE (sent_at IS NOT NULL AND sent_at < ?) OR (dead_at IS NOT NULL "
+                    "AND dead_at < ?)", iso(notices_before), iso(notices_before)),
+                "cases": await _purge_cases(db, cases_before),
+            }
+        return done
+
+
+async def _purge_cases(db: Tx, before: datetime) -> int:
+    ids = [r["id"] for r in await db.fetchall(
+        f"SELECT id FROM cases WHERE state IN {FINISHED} AND updated_at < ?", iso(before))]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for table in ("case_history", "ratings"):
+            await db.execute(f"DELETE FROM {table} WHERE case_id IN ({marks(chunk)})", *chunk)
+        await db.execute(f"DELETE FROM cases WHERE id IN ({marks(chunk)})", *chunk)
+    return len(ids)
