@@ -311,6 +311,30 @@ def cmd_resident(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup
+
+    try:
+        written = backup(Config.load(args.config), Path(args.to))
+    except BackupError as e:
+        print(f"backup failed: {e}", file=sys.stderr)
+        return 1
+    print(f"backup written to {written} ({written.stat().st_size:,} bytes)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, restore
+
+    try:
+        restore(Config.load(args.config), Path(args.source))
+    except BackupError as e:
+        print(f"restore failed: {e}", file=sys.stderr)
+        return 1
+    print(f"restored from {args.source}")
+    return 0
+
+
 def cmd_check_kb(args: argparse.Namespace) -> int:
     from bot.knowledge.loader import load_knowledge
 
@@ -352,6 +376,14 @@ def parser() -> argparse.ArgumentParser:
         if name == "erase":
             command.add_argument("--yes", action="store_true", help="really erase")
         command.set_defaults(func=cmd_resident)
+    backup = sub.add_parser("backup", help="write a backup of the store (SQLite online, or pg_dump)")
+    backup.add_argument("--config", required=True)
+    backup.add_argument("--to", required=True, help="the backup file to write")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="put a backup back (SQLite: with the server stopped)")
+    restore.add_argument("--config", required=True)
+    restore.add_argument("--from", dest="source", required=True, help="the backup file to read")
+    restore.set_defaults(func=cmd_restore)
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
     staff_add = staff.add_parser("add", help="create a staff account; prints its API token on the last line")
     staff_add.add_argument("--config", required=True)
