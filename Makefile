@@ -16,12 +16,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian's packages the tests use, installed only when missing: Chromium and CJK fonts for the
-# browser tests, PostgreSQL's server programs for the throw-away database of the store tests.
+# browser tests, PostgreSQL's and Redis's servers for the throw-away instances of the store tests.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || missing="$$missing fonts-noto-cjk"; \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -33,7 +34,7 @@ demo: $(STAMP)
 
 test: $(STAMP) system-deps
 	$(BIN)/frontdesk check-kb knowledge
-	FRONTDESK_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q
+	FRONTDESK_REQUIRE_POSTGRES=1 FRONTDESK_REQUIRE_REDIS=1 $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/load.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from typing import AsyncIterator
 
 import aiohttp
@@ -54,7 +55,9 @@ VAULT = web.AppKey("vault", Vault)
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    store = await open_store(config.store.url, config.base_dir, app[VAULT])
+    store = await open_store(config.store.url, config.base_dir, app[VAULT], redis_url=config.redis.url,
+                             redis_timeout=float(config.redis.timeout_seconds),
+                             dialog_idle=timedelta(minutes=config.dialog.idle_timeout_minutes))
     app[STORE] = store
     yield
     await store.close()

@@ -92,6 +92,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "dialog": {
         "idle_timeout_minutes": Key(int, 30, _positive),
+        "max_messages_per_minute": Key(int, 30, _positive),
     },
     "service": {
         "name": Key(str, "便民服务中心"),
@@ -117,6 +118,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "session_max_hours": Key(int, 12, _positive),
         "lockout_failures": Key(int, 5, _positive),
         "lockout_minutes": Key(int, 15, _positive),
+    },
+    "redis": {
+        "url": Key(str, "", lambda v: None if v == "" or v.startswith(("redis://", "rediss://", "unix://"))
+                   else 'empty, or a URL like "redis://127.0.0.1:6379/0"'),
+        "timeout_seconds": Key((int, float), 1.0, _positive),
     },
     "retention": {
         "inquiries_days": Key(int, 180, _positive),
@@ -198,6 +204,7 @@ class Config:
     service: Section
     booking: Section
     console: Section
+    redis: Section
     retention: Section
     handoff: Section
     log: Section

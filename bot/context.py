@@ -11,6 +11,7 @@ from bot.config import Config
 from bot.messages import Inbound
 from bot.replies import TextReply
 from bot.store.base import Dialog
+from bot.store.redis import StateUnavailable
 from bot.texts import Texts, split_text
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class Turn:
     match: "Match | None" = None
     intent: str | None = None
     more: list[str] = field(default_factory=list)
+    state_unread: bool = False        # the resident's dialog could not be read (Redis away)
+    state_unkept: bool = False        # the next step of a dialog could not be kept (Redis away)
 
     @property
     def openid(self) -> str:
@@ -63,7 +66,10 @@ class Turn:
 
     async def enter(self, state: str, **data) -> None:
         self.dialog = Dialog(state=state, data=data)
-        await self.ctx.store.dialogs.set(self.openid, self.dialog, self.ctx.clock.now())
+        try:
+            await self.ctx.store.dialogs.set(self.openid, self.dialog, self.ctx.clock.now())
+        except StateUnavailable:
+            self.state_unkept = True   # the front desk decides whether the reply still stands
 
     def guide(self, text: str | None = None, at_least: float = 0.5) -> "Guide | None":
         """The guide the resident's message (or `text`) names with some confidence, or None."""
@@ -80,4 +86,7 @@ class Turn:
 
     async def leave(self) -> None:
         self.dialog = None
-        await self.ctx.store.dialogs.clear(self.openid)
+        try:
+            await self.ctx.store.dialogs.clear(self.openid)
+        except StateUnavailable:
+            pass   # what was left behind expires by itself

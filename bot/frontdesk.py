@@ -3,7 +3,10 @@
 - A message is claimed in the store before it is handled, so a WeChat retry (same MsgId, or
   for events the same sender + time) is answered with the first reply and never handled twice.
 - One resident's messages are handled one at a time, and their dialog is read inside that lock —
-  across workers too (`Database.hold`: an advisory lock on PostgreSQL).
+  across workers too (`Store.hold`: a Redis lock, or an advisory lock on PostgreSQL).
+- A resident sending more than `[dialog] max_messages_per_minute` is asked to slow down.
+- When Redis (which keeps dialogs, if configured) does not answer, guide questions are still
+  answered and a step of a dialog says plainly that it cannot continue now.
 - If the answer is not ready within the deadline, the resident is told to wait a moment and the
   answer follows through the customer-service API (the outbox).
 - Any error is logged with its traceback and the resident gets a kind apology, never silence.
@@ -22,6 +25,7 @@ from bot.messages import Inbound, MenuClick, Text, Unsubscribe, Voice
 from bot.metrics import Metrics
 from bot.replies import NoReply, Reply, TextReply
 from bot.router import BACK_WORDS, RootRouter
+from bot.store.redis import StateUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +127,7 @@ class FrontDesk:
         try:
             # this process's lock first, then every worker's: a resident's next message, wherever
             # it arrives, waits until this one's dialog is written
-            async with self._locks[openid], self.ctx.store.db.hold(f"dialog:{openid}"):
+            async with self._locks[openid], self.ctx.store.hold(f"dialog:{openid}"):
                 return await self._answer_locked(message)
         finally:
             self._waiting[openid] -= 1
@@ -141,8 +145,18 @@ class FrontDesk:
                 self.metrics.count(message, "none", "none")
                 return NoReply()
             await self._seen(message.openid)
-            turn.dialog = await ctx.store.dialogs.get(message.openid, ctx.clock.now(), ctx.dialog_idle)
+            if not await ctx.store.allow(f"messages:{message.openid}", ctx.config.dialog.max_messages_per_minute,
+                                         ctx.clock.now()):
+                self.metrics.count(message, "none", "too_fast")
+                return TextReply(ctx.texts.chat("too_fast"))
+            try:
+                turn.dialog = await ctx.store.dialogs.get(message.openid, ctx.clock.now(), ctx.dialog_idle)
+            except StateUnavailable:
+                turn.state_unread = True
             reply = await self._route(turn)
+            if self._step_lost(turn):
+                log.warning("dialog of %s unavailable; told the resident", message.openid)
+                return TextReply(ctx.texts.chat("dialog_unavailable"))
         except Exception:
             log.exception("failed to answer %s from %s", type(message).__name__, message.openid)
             self.metrics.errors.inc()
@@ -153,6 +167,15 @@ class FrontDesk:
         match = turn.match
         self.metrics.count(message, turn.intent or "none", match.decision if match else "none")
         return reply
+
+    @staticmethod
+    def _step_lost(turn: Turn) -> bool:
+        """Without its dialog (Redis away), does the reply still stand? A guide answer does, and so
+        does an action asked for in so many words (转人工, 投诉 …) that needed no next step; a
+        message that may have answered a step, or a reply that starts one, does not."""
+        if turn.intent == "guide" and turn.match is not None and turn.match.decision == "answer":
+            return False   # the answer is whole; only a follow-up like 要钱吗 loses its context
+        return turn.state_unkept or (turn.state_unread and turn.intent in (None, "guide", "unknown"))
 
     async def _seen(self, openid: str) -> None:
         """Record that the resident wrote (it opens WeChat's 48-hour window). A resident writing

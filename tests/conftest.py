@@ -23,6 +23,7 @@ from bot.wechat.fake import FakeWeChat
 from bot.wechat.simulator import WeChatSide, text_xml
 from bot.vault import ENV
 from tests.postgres import ThrowawayPostgres, pg_bin
+from tests.redis_server import ThrowawayRedis
 
 TOKEN, APP_ID, SECRET = "test-token", "wxtest000000000001", "test-secret"
 # personal data at rest is encrypted with keys from the environment; the servers tests start inherit it
@@ -86,15 +87,27 @@ async def fake_wechat(aiohttp_server) -> tuple[FakeWeChat, str]:
     return fake, str(server.make_url("")).rstrip("/")
 
 
+def _installed(found, package: str, required_by: str):
+    """`found` (a server program), or: fail under `make test` (which installs `package`), skip elsewhere."""
+    if found is None:
+        if os.environ.get(required_by):
+            pytest.fail(f"{package} is missing: `make test` installs Debian's {package}")
+        pytest.skip(f"{package} is not installed (`make test` installs it)")
+    return found
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """One throw-away PostgreSQL for the whole run (see tests/postgres.py)."""
-    bin_dir = pg_bin()
-    if bin_dir is None:
-        if os.environ.get("FRONTDESK_REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL's server programs are missing: `make test` installs Debian's postgresql")
-        pytest.skip("PostgreSQL's server programs are not installed (`make test` installs them)")
-    server = ThrowawayPostgres(bin_dir).start()
+    server = ThrowawayPostgres(_installed(pg_bin(), "postgresql", "FRONTDESK_REQUIRE_POSTGRES")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One throw-away Redis for the whole run (see tests/redis_server.py)."""
+    server = ThrowawayRedis(_installed(ThrowawayRedis.find(), "redis-server", "FRONTDESK_REQUIRE_REDIS")).start()
     yield server
     server.stop()
 

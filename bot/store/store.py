@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.store.cases import Cases, Ratings
 from bot.store.db import Database, Row, Tx
 from bot.store.privacy import ResidentData
 from bot.store.reports import Reports
+from bot.store.redis import RedisDialogs, RedisMessages, RedisState
 from bot.store.repos import AccessTokens, Dialogs, Handoffs, Inquiries, Outbox, ProcessedMessages, Residents
 from bot.store.staff import Audit, Sessions, Staff
 from bot.vault import Vault
@@ -25,9 +27,12 @@ log = logging.getLogger(__name__)
 
 
 class Store:
-    def __init__(self, db: Database, vault: Vault | None = None):
+    def __init__(self, db: Database, vault: Vault | None = None, state: RedisState | None = None,
+                 dialog_idle: timedelta = timedelta(minutes=30)):
         self.db = db
         self.vault = vault   # encrypts personal data at rest; None only for tools that touch none
+        self.state = state   # Redis, when configured: dialogs, de-duplication, locks, rate limits
+        self._minute, self._counts = "", {}   # rate limits of this process, without Redis: this minute's counts
         self.residents = Residents(self)
         self.dialogs = Dialogs(self)
         self.inquiries = Inquiries(self)
@@ -43,6 +48,26 @@ class Store:
         self.reports = Reports(self)
         self.tokens = AccessTokens(self)
         self.privacy = ResidentData(self)
+        if state is not None:
+            self.dialogs = RedisDialogs(state, vault, dialog_idle)  # type: ignore[assignment]
+            self.messages = RedisMessages(state, fallback=ProcessedMessages(self))  # type: ignore[assignment]
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """`key` held across every worker: in Redis when there is one, else in the database."""
+        if self.state is not None:
+            return self.state.hold(key, fallback=self.db.hold)
+        return self.db.hold(key)
+
+    async def allow(self, key: str, limit: int, now: datetime) -> bool:
+        """One more event for `key` this minute, if fewer than `limit` came already: counted in
+        Redis for all workers, or per worker without it."""
+        if self.state is not None:
+            return await self.state.allow(key, limit, now)
+        minute = f"{now:%Y%m%d%H%M}"
+        if minute != self._minute:
+            self._minute, self._counts = minute, {}
+        self._counts[key] = seen = self._counts.get(key, 0) + 1
+        return seen <= limit
 
     # what the repositories use
     def transaction(self) -> AbstractAsyncContextManager[Tx]:
@@ -69,11 +94,15 @@ class Store:
         return row is not None
 
     async def close(self) -> None:
+        if self.state is not None:
+            await self.state.close()
         await self.db.close()
 
 
-async def open_store(url: str, base_dir: Path, vault: Vault | None = None) -> Store:
-    """`sqlite:///relative/or/absolute/path.db` or `postgresql://user@host:port/db`."""
+async def open_store(url: str, base_dir: Path, vault: Vault | None = None, redis_url: str = "",
+                     redis_timeout: float = 1.0, dialog_idle: timedelta = timedelta(minutes=30)) -> Store:
+    """`sqlite:///relative/or/absolute/path.db` or `postgresql://user@host:port/db`, with Redis
+    beside it when `redis_url` is given."""
     if url.startswith("sqlite:///"):
         from bot.store.sqlite import SQLiteDatabase
 
@@ -92,4 +121,5 @@ async def open_store(url: str, base_dir: Path, vault: Vault | None = None) -> St
     except BaseException:
         await db.close()
         raise
-    return Store(db, vault)
+    state = RedisState.open(redis_url, redis_timeout) if redis_url else None
+    return Store(db, vault, state, dialog_idle)

@@ -25,7 +25,7 @@ class SharedToken:
         `stale` one WeChat just refused; otherwise one fetched by exactly one worker."""
         if (kept := await self._good(stale)) is not None:
             return kept
-        async with self.store.db.hold(f"wechat-token:{self.app_id}"):
+        async with self.store.hold(f"wechat-token:{self.app_id}"):
             if (kept := await self._good(stale)) is not None:   # another worker refreshed it meanwhile
                 return kept
             token, lasts = await fetch()

@@ -1,0 +1,196 @@
+"""Redis beside the database, for counties running many workers (`[redis] url`): residents'
+dialogs with their idle time as a TTL, the de-duplication keys of WeChat's retries, the locks
+that make a resident's messages and the token refresh take turns, and rate limits.
+
+Redis is help, not a single point of failure:
+- a lock or a de-duplication key Redis cannot give is taken from the database instead (an
+  advisory lock, a row), so the workers stay correct, only slower;
+- a dialog lives only in Redis: when Redis does not answer, `StateUnavailable` says so, and the
+  front desk tells the resident that the step cannot continue now, while guide questions are
+  still answered;
+- a rate limit Redis cannot count lets the message through.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, AsyncIterator, Callable
+
+import redis.asyncio as aioredis
+from redis.exceptions import LockError, RedisError
+
+from bot.errors import StoreError
+from bot.store.base import Dialog
+from bot.store.db import iso
+
+if TYPE_CHECKING:
+    from bot.store.repos import ProcessedMessages
+    from bot.vault import Vault
+
+log = logging.getLogger(__name__)
+
+PREFIX = "frontdesk:"
+MESSAGE_TTL = 2 * 24 * 3600   # WeChat retries within seconds; kept as long as the database kept them
+LOCK_SECONDS = 60             # a lock a dead worker held is free again after this
+
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'claimed', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+_TAKE_OVER = """
+if redis.call('HEXISTS', KEYS[1], 'reply') == 1 then return 0 end
+local claimed = redis.call('HGET', KEYS[1], 'claimed')
+if (not claimed) or claimed >= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'claimed', ARGV[1])
+return 1
+"""
+
+
+class StateUnavailable(StoreError):
+    """Redis does not answer: a resident's dialog cannot be read or kept right now."""
+
+
+class RedisState:
+    def __init__(self, client: aioredis.Redis):
+        self.client = client
+        self._claim = client.register_script(_CLAIM)
+        self._take_over = client.register_script(_TAKE_OVER)
+
+    @classmethod
+    def open(cls, url: str, timeout: float) -> "RedisState":
+        """Connections are made when first used, so a worker starts even while Redis is down."""
+        return cls(aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                     decode_responses=True))
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    @asynccontextmanager
+    async def hold(self, key: str, fallback: Callable[[str], AbstractAsyncContextManager[None]]) -> AsyncIterator[None]:
+        """`key` held for every worker; through the database when Redis cannot give it."""
+        lock = self.client.lock(PREFIX + "lock:" + key, timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS)
+        try:
+            acquired = await lock.acquire()
+        except RedisError as e:
+            log.warning("Redis lock %s unavailable (%s); holding it through the database", key, e)
+            acquired = False
+        if not acquired:
+            async with fallback(key):
+                yield
+            return
+        try:
+            yield
+        finally:
+            try:
+                await lock.release()
+            except (LockError, RedisError) as e:   # expired meanwhile, or Redis went away: it times out
+                log.warning("Redis lock %s not released: %s", key, e)
+
+    async def allow(self, key: str, limit: int, now: datetime) -> bool:
+        """Count one event for `key` in this minute; False once there were `limit` already."""
+        counter = f"{PREFIX}rate:{key}:{now:%Y%m%d%H%M}"
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                seen, _ = await pipe.incr(counter).expire(counter, 120).execute()
+        except RedisError as e:
+            log.warning("Redis rate limit unavailable (%s); letting the message through", e)
+            return True
+        return int(seen) <= limit
+
+
+class RedisDialogs:
+    """Dialogs in Redis, each with the idle timeout as its TTL, encrypted like the database's."""
+
+    def __init__(self, state: RedisState, vault: "Vault | None", idle: timedelta):
+        self.client = state.client
+        self.vault = vault
+        self.idle = idle
+
+    def _key(self, openid: str) -> str:
+        return f"{PREFIX}dialog:{openid}"
+
+    async def get(self, openid: str, now: datetime, idle: timedelta) -> Dialog | None:
+        try:
+            raw = await self.client.get(self._key(openid))
+        except RedisError as e:
+            raise StateUnavailable(f"dialog of {openid} cannot be read: {e}") from None
+        if raw is None:
+            return None
+        kept = json.loads(self.vault.open(raw) if self.vault is not None else raw)
+        if datetime.fromisoformat(kept["at"]) + idle < now:
+            await self.clear(openid)
+            return None
+        return Dialog(state=kept["state"], data=kept["data"])
+
+    async def set(self, openid: str, dialog: Dialog, now: datetime) -> None:
+        text = json.dumps({"state": dialog.state, "data": dialog.data, "at": iso(now)}, ensure_ascii=False)
+        try:
+            await self.client.set(self._key(openid), self.vault.seal(text) if self.vault is not None else text,
+                                  ex=max(int(self.idle.total_seconds()), 60))
+        except RedisError as e:
+            raise StateUnavailable(f"dialog of {openid} cannot be kept: {e}") from None
+
+    async def clear(self, openid: str) -> None:
+        try:
+            await self.client.delete(self._key(openid))
+        except RedisError as e:
+            raise StateUnavailable(f"dialog of {openid} cannot be cleared: {e}") from None
+
+    async def reseal(self) -> int:
+        assert self.vault is not None, "rotating keys needs the vault"
+        done = 0
+        async for key in self.client.scan_iter(match=f"{PREFIX}dialog:*"):
+            raw = await self.client.get(key)
+            if raw is not None:
+                await self.client.set(key, self.vault.reseal(raw), keepttl=True)
+                done += 1
+        return done
+
+
+class RedisMessages:
+    """De-duplication of WeChat's retries in Redis; the database's table while Redis is away."""
+
+    def __init__(self, state: RedisState, fallback: "ProcessedMessages"):
+        self.state = state
+        self.client = state.client
+        self.fallback = fallback
+
+    def _key(self, key: str) -> str:
+        return f"{PREFIX}message:{key}"
+
+    async def claim(self, key: str, openid: str, now: datetime) -> bool:
+        try:
+            return bool(await self.state._claim(keys=[self._key(key)], args=[iso(now), MESSAGE_TTL]))
+        except RedisError as e:
+            log.warning("Redis unavailable for de-duplication (%s); using the database", e)
+            return await self.fallback.claim(key, openid, now)
+
+    async def take_over(self, key: str, now: datetime, claimed_before: datetime) -> bool:
+        try:
+            return bool(await self.state._take_over(keys=[self._key(key)], args=[iso(now), iso(claimed_before)]))
+        except RedisError:
+            return await self.fallback.take_over(key, now, claimed_before)
+
+    async def answered(self, key: str, reply_json: str) -> None:
+        try:
+            await self.client.hset(self._key(key), "reply", reply_json)
+        except RedisError:
+            await self.fallback.answered(key, reply_json)
+
+    async def reply_for(self, key: str) -> tuple[bool, str | None]:
+        try:
+            kept = await self.client.hgetall(self._key(key))
+        except RedisError:
+            return await self.fallback.reply_for(key)
+        if not kept:
+            return await self.fallback.reply_for(key)   # claimed through the database while Redis was away
+        return True, kept.get("reply")
+
+    async def purge_before(self, before: datetime) -> int:
+        """Redis forgets by itself (TTL); the database's rows from times without Redis go here."""
+        return await self.fallback.purge_before(before)

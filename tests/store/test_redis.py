@@ -1,0 +1,89 @@
+"""Redis beside the store: dialogs with their idle time, WeChat's retries claimed once, locks and
+rate limits shared by workers — and the bot still answering, and honest, when Redis is down."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.store import Dialog, open_store
+from bot.store.redis import StateUnavailable
+from bot.vault import Vault
+from tests.support import free_port
+
+NOW = FixedClock().now()
+
+
+@pytest.fixture
+async def store(redis_server, tmp_path):
+    opened = await open_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path, Vault.from_env(),
+                              redis_url=redis_server.url, dialog_idle=timedelta(minutes=30))
+    await opened.state.client.flushdb()
+    yield opened
+    await opened.close()
+
+
+async def test_dialogs_live_in_redis_encrypted_and_forgotten_when_idle(store):
+    await store.dialogs.set("o-1", Dialog("proxy:phone", {"name": "王秀英", "phone": "13800001234"}), NOW)
+    assert await store.dialogs.get("o-1", NOW, timedelta(minutes=30)) == Dialog(
+        "proxy:phone", {"name": "王秀英", "phone": "13800001234"})
+    raw = await store.state.client.get("frontdesk:dialog:o-1")
+    assert "13800001234" not in raw and 60 < await store.state.client.ttl("frontdesk:dialog:o-1") <= 1800
+    assert (await store.fetchone("SELECT count(*) AS n FROM dialogs"))["n"] == 0
+    assert await store.dialogs.get("o-1", NOW + timedelta(minutes=31), timedelta(minutes=30)) is None
+    await store.dialogs.set("o-2", Dialog("booking:day", {}), NOW)
+    await store.dialogs.clear("o-2")
+    assert await store.dialogs.get("o-2", NOW, timedelta(minutes=30)) is None
+
+
+async def test_a_retry_is_claimed_once_and_taken_over_only_when_abandoned(store):
+    claims = await asyncio.gather(*(store.messages.claim("msg-1", "o-1", NOW) for _ in range(10)))
+    assert sorted(claims) == [False] * 9 + [True]
+    assert await store.messages.reply_for("msg-1") == (True, None)
+    assert not await store.messages.take_over("msg-1", NOW + timedelta(seconds=5), NOW - timedelta(seconds=10))
+    assert await store.messages.take_over("msg-1", NOW + timedelta(seconds=30), NOW + timedelta(seconds=20))
+    await store.messages.answered("msg-1", '{"text": "好的"}')
+    assert await store.messages.reply_for("msg-1") == (True, '{"text": "好的"}')
+    assert not await store.messages.take_over("msg-1", NOW + timedelta(hours=1), NOW + timedelta(minutes=59))
+    assert await store.messages.reply_for("never-seen") == (False, None)
+
+
+async def test_locks_and_rate_limits_are_shared(store, redis_server, tmp_path):
+    other = await open_store(f"sqlite:///{tmp_path / 'other.db'}", tmp_path, Vault.from_env(),
+                             redis_url=redis_server.url)   # another worker, same Redis
+    try:
+        inside, most = 0, 0
+
+        async def visit(s):
+            nonlocal inside, most
+            async with s.hold("dialog:o-1"):
+                inside += 1
+                most = max(most, inside)
+                await asyncio.sleep(0.01)
+                inside -= 1
+
+        await asyncio.gather(*(visit(s) for s in (store, other) * 3))
+        assert most == 1
+        allowed = [await s.allow("messages:o-1", 5, NOW) for s in (store, other) * 4]
+        assert allowed == [True] * 5 + [False] * 3
+        assert await store.allow("messages:o-1", 5, NOW + timedelta(minutes=1))   # a new minute
+    finally:
+        await other.close()
+
+
+async def test_without_redis_locks_fall_back_and_dialogs_say_so(tmp_path):
+    down = await open_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path, Vault.from_env(),
+                            redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_timeout=0.2)
+    try:
+        async with down.hold("dialog:o-1"):   # held through the database instead
+            pass
+        assert await down.allow("messages:o-1", 1, NOW) and await down.allow("messages:o-1", 1, NOW)
+        assert await down.messages.claim("msg-1", "o-1", NOW) is True     # claimed in the database
+        assert await down.messages.claim("msg-1", "o-1", NOW) is False
+        with pytest.raises(StateUnavailable):
+            await down.dialogs.get("o-1", NOW, timedelta(minutes=30))
+    finally:
+        await down.close()
