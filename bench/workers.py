@@ -1,4 +1,5 @@
-"""One worker on SQLite, one on PostgreSQL, two on PostgreSQL: side by side on this machine.
+"""One worker on SQLite, one on PostgreSQL, two on PostgreSQL, two on PostgreSQL with Redis:
+side by side on this machine.
 
     .venv/bin/python bench/workers.py [--messages 1000] [--concurrency 20] [--notices 2000]
 
@@ -7,7 +8,8 @@ WeChat API served from this process, sends encrypted text messages through `/wec
 does (the same mix as `load.py`), and prints messages/s, p50, p99 and failures. Then it queues
 notices straight into the outbox and times how fast the workers' pushers drain them, with the
 fake API taking `--send-ms` per message as WeChat's does, and counts notices sent twice (must be
-0) or never (must be 0). PostgreSQL is a throw-away server from Debian's packages, as in the tests.
+0) or never (must be 0). PostgreSQL and Redis are throw-away servers from Debian's packages, as in
+the tests.
 """
 
 from __future__ import annotations
@@ -38,11 +40,12 @@ from bot.wechat.fake import FakeWeChat  # noqa: E402
 from bot.wechat.simulator import WeChatSide  # noqa: E402
 from bot.vault import ENV, new_key  # noqa: E402
 from tests.postgres import ThrowawayPostgres, pg_bin  # noqa: E402
+from tests.redis_server import ThrowawayRedis  # noqa: E402
 
 os.environ.setdefault(ENV, new_key())   # the servers started here encrypt personal data with it
 
 
-def write_config(folder: Path, port: int, store_url: str, api_base: str) -> Path:
+def write_config(folder: Path, port: int, store_url: str, api_base: str, redis_url: str) -> Path:
     path = folder / f"bench-{port}.toml"
     path.write_text(f'''
 [server]
@@ -60,6 +63,8 @@ api_base = "{api_base}"
 url = "{store_url}"
 [knowledge]
 dir = "{ROOT / "knowledge"}"
+[redis]
+url = "{redis_url}"
 [log]
 level = "WARNING"
 ''', encoding="utf-8")
@@ -106,10 +111,10 @@ async def drain(store_url: str, fake: FakeWeChat, notices: int, folder: Path) ->
     return took, twice, never
 
 
-async def run_setup(name: str, store_url: str, workers: int, args, fake: FakeWeChat, api_base: str,
+async def run_setup(name: str, store_url: str, redis_url: str, workers: int, args, fake: FakeWeChat, api_base: str,
                     folder: Path) -> dict:
     port = free_port()
-    config = write_config(folder, port, store_url, api_base)
+    config = write_config(folder, port, store_url, api_base, redis_url)
     log = folder / f"{port}.log"
     command = [sys.executable, "-m", "bot.cli", "serve", "--config", str(config), "--workers", str(workers)]
     process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT)
@@ -147,17 +152,23 @@ async def main_async(args) -> int:
     bin_dir = pg_bin()
     if bin_dir is None:
         raise SystemExit("PostgreSQL's server programs are missing: apt-get install postgresql")
+    redis_program = ThrowawayRedis.find()
+    if redis_program is None:
+        raise SystemExit("redis-server is missing: apt-get install redis-server")
     postgres = ThrowawayPostgres(bin_dir).start()
+    redis = ThrowawayRedis(redis_program).start()
     rows = []
     try:
         with tempfile.TemporaryDirectory(prefix="frontdesk-workers-") as tmp:
             folder = Path(tmp)
-            setups = [("1 worker, SQLite", f"sqlite:///{folder / 'bench.db'}", 1),
-                      ("1 worker, PostgreSQL", postgres.url_for(await postgres.new_schema()), 1),
-                      ("2 workers, PostgreSQL", postgres.url_for(await postgres.new_schema()), 2)]
-            for name, url, workers in setups:
-                rows.append(await run_setup(name, url, workers, args, fake, api_base, folder))
+            setups = [("1 worker, SQLite", f"sqlite:///{folder / 'bench.db'}", "", 1),
+                      ("1 worker, PostgreSQL", postgres.url_for(await postgres.new_schema()), "", 1),
+                      ("2 workers, PostgreSQL", postgres.url_for(await postgres.new_schema()), "", 2),
+                      ("2 workers, PG + Redis", postgres.url_for(await postgres.new_schema()), redis.url, 2)]
+            for name, url, redis_url, workers in setups:
+                rows.append(await run_setup(name, url, redis_url, workers, args, fake, api_base, folder))
     finally:
+        redis.stop()
         postgres.stop()
         await runner.cleanup()
     print(f"{args.messages} messages from {args.residents} residents, {args.concurrency} at a time; "

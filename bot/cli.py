@@ -265,7 +265,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     vault = Vault.from_env()
 
     async def rotate() -> tuple[int, int]:
-        store = await open_store(config.store.url, config.base_dir, vault)
+        store = await open_store(config.store.url, config.base_dir, vault, redis_url=config.redis.url)
         try:
             return await store.cases.reseal(), await store.dialogs.reseal()
         finally:
@@ -290,7 +290,7 @@ def cmd_resident(args: argparse.Namespace) -> int:
         return 2
 
     async def act() -> dict:
-        store = await open_store(config.store.url, config.base_dir, Vault.from_env())
+        store = await open_store(config.store.url, config.base_dir, Vault.from_env(), redis_url=config.redis.url)
         try:
             if args.resident_command == "export":
                 result = await store.privacy.export(args.openid)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.clock import TZ
 from bot.store.db import Tx, iso, marks
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class ResidentData:
 
         cases = [await store.cases.get(r["number"]) for r in await rows(
             "SELECT number FROM cases WHERE openid=? ORDER BY id")]
-        dialog = await store.fetchone("SELECT openid FROM dialogs WHERE openid=?", openid)
+        dialog = await store.dialogs.get(openid, datetime.now(tz=TZ), timedelta(days=365))
         return {
             "openid": openid,
             "resident": (await rows("SELECT * FROM residents WHERE openid=?") or [None])[0],
@@ -59,6 +60,7 @@ class ResidentData:
                                  json.dumps({"erased": True}), *ids)
             done["cases"] = len(ids)
             done["ratings"] = await db.execute("UPDATE ratings SET openid=?, words='' WHERE openid=?", ERASED, openid)
+        await self.store.dialogs.clear(openid)   # kept in Redis, when there is one
         return done
 
     async def purge(self, *, questions_before: datetime, cases_before: datetime, bookings_before: datetime,
