@@ -7,7 +7,9 @@ restarted under load costs residents a polite "please send it again" at worst.""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -233,3 +235,34 @@ async def test_postgresql_restarted_under_load_costs_an_apology_at_worst(workers
     finally:
         await store.close()
     assert {r["openid"]: r["n"] for r in rows} == dict.fromkeys(complainants, 1)
+
+
+async def test_serve_workers_restarts_a_worker_that_dies_and_stops_them_all(tmp_path, postgres_server):
+    store_url = postgres_server.url_for(await postgres_server.new_schema())
+    config = _config(tmp_path, 9, store_url, "http://127.0.0.1:9", "")
+    port = re.search(r"port = (\d+)", config.read_text()).group(1)
+    log = tmp_path / "supervisor.log"
+    supervisor = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(config), "--workers",
+                                   "2"], stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _until_up(session, f"http://127.0.0.1:{port}", supervisor, log)
+            for _ in range(100):
+                if found := re.search(r"supervising 2 workers: (\d+), (\d+)", log.read_text()):
+                    break
+                await asyncio.sleep(0.1)
+            first, second = int(found.group(1)), int(found.group(2))
+            os.kill(first, signal.SIGKILL)
+            for _ in range(100):
+                if "starting another" in log.read_text():
+                    break
+                await asyncio.sleep(0.1)
+            assert "starting another" in log.read_text()
+            await _until_up(session, f"http://127.0.0.1:{port}", supervisor, log)
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(timeout=30) == 0
+        await asyncio.sleep(0.5)
+        with pytest.raises(ProcessLookupError):
+            os.kill(second, 0)   # the workers stopped with it
+    finally:
+        stop(supervisor)
