@@ -58,8 +58,8 @@ class StateUnavailable(StoreError):
 class RedisState:
     def __init__(self, client: aioredis.Redis):
         self.client = client
-        self._claim = client.register_script(_CLAIM)
-        self._take_over = client.register_script(_TAKE_OVER)
+        self.claim_script = client.register_script(_CLAIM)
+        self.take_over_script = client.register_script(_TAKE_OVER)
 
     @classmethod
     def open(cls, url: str, timeout: float) -> "RedisState":
@@ -165,14 +165,14 @@ class RedisMessages:
 
     async def claim(self, key: str, openid: str, now: datetime) -> bool:
         try:
-            return bool(await self.state._claim(keys=[self._key(key)], args=[iso(now), MESSAGE_TTL]))
+            return bool(await self.state.claim_script(keys=[self._key(key)], args=[iso(now), MESSAGE_TTL]))
         except RedisError as e:
             log.warning("Redis unavailable for de-duplication (%s); using the database", e)
             return await self.fallback.claim(key, openid, now)
 
     async def take_over(self, key: str, now: datetime, claimed_before: datetime) -> bool:
         try:
-            return bool(await self.state._take_over(keys=[self._key(key)], args=[iso(now), iso(claimed_before)]))
+            return bool(await self.state.take_over_script(keys=[self._key(key)], args=[iso(now), iso(claimed_before)]))
         except RedisError:
             return await self.fallback.take_over(key, now, claimed_before)
 
