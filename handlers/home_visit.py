@@ -4,6 +4,8 @@
                                                                                  │
                               case number (上门) ◀── 确认 ◀── home:confirm ◀───────┘
 
+返回 goes one step back from any step after the first (the answers so far are kept); 取消 leaves.
+
 The request becomes a home_visit case at the resident's station (or the default center); staff
 schedule the visit through the API and the resident is told the time.
 """
@@ -61,13 +63,30 @@ async def which_service(turn: Turn):
     return await _start(turn, guide)
 
 
+# 返回: the step before each one, and what it asks
+PREVIOUS = {WHO: (SERVICE, "service"), ADDRESS: (WHO, "who"), PHONE: (ADDRESS, "address"), TIMES: (PHONE, "phone"),
+            CONFIRM: (TIMES, "times")}
+
+
+async def _back(turn: Turn):
+    """One step back: the question before this one again, what was answered so far kept."""
+    state, field = PREVIOUS[turn.dialog.state]
+    if state == SERVICE:
+        await turn.enter(SERVICE)
+        return turn.say("home_visit_ask", field="service", again=False)
+    g = turn.ctx.library.knowledge.guide(turn.dialog.data.get("guide", ""))
+    await turn.enter(state, **turn.dialog.data)
+    options = _half_days(turn) if field == "times" else WHO_OPTIONS
+    return turn.say("home_visit_ask", field=field, g=g, options=options, again=False)
+
+
 async def _next(turn: Turn, state: str, field: str, **data):
     await turn.enter(state, **{**turn.dialog.data, **data})
     options = _half_days(turn) if field == "times" else WHO_OPTIONS
     return turn.say("home_visit_ask", field=field, options=options, again=False)
 
 
-@router.state(WHO)
+@router.state(WHO, back=_back)
 async def who(turn: Turn):
     n = pick(turn.text, len(WHO_OPTIONS))
     if n is None and len(turn.text.strip()) < 2:
@@ -76,7 +95,7 @@ async def who(turn: Turn):
     return await _next(turn, ADDRESS, "address", who=reason)
 
 
-@router.state(ADDRESS)
+@router.state(ADDRESS, back=_back)
 async def address(turn: Turn):
     text = turn.text.strip()
     if len(text) < 5:
@@ -84,7 +103,7 @@ async def address(turn: Turn):
     return await _next(turn, PHONE, "phone", address=text[:200])
 
 
-@router.state(PHONE)
+@router.state(PHONE, back=_back)
 async def phone(turn: Turn):
     digits = "".join(ch for ch in turn.text if ch.isdigit())
     if not mobile_ok(digits):
@@ -92,7 +111,7 @@ async def phone(turn: Turn):
     return await _next(turn, TIMES, "times", phone=digits)
 
 
-@router.state(TIMES)
+@router.state(TIMES, back=_back)
 async def times(turn: Turn):
     options = _half_days(turn)
     chosen = pick_many(turn.text, len(options))
@@ -103,7 +122,7 @@ async def times(turn: Turn):
     return turn.say("home_visit_confirm", data=data, phone=mask_mobile(data["phone"]))
 
 
-@router.state(CONFIRM)
+@router.state(CONFIRM, back=_back)
 async def confirm(turn: Turn):
     if not agrees(turn.text):
         return turn.say("proxy_confirm_again")

@@ -194,3 +194,24 @@ async def test_a_home_visit_is_requested_by_chat_and_its_time_is_pushed(bot):
     [notice] = await notices_to(bot, "r1", 1)
     assert "明天上午09:30" in notice and number in notice
     assert (await bot.store.cases.get(number)).deadline == date(2026, 11, 25)
+
+
+async def test_back_goes_one_step_back_in_a_home_visit_request(bot):
+    await bot.say("r1", "我妈瘫在床上出不了门，能不能约个时间请工作人员上门给她做养老金认证")
+    await bot.say("r1", "3")
+    text = await bot.say("r1", "清河镇东村3组12号")
+    assert "联系电话" in text and "返回" in text
+    text = await bot.say("r1", "返回")
+    assert "详细地址" in text                                   # the step before again
+    await bot.say("r1", "清河镇东村3组14号")                     # answered anew
+    await bot.say("r1", "13800001234")
+    text = await bot.say("r1", "1")
+    assert "清河镇东村3组14号" in text and "确认" in text
+    text = await bot.say("r1", "返回")
+    assert "哪些时间家里有人" in text
+    await bot.say("r1", "2")
+    number = re.search(r"编号 (S\d{8}-\d{4})", await bot.say("r1", "确认")).group(1)
+    assert (await bot.store.cases.get(number)).data["address"] == "清河镇东村3组14号"
+    await bot.say("r2", "预约上门办养老金认证")
+    text = await bot.say("r2", "返回")                            # from the first step: back to the service
+    assert "要办什么事" in text
