@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.access import Access
-from bot.appointments import Appointments
+from bot.appointments import Appointments, NotNow
 from bot.cases.desk import CaseDesk, InvalidMove, StaleCase
 from bot.cases.machine import STATES, Move, allowed
 from bot.clock import TZ
@@ -190,14 +190,10 @@ class StaffAPI:
             return refused
         if not _access(request).acts:
             return _error(self.texts, 403, "forbidden")
-        now = appointments.clock.now()
-        if action == "noshow" and now < booking.start:
-            return _error(self.texts, 409, "too_early")
-        if action == "checkin" and booking.day != now.date():
-            return _error(self.texts, 409, "not_today")
-        marked = await appointments.mark(booking.code, "checked_in" if action == "checkin" else "no_show")
-        if marked is None:
-            return _error(self.texts, 409, "appointment_closed", current=booking.status)
+        try:
+            marked = await appointments.mark(booking, action)
+        except NotNow as refused:
+            return _error(self.texts, 409, refused.code, current=refused.current)
         await _audit(request, action, center=booking.center, target=booking.code)
         return web.json_response(_booking_json(marked))
 
@@ -217,12 +213,13 @@ class StaffAPI:
                 raise ValueError("reason")
         except (ValueError, KeyError, TypeError, json.JSONDecodeError):
             return _error(self.texts, 400, "bad_request")
-        if day < appointments.clock.now().date():
-            return _error(self.texts, 400, "bad_request")
-        released = await appointments.close_day(appointments.centers.get(center_id), day, reason,
-                                                by=f"staff:{request[STAFF].name}")
-        if released is None:
-            return _error(self.texts, 409, "already_closed")
+        try:
+            released = await appointments.close_day(appointments.centers.get(center_id), day, reason,
+                                                    by=f"staff:{request[STAFF].name}")
+        except NotNow as refused:
+            if refused.code == "past_day":
+                return _error(self.texts, 400, "bad_request")
+            return _error(self.texts, 409, refused.code)
         await _audit(request, "close_day", center=center_id, target=day.isoformat(), detail=reason)
         return web.json_response({"center": center_id, "date": day.isoformat(), "reason": reason,
                                   "cancelled": [_booking_json(b) for b in released]})

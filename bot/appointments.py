@@ -6,19 +6,16 @@ Handlers and the staff API call this; the store takes the place atomically.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from bot.errors import FrontdeskError
 from bot.hours import Schedule, hours_lines, when_label
-from bot.knowledge.model import Center
-from bot.knowledge.model import LEVELS, Guide
+from bot.knowledge.model import LEVELS, Center, Guide
 from bot.store.bookings import Booking, BookingLimit, SlotTaken
 from bot.texts import Texts
 
-log = logging.getLogger(__name__)
 
 VILLAGE, TOWN, COUNTY = LEVELS[0], LEVELS[1], LEVELS[2]
 
@@ -40,6 +37,16 @@ class FreeTime:
 class Paused(Exception):
     def __init__(self, until: date, count: int):
         self.until, self.count = until, count
+
+
+class NotNow(FrontdeskError):
+    """A clerk's step on an appointment or a day that the time does not allow: `code` is
+    too_early (no-show before the time), not_today (check-in on another day), appointment_closed
+    (marked already), past_day (closing a day gone by) or already_closed."""
+
+    def __init__(self, code: str, current: str = ""):
+        self.code, self.current = code, current
+        super().__init__(code)
 
 
 class Appointments:
@@ -168,15 +175,33 @@ class Appointments:
     async def cancel(self, booking: Booking) -> bool:
         return await self.store.bookings.cancel(booking.code, booking.openid, self.clock.now(), "本人取消")
 
-    async def mark(self, code: str, to: str) -> Booking | None:
-        return await self.store.bookings.mark(code, to, self.clock.now())
+    async def mark(self, booking: Booking, action: str) -> Booking:
+        """checkin (on the day) or noshow (once the time has come), from `booked` only: a second
+        click raises NotNow("appointment_closed") and changes nothing."""
+        now = self.clock.now()
+        if action == "noshow" and now < booking.start:
+            raise NotNow("too_early")
+        if action == "checkin" and booking.day != now.date():
+            raise NotNow("not_today")
+        marked = await self.store.bookings.mark(booking.code, "checked_in" if action == "checkin" else "no_show", now)
+        if marked is None:
+            raise NotNow("appointment_closed", current=booking.status)
+        return marked
 
-    async def close_day(self, center: Center, day: date, reason: str, by: str) -> list[Booking] | None:
+    async def close_day(self, center: Center, day: date, reason: str, by: str) -> list[Booking]:
+        """Close `center` on `day` (today or later): its bookings are released and each resident
+        is told why; NotNow for a day gone by or one closed already."""
+        if day < self.clock.now().date():
+            raise NotNow("past_day")
+
         def notice(b: Booking) -> str:
             return self.texts.chat("booking_closed_notice", b=b, c=center, reason=reason,
                                    g=self.library.knowledge.guide(b.guide))
-        return await self.store.bookings.close_day(center=center.id, day=day, reason=reason, by=by,
-                                                   now=self.clock.now(), notice=notice)
+        released = await self.store.bookings.close_day(center=center.id, day=day, reason=reason, by=by,
+                                                       now=self.clock.now(), notice=notice)
+        if released is None:
+            raise NotNow("already_closed")
+        return released
 
     async def day_sheet(self, center: Center, day: date) -> dict[str, Any]:
         """A center's day for its clerks: every slot, and in it each window's booking, or
@@ -206,16 +231,5 @@ class Appointments:
             sent += await self.store.bookings.remind(b, text, now)
         return sent
 
-    async def run_reminders(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.send_reminders()
-            except Exception:  # noqa: BLE001 - logged; the next round tries again
-                log.exception("reminder round failed")
-            try:
-                await asyncio.wait_for(stop.wait(), self.settings.reminder_check_seconds)
-            except TimeoutError:
-                pass
 
-
-__all__ = ["Appointments", "BookingLimit", "FreeTime", "Paused", "SlotTaken", "Where"]
+__all__ = ["Appointments", "BookingLimit", "FreeTime", "NotNow", "Paused", "SlotTaken", "Where"]

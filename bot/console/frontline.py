@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.appointments import NotNow
 from bot.console.pages import ACCESS, Pages, field, parse_day
 
 ANSWER_LIMIT = 600   # characters: one WeChat message with the greeting around it
@@ -52,15 +53,12 @@ class FrontlinePages:
             return pages.refuse(request, 403, "forbidden")
         if not request[ACCESS].acts:
             return pages.refuse(request, 403, "read_only")
-        action, now = request.match_info["action"], pages.now(request)
-        back = f"/console/appointments?center={booking.center}&date={booking.day.isoformat()}"
-        if action == "noshow" and now < booking.start:
-            return pages.refuse(request, 409, "too_early", back=back)
-        if action == "checkin" and booking.day != now.date():
-            return pages.refuse(request, 409, "not_today", back=back)
-        marked = await appointments.mark(booking.code, "checked_in" if action == "checkin" else "no_show")
-        if marked is None:   # a second click: it was marked already
-            return pages.refuse(request, 409, "appointment_closed", current=booking.status, back=back)
+        action = request.match_info["action"]
+        try:
+            await appointments.mark(booking, action)
+        except NotNow as refused:   # too early, another day, or a second click
+            return pages.refuse(request, 409, refused.code, current=refused.current,
+                                back=f"/console/appointments?center={booking.center}&date={booking.day.isoformat()}")
         await pages.audit(request, action, center=booking.center, target=booking.code)
         raise pages.back_to("/console/appointments", done=action, center=booking.center, date=booking.day.isoformat())
 
@@ -74,14 +72,15 @@ class FrontlinePages:
         form = await request.post()
         day, reason = parse_day(field(form, "date"), None), field(form, "reason")[:200]
         back = f"/console/appointments?center={center.id}"
-        if day is None or day < pages.now(request).date():
+        if day is None:
             return pages.refuse(request, 400, "bad_date", back=back)
         if not reason:
             return pages.refuse(request, 400, "no_reason", back=back)
-        released = await pages.appointments(request).close_day(center, day, reason,
-                                                               by=f"staff:{request[ACCESS].member.name}")
-        if released is None:
-            return pages.refuse(request, 409, "already_closed", back=back)
+        try:
+            released = await pages.appointments(request).close_day(center, day, reason,
+                                                                   by=f"staff:{request[ACCESS].member.name}")
+        except NotNow as refused:
+            return pages.refuse(request, 400 if refused.code == "past_day" else 409, refused.code, back=back)
         await pages.audit(request, "close_day", center=center.id, target=day.isoformat(),
                           detail=f"{reason}（取消预约 {len(released)} 个）")
         raise pages.back_to("/console/appointments", done="closed", center=center.id, date=day.isoformat(),
