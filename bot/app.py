@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
@@ -24,6 +24,7 @@ from bot.console import console_routes
 from bot.errors import ConfigError
 from bot.context import Context
 from bot.frontdesk import FrontDesk
+from bot.jobs import every
 from bot.hours import Schedule
 from bot.knowledge.library import Library
 from bot.metrics import Metrics
@@ -101,20 +102,22 @@ async def _pusher_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-async def _reminders_ctx(app: web.Application) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(app[APPOINTMENTS].run_reminders(stop))
-    yield
-    stop.set()
-    await task
+def _every(what: str, seconds: Callable[[web.Application], float],
+           work: Callable[[web.Application], Callable[[], Awaitable[object]]]):
+    """A cleanup context running `work` every `seconds` while the app runs (`bot.jobs.every`)."""
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(every(seconds(app), work(app), stop, what))
+        yield
+        stop.set()
+        await task
+    return ctx
 
 
-async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(Retention(app[STORE], app[CLOCK], app[CONFIG].retention).run(stop))
-    yield
-    stop.set()
-    await task
+_reminders_ctx = _every("reminder round", lambda app: app[CONFIG].booking.reminder_check_seconds,
+                        lambda app: app[APPOINTMENTS].send_reminders)
+_retention_ctx = _every("retention purge", lambda app: app[CONFIG].retention.check_hours * 3600,
+                        lambda app: Retention(app[STORE], app[CLOCK], app[CONFIG].retention).purge)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -4,7 +4,6 @@ log. Safe to run in every worker: deleting what is already gone deletes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -32,14 +31,3 @@ class Retention:
             log.info("retention purge deleted %s", detail)
             await self.store.audit.add(actor="system", role="", action="retention_purge", detail=detail, now=now)
         return done
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.purge()
-            except Exception:  # noqa: BLE001 - logged; the next round tries again
-                log.exception("retention purge failed")
-            try:
-                await asyncio.wait_for(stop.wait(), self.settings.check_hours * 3600)
-            except TimeoutError:
-                pass
