@@ -43,13 +43,21 @@ class Workers:
     side: WeChatSide
     session: aiohttp.ClientSession
 
-    async def say(self, worker: int, openid: str, text: str) -> str:
-        """A resident's message, signed and encrypted, to one worker; the text it answers."""
-        query, body = self.side.seal(text_xml(openid, text))
+    async def post(self, worker: int, xml: str) -> tuple[int, str]:
+        """A message as WeChat sends it (signed, encrypted) to one worker: (status, reply text)."""
+        query, body = self.side.seal(xml)
         async with self.session.post(self.bases[worker] + "/wechat", params=query, data=body) as resp:
-            assert resp.status == 200, await resp.text()
-            reply = self.side.open_reply(await resp.text())
-        return reply["Content"] if reply else ""
+            raw = await resp.text()
+        if resp.status != 200:
+            return resp.status, raw
+        reply = self.side.open_reply(raw)
+        return 200, reply["Content"] if reply else ""
+
+    async def say(self, worker: int, openid: str, text: str) -> str:
+        """A resident's message to one worker; the text it answers."""
+        status, reply = await self.post(worker, text_xml(openid, text))
+        assert status == 200, reply
+        return reply
 
 
 def _config(tmp_path: Path, n: int, store_url: str, api_base: str, redis_url: str) -> Path:
@@ -172,16 +180,12 @@ async def test_a_worker_killed_mid_load_loses_nothing(workers, tmp_path):
         async def ask(openid: str) -> str:
             """As WeChat does: the same message again, to any worker, until it is answered."""
             for attempt in range(20):
-                worker = 0 if attempt == 0 else 1
-                query, body = workers.side.seal(sent[openid])
                 try:
-                    async with workers.session.post(workers.bases[worker] + "/wechat", params=query,
-                                                    data=body) as resp:
-                        reply = workers.side.open_reply(await resp.text()) if resp.status == 200 else None
+                    status, reply = await workers.post(0 if attempt == 0 else 1, sent[openid])
                 except aiohttp.ClientError:
-                    reply = None
-                if reply and reply.get("Content") and reply["Content"] != PLEASE_WAIT:
-                    return reply["Content"]
+                    status, reply = 0, ""
+                if status == 200 and reply and reply != PLEASE_WAIT:
+                    return reply
                 await asyncio.sleep(1)
             return ""
 

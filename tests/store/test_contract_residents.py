@@ -1,0 +1,294 @@
+"""The store's contract for residents: their dialogs, messages, questions, requests for a person
+and notices, and what several workers share (see `contract.py`)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from bot.store import Dialog, open_store, Store
+from tests.store.contract import BAISHUI, FAR, NOW, QINGSHAN, dead_notice, later, make_booking, make_case, notices
+
+
+# residents and dialogs
+
+async def test_a_resident_is_seen_bound_and_unsubscribed(store):
+    residents = store.residents
+    await residents.seen("o-resident-1", NOW)
+    assert (await residents.get("o-resident-1"))["active"] == 1
+    assert await residents.get("o-nobody") is None
+
+    await residents.bind("o-resident-1", QINGSHAN, later(minutes=1))
+    await residents.bind("o-never-wrote", BAISHUI, NOW)
+    assert await residents.center_of("o-resident-1") == QINGSHAN
+    assert await residents.center_of("o-never-wrote") == BAISHUI
+    assert await residents.center_of("o-nobody") is None
+
+    await store.dialogs.set("o-resident-1", Dialog("booking:day", {"guide": "社保卡"}), NOW)
+    await residents.unsubscribed("o-resident-1", later(minutes=2))
+    gone = await residents.get("o-resident-1")
+    assert (gone["active"], gone["unsubscribed_at"]) == (0, later(minutes=2).isoformat())
+    assert await store.dialogs.get("o-resident-1", later(minutes=2), timedelta(hours=1)) is None
+
+    await residents.seen("o-resident-1", later(minutes=3))
+    back = await residents.get("o-resident-1")
+    assert (back["active"], back["unsubscribed_at"], back["center"]) == (1, None, QINGSHAN)
+    assert back["last_message_at"] == later(minutes=3).isoformat()
+
+
+async def test_a_dialog_is_kept_until_idle_or_cleared(store):
+    dialogs, idle = store.dialogs, timedelta(minutes=10)
+    first = Dialog("booking:service", {"center": QINGSHAN, "tries": 2, "days": ["2026-11-25"]})
+    await dialogs.set("o-resident-1", first, NOW)
+    assert await dialogs.get("o-resident-1", later(minutes=10), idle) == first
+    assert await dialogs.get("o-nobody", NOW, idle) is None
+
+    second = Dialog("booking:day", {"guide": "社保卡"})
+    await dialogs.set("o-resident-1", second, later(minutes=5))
+    assert await dialogs.get("o-resident-1", later(minutes=15), idle) == second
+    assert await dialogs.get("o-resident-1", later(minutes=16), idle) is None
+    assert await dialogs.get("o-resident-1", later(minutes=16), timedelta(days=1)) is None   # the idle one was cleared
+
+    await dialogs.set("o-resident-1", first, NOW)
+    await dialogs.clear("o-resident-1")
+    assert await dialogs.get("o-resident-1", NOW, idle) is None
+
+
+# processed messages and inquiries
+
+async def test_a_message_is_claimed_once_and_its_reply_kept(store):
+    messages = store.messages
+    assert await messages.claim("msg-1", "o-resident-1", NOW) is True
+    assert await messages.claim("msg-1", "o-resident-1", later(seconds=5)) is False
+    assert await messages.reply_for("msg-1") == (True, None)
+    await messages.answered("msg-1", '{"text": "请带身份证"}')
+    assert await messages.reply_for("msg-1") == (True, '{"text": "请带身份证"}')
+    assert await messages.reply_for("msg-unknown") == (False, None)
+
+
+async def test_only_an_old_unanswered_claim_is_taken_over(store):
+    messages = store.messages
+    await messages.claim("msg-lost", "o-resident-1", NOW)
+    await messages.claim("msg-done", "o-resident-1", NOW)
+    await messages.answered("msg-done", '{"text": "好的"}')
+
+    assert await messages.take_over("msg-lost", later(minutes=1), claimed_before=NOW) is False   # not older
+    assert await messages.take_over("msg-done", later(minutes=10), claimed_before=later(minutes=5)) is False
+    assert await messages.take_over("msg-lost", later(minutes=10), claimed_before=later(minutes=5)) is True
+    assert await messages.take_over("msg-lost", later(minutes=11), claimed_before=later(minutes=5)) is False
+
+
+async def test_processed_messages_are_purged_before_a_time(store):
+    await store.messages.claim("msg-old", "o-resident-1", later(days=-3))
+    await store.messages.claim("msg-new", "o-resident-1", NOW)
+    assert await store.messages.purge_before(later(days=-1)) == 1
+    assert await store.messages.reply_for("msg-old") == (False, None)
+    assert await store.messages.reply_for("msg-new") == (True, None)
+
+
+async def ask(store: Store, question: str, *, openid: str = "o-resident-1", intent: str = "guide",
+              decision: str = "answer", at: datetime = NOW, guide: str | None = None, score: float | None = None):
+    await store.inquiries.log(openid=openid, question=question, intent=intent, guide=guide, score=score,
+                              decision=decision, at=at)
+
+
+async def test_a_residents_inquiries_come_oldest_first(store):
+    for n, question in enumerate(["身份证丢了怎么办", "要带什么材料", "几点上班"]):
+        await ask(store, question, at=later(minutes=n), guide="身份证补办", score=0.9)
+    await ask(store, "别人的问题", openid="o-resident-2")
+
+    asked = await store.inquiries.of_resident("o-resident-1")
+    assert [q["question"] for q in asked] == ["身份证丢了怎么办", "要带什么材料", "几点上班"]
+    assert (asked[0]["guide"], asked[0]["score"]) == ("身份证补办", 0.9)
+    assert [q["question"] for q in await store.inquiries.of_resident("o-resident-1", limit=2)] == \
+        ["要带什么材料", "几点上班"]
+
+
+async def test_unanswered_lists_fallbacks_of_guide_questions_newest_first(store):
+    await ask(store, "上周的问题", decision="fallback", at=later(days=-8))
+    await ask(store, "怎么办低保", decision="fallback", at=later(minutes=1), score=0.31)
+    await ask(store, "我要预约明天", intent="booking", decision="fallback", at=later(minutes=2))
+    await ask(store, "在吗", intent="unknown", decision="fallback", at=later(minutes=3))
+    await ask(store, "社保卡怎么办", at=later(minutes=4), guide="社保卡")
+
+    unanswered = await store.inquiries.unanswered(since=later(days=-7))
+    assert [(q["question"], q["score"]) for q in unanswered] == [("在吗", None), ("怎么办低保", 0.31)]
+    assert unanswered[0]["at"] == later(minutes=3).isoformat()
+
+
+# handoffs
+
+async def test_a_waiting_request_keeps_its_place(store):
+    first = await store.handoffs.request("o-resident-1", "想找人问问", NOW, center=QINGSHAN)
+    again = await store.handoffs.request("o-resident-1", "还在等", later(minutes=5), center=QINGSHAN)
+    other = await store.handoffs.request("o-resident-2", "我也想问", NOW)
+    assert first[1] is True and again == (first[0], False)
+    assert other[1] is True and other[0] != first[0]
+    assert (await store.handoffs.get(first[0]))["question"] == "想找人问问"
+
+
+async def test_a_request_is_answered_once_and_the_answer_queued(store):
+    request_id, _ = await store.handoffs.request("o-resident-1", "低保怎么申请", NOW, center=QINGSHAN)
+    assert await store.handoffs.answer(request_id, answer="带户口本来", by="李办事员", notice="回复：带户口本来",
+                                       now=later(minutes=30)) is True
+    assert await store.handoffs.answer(request_id, answer="又答一次", by="赵办事员", notice="回复：又答一次",
+                                       now=later(minutes=31)) is False
+
+    answered = await store.handoffs.get(request_id)
+    assert (answered["status"], answered["answer"], answered["answered_by"]) == ("answered", "带户口本来", "李办事员")
+    assert await notices(store, "o-resident-1") == ["回复：带户口本来"]
+    next_id, new = await store.handoffs.request("o-resident-1", "还有一个问题", later(hours=1))
+    assert new is True and next_id != request_id   # an answered request does not hold the place
+    assert [h["id"] for h in await store.handoffs.of_resident("o-resident-1")] == [next_id, request_id]
+
+
+async def test_requests_are_listed_for_the_centers_seen(store):
+    ids = {}
+    for n, (openid, center) in enumerate([("o-1", QINGSHAN), ("o-2", BAISHUI), ("o-3", QINGSHAN), ("o-4", None)]):
+        ids[openid], _ = await store.handoffs.request(openid, "请回电话", later(minutes=n), center=center)
+
+    assert [h["id"] for h in await store.handoffs.waiting()] == [ids[o] for o in ("o-1", "o-2", "o-3", "o-4")]
+    assert [h["id"] for h in await store.handoffs.waiting([QINGSHAN])] == [ids["o-1"], ids["o-3"]]
+    assert await store.handoffs.waiting([]) == []
+
+    for openid, minutes in (("o-3", 10), ("o-1", 20)):
+        await store.handoffs.answer(ids[openid], answer="已回电", by="李办事员", notice="已回电", now=later(minutes=minutes))
+    assert [h["id"] for h in await store.handoffs.listed("answered")] == [ids["o-1"], ids["o-3"]]
+    assert [h["id"] for h in await store.handoffs.waiting([QINGSHAN, BAISHUI])] == [ids["o-2"]]
+    assert await store.handoffs.listed("answered", [BAISHUI]) == []
+
+
+# outbox
+
+LEASE = timedelta(minutes=1)
+
+
+async def test_claimed_notices_come_oldest_first_one_per_resident_at_a_time(store):
+    await store.residents.seen("o-resident-1", later(hours=-1))
+    await store.outbox.add("o-resident-1", ["第一条", "第二条", "第三条"], NOW)
+    await store.outbox.add("o-resident-2", ["第四条"], NOW)
+    assert await store.outbox.pending_count() == 4
+    assert [i.text for i in await store.outbox.waiting()] == ["第一条", "第二条", "第三条", "第四条"]
+
+    assert await store.outbox.claim(later(seconds=-1), LEASE) == []
+    first = await store.outbox.claim(NOW, LEASE, limit=1)
+    assert [i.text for i in first] == ["第一条"] and first[0].last_message_at == later(hours=-1)
+    second = await store.outbox.claim(NOW, LEASE)
+    assert [(i.text, i.last_message_at) for i in second] == [("第四条", None)]   # 第二条 waits for 第一条
+    assert await store.outbox.claim(NOW, LEASE) == []                            # all claimed meanwhile
+
+    await store.outbox.sent(first[0].id, NOW)
+    assert [i.text for i in await store.outbox.claim(NOW, LEASE)] == ["第二条"]
+    assert await store.outbox.pending_count() == 3
+
+
+async def test_a_claim_runs_out_and_another_pusher_takes_the_notice(store):
+    await store.outbox.add("o-resident-1", ["审核通过"], NOW)
+    (item,) = await store.outbox.claim(NOW, LEASE)
+    assert await store.outbox.claim(NOW + LEASE - timedelta(seconds=1), LEASE) == []
+    (again,) = await store.outbox.claim(NOW + LEASE, LEASE)   # the first pusher died
+    assert again.id == item.id
+
+
+async def test_pushers_claiming_at_once_never_share_a_notice(store):
+    for n in range(30):
+        await store.outbox.add(f"o-resident-{n}", [f"通知{n}"], NOW)
+    batches = await asyncio.gather(*(store.outbox.claim(NOW, LEASE, limit=7) for _ in range(6)))
+    claimed = [item.id for batch in batches for item in batch]
+    assert len(claimed) == len(set(claimed)) == 30
+
+
+async def test_a_failed_notice_waits_for_its_retry_or_dies(store):
+    await store.outbox.add("o-resident-1", ["审核通过"], NOW)
+    (item,) = await store.outbox.claim(NOW, LEASE)
+
+    await store.outbox.failed(item.id, "-1 system busy", later(minutes=5), NOW)
+    assert await store.outbox.claim(later(minutes=4), LEASE) == []
+    (retry,) = await store.outbox.claim(later(minutes=5), LEASE)
+    assert (retry.id, retry.attempts) == (item.id, 1)
+    assert await store.outbox.dead() == []
+
+    await store.outbox.failed(item.id, "48001 api unauthorized", None, later(minutes=5))
+    assert await store.outbox.claim(FAR, LEASE) == []
+    assert await store.outbox.pending_count() == 0
+    (dead,) = await store.outbox.dead()
+    assert (dead["id"], dead["attempts"], dead["last_error"]) == (item.id, 2, "48001 api unauthorized")
+    assert (dead["dead_at"], dead["handled_at"], dead["case_number"]) == (later(minutes=5).isoformat(), None, None)
+
+
+async def test_dead_notices_reach_the_centers_of_their_resident(store):
+    await store.residents.bind("o-bound", QINGSHAN, NOW)
+    await store.residents.bind("o-elsewhere", BAISHUI, NOW)
+    await make_case(store, openid="o-with-case", center=BAISHUI)
+    latest = await make_case(store, openid="o-with-case", center=QINGSHAN)
+    await make_booking(store, openid="o-with-booking")
+    ids = {openid: await dead_notice(store, openid) for openid in ("o-bound", "o-elsewhere", "o-with-case",
+                                                                   "o-with-booking", "o-unknown")}
+
+    def shown(rows):
+        return [row["id"] for row in rows]
+
+    assert shown(await store.outbox.dead()) == sorted(ids.values(), reverse=True)
+    assert shown(await store.outbox.dead(centers=[QINGSHAN])) == \
+        [ids["o-with-booking"], ids["o-with-case"], ids["o-bound"]]
+    assert shown(await store.outbox.dead(centers=[BAISHUI])) == [ids["o-with-case"], ids["o-elsewhere"]]
+    assert await store.outbox.dead(centers=[]) == []
+    assert shown(await store.outbox.dead(limit=1)) == [ids["o-unknown"]]
+    (with_case,) = await store.outbox.dead(centers=[QINGSHAN], item_id=ids["o-with-case"])
+    assert with_case["case_number"] == latest.number
+    assert await store.outbox.dead(centers=[BAISHUI], item_id=ids["o-bound"]) == []
+
+    assert await store.outbox.handled(ids["o-bound"], "李办事员", NOW) is True
+    assert await store.outbox.handled(ids["o-bound"], "赵办事员", NOW) is False
+    (handled,) = await store.outbox.dead(item_id=ids["o-bound"])
+    assert (handled["handled_by"], handled["handled_at"]) == ("李办事员", NOW.isoformat())
+    assert ids["o-bound"] not in shown(await store.outbox.dead(centers=[QINGSHAN], open_only=True))
+
+    await store.outbox.add("o-bound", ["还没发"], NOW)
+    (pending,) = await store.outbox.waiting("o-bound")
+    assert await store.outbox.handled(pending.id, "李办事员", NOW) is False   # only dead notices are followed up
+
+
+# migrations
+
+async def test_opening_a_store_again_migrates_nothing(store_url, tmp_path):
+    first, second = await asyncio.gather(open_store(store_url, tmp_path), open_store(store_url, tmp_path))
+    await first.residents.bind("o-resident-1", QINGSHAN, NOW)
+    await first.close()
+    await second.close()
+
+    again = await open_store(store_url, tmp_path)
+    try:
+        assert await again.residents.center_of("o-resident-1") == QINGSHAN
+        assert (await make_case(again)).number == "D20261124-0001"
+        assert await again.ping() is True
+    finally:
+        await again.close()
+
+
+# what several workers share
+
+async def test_the_access_token_is_kept_for_every_worker(store):
+    assert await store.tokens.get("wx-app") is None
+    await store.tokens.save("wx-app", "token-1", later(hours=2))
+    await store.tokens.save("wx-app", "token-2", later(hours=3))
+    assert await store.tokens.get("wx-app") == ("token-2", later(hours=3))
+
+
+async def test_a_hold_lets_one_holder_in_at_a_time(store):
+    inside, most = 0, 0
+
+    async def visit():
+        nonlocal inside, most
+        async with store.db.hold("dialog:o-resident-1"):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    await asyncio.gather(*(visit() for _ in range(5)))
+    assert most == 1
+    async with store.db.hold("dialog:o-resident-1"):
+        async with asyncio.timeout(5):
+            async with store.db.hold("dialog:o-resident-2"):   # another key is free meanwhile
+                pass
