@@ -1,0 +1,27 @@
+-- What outside reviews asked for. A question belongs to a center (the resident's binding, else
+-- the default center) and keeps a number typed into it only encrypted; a template message keeps
+-- the msgid WeChat gave it, so WeChat's later report on it finds its notice; each signed callback's
+-- (timestamp, nonce) is remembered with a digest of its body, so a captured URL cannot carry
+-- another body; the resident's last reported location (LOCATION events) is kept, not answered.
+ALTER TABLE inquiries ADD COLUMN center TEXT;
+-- contact: encrypted, a phone or ID number the question held
+ALTER TABLE inquiries ADD COLUMN contact TEXT;
+CREATE INDEX inquiries_center ON inquiries(center, decision, at);
+
+-- wechat_msgid: what template/send answered; delivery: WeChat's report on it (failed:user block …)
+ALTER TABLE outbox ADD COLUMN wechat_msgid TEXT;
+ALTER TABLE outbox ADD COLUMN delivery TEXT;
+CREATE INDEX outbox_msgid ON outbox(wechat_msgid);
+
+CREATE TABLE callback_nonces (
+    stamp   TEXT NOT NULL,                               -- the callback's timestamp parameter
+    nonce   TEXT NOT NULL,
+    digest  TEXT NOT NULL,                               -- sha256 of the body it came with
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (stamp, nonce)
+);
+CREATE INDEX callback_nonces_seen ON callback_nonces(seen_at);
+
+ALTER TABLE residents ADD COLUMN latitude REAL;
+ALTER TABLE residents ADD COLUMN longitude REAL;
+ALTER TABLE residents ADD COLUMN located_at TEXT
