@@ -1,8 +1,9 @@
 """Drains the outbox through the WeChat customer-service API, with retries and backoff.
 
 Messages are written to the outbox by the same transaction that caused them; this task claims
-them for a while (so a pusher in another worker leaves them alone), sends each resident's in
-order, backs off exponentially when WeChat fails, and gives up on a message (dead letter) after
+a batch of them for a while (so a pusher in another worker leaves them alone) and renews the claim
+on each just before sending it, so a batch may take longer than one lease and still no notice is
+sent by two pushers; it sends each resident's in order, backs off exponentially when WeChat fails, and gives up on a message (dead letter) after
 `MAX_ATTEMPTS` or when WeChat says it can never be delivered.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -29,7 +31,7 @@ WINDOW = timedelta(hours=48)  # customer-service messages only this long after t
 
 class Pusher:
     def __init__(self, store: Store, api: WeChatAPI, clock: Clock, metrics: Metrics, idle_seconds: float = 0.5,
-                 template_id: str = ""):
+                 template_id: str = "", lease: timedelta | None = None):
         self.template_id = template_id
         self.store = store
         self.api = api
@@ -37,7 +39,8 @@ class Pusher:
         self.metrics = metrics
         self.idle_seconds = idle_seconds
         # a claim outlasts the slowest send: two API calls and a token fetch, each with its timeout
-        self.lease = timedelta(seconds=4 * (api.timeout.total or 15.0) + 5)
+        self.lease = lease or timedelta(seconds=4 * (api.timeout.total or 15.0) + 5)
+        self.name = f"pusher-{uuid.uuid4().hex[:12]}"   # whose claims these are, across workers
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -45,8 +48,11 @@ class Pusher:
 
     async def run_once(self) -> int:
         """Claim what is due and send it; returns how many were handled."""
-        items = await self.store.outbox.claim(self.clock.now(), self.lease)
+        items = await self.store.outbox.claim(self.clock.now(), self.lease, self.name)
         for item in items:
+            if not await self.store.outbox.renew(item.id, self.name, self.clock.now(), self.lease):
+                log.info("claim on notice %d ran out before its turn; left to whoever holds it now", item.id)
+                continue
             try:
                 await self._send(item)
             except WeChatAPIError as e:

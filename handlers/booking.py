@@ -86,7 +86,8 @@ async def ask_center(turn: Turn, data: dict, again: bool = False):
                     home=turn.ctx.library.knowledge.centers.get(data.get("home")))
 
 
-async def ask_day(turn: Turn, data: dict, again: bool = False, taken: bool = False):
+async def ask_day(turn: Turn, data: dict, again: bool = False, taken: bool = False,
+                  closed: dict | None = None):
     guide, center = _guide(turn, data), _center(turn, data)
     days = await turn.ctx.appointments.free_days(center, guide)
     data = {**data, "days": [d.isoformat() for d, _ in days]}
@@ -99,7 +100,7 @@ async def ask_day(turn: Turn, data: dict, again: bool = False, taken: bool = Fal
         return turn.say("booking_no_days", c=center, g=guide, service=turn.ctx.config.service)
     await _enter(turn, DAY, data)
     today = turn.ctx.clock.now().date()
-    return turn.say("booking_ask_day", c=center, g=guide, why=data["why"], again=again, taken=taken,
+    return turn.say("booking_ask_day", c=center, g=guide, why=data["why"], again=again, taken=taken, closed=closed,
                     days=[(day_label(d, today), free) for d, free in days], single=len(data["centers"]) == 1,
                     home=turn.ctx.library.knowledge.centers.get(data.get("home")),
                     replaces=data.get("replaces"))
@@ -109,8 +110,10 @@ async def ask_time(turn: Turn, data: dict, again: bool = False, taken: bool = Fa
     guide, center = _guide(turn, data), _center(turn, data)
     day = date.fromisoformat(data["day"])
     times = await turn.ctx.appointments.free_times(center, guide, day)
-    if not times:   # the day filled up since it was offered
-        return await ask_day(turn, {k: v for k, v in data.items() if k != "day"}, taken=True)
+    if not times:   # the day filled up, or the center was closed that day, since it was offered
+        closed = await turn.ctx.store.bookings.closure(center.id, day)
+        return await ask_day(turn, {k: v for k, v in data.items() if k != "day"}, taken=True,
+                             closed={**closed, "day": day_label(day, turn.ctx.clock.now().date())} if closed else None)
     await _enter(turn, TIME, {**data, "times": [f.start.isoformat() for f in times]})
     return turn.say("booking_ask_time", c=center, day=day_label(day, turn.ctx.clock.now().date()),
                     times=[f.start for f in times], again=again, taken=taken)

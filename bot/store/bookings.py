@@ -2,7 +2,10 @@
 
 Taking a place is one INSERT guarded by a unique index on (center, start, window) over the
 bookings that still hold their place: of many residents confirming the last place at once,
-exactly one insert succeeds. The resident's limits are checked in the same transaction.
+exactly one insert succeeds. The resident's limits are checked in the same transaction, and so is
+a closure of that day: taking a place and closing the day hold the same lock (center and day), so
+either the booking comes first and the closure releases it, or the closure comes first and the
+booking is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ HOLDING = ("booked", "checked_in")   # statuses that hold a place
 
 class SlotTaken(StoreError):
     """Every window of that time was taken meanwhile."""
+
+
+class DayClosed(SlotTaken):
+    """The center was closed for that day meanwhile (临时闭厅)."""
 
 
 class BookingLimit(StoreError):
@@ -70,9 +77,14 @@ class Bookings:
                    replaces: str | None = None) -> Booking:
         """Take a place at the first free window of `windows`, or raise SlotTaken; raise
         BookingLimit when the resident already has this service booked or too many bookings.
-        With `replaces`, that booking of the resident is cancelled in the same step (改约)."""
+        With `replaces`, that booking of the resident is cancelled in the same step (改约). Raise
+        DayClosed when the center is closed that day."""
+        day = start.date().isoformat()
         async with self.store.transaction() as db:
             await db.lock(f"resident:{openid}")   # one resident's limits are checked and kept in turn
+            await db.lock(f"closure:{center}:{day}")
+            if await db.fetchone("SELECT 1 FROM center_closures WHERE center=? AND day=?", center, day):
+                raise DayClosed(f"{center} is closed on {day}")
             rows = await db.fetchall(
                 "SELECT * FROM bookings WHERE openid=? AND status='booked' AND start > ? ORDER BY start",
                 openid, iso(now))
@@ -89,7 +101,7 @@ class Bookings:
                 changed = await db.execute(
                     "INSERT INTO bookings(code, openid, guide, center, window_no, day, start, remind_at, created_at, "
                     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    code, openid, guide, center, window, start.date().isoformat(), iso(start),
+                    code, openid, guide, center, window, day, iso(start),
                     iso(remind_at) if remind_at else None, iso(now), iso(now))
                 if changed == 1:
                     break
@@ -154,6 +166,7 @@ class Bookings:
         """Close a center for a day: its bookings are released and each resident is told, all in
         one step. None if the day was already closed."""
         async with self.store.transaction() as db:
+            await db.lock(f"closure:{center}:{day.isoformat()}")   # bookings of that day wait, or are seen
             changed = await db.execute(
                 "INSERT INTO center_closures(center, day, reason, closed_by, created_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING", center, day.isoformat(), reason, by, iso(now))

@@ -205,19 +205,20 @@ class Outbox(_Repo):
             "INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
             [(openid, text, iso(now), iso(now)) for text in texts])
 
-    async def claim(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
-        """Take up to `limit` due notices for `lease`: no other pusher, in this process or another,
-        takes them meanwhile. Only a resident's oldest unsent notice is due, so one resident's
-        notices arrive in the order they were written, whichever worker sends them. A pusher that
-        dies leaves its claims to run out; then another sends them."""
+    async def claim(self, now: datetime, lease: timedelta, owner: str, limit: int = 20) -> list[OutboxItem]:
+        """Take up to `limit` due notices for `lease` in the name of `owner` (one pusher): no other
+        pusher, in this process or another, takes them meanwhile. Only a resident's oldest unsent
+        notice is due, so one resident's notices arrive in the order they were written, whichever
+        worker sends them. A pusher that dies leaves its claims to run out; then another sends them.
+        The lease covers one send, not the batch: the owner renews it before each send (`renew`)."""
         claimed = await self.store.fetchall(
-            "UPDATE outbox SET claimed_until=? WHERE id IN ("
+            "UPDATE outbox SET claimed_until=?, claimed_by=? WHERE id IN ("
             "SELECT o.id FROM outbox o WHERE o.sent_at IS NULL AND o.dead_at IS NULL AND o.next_at <= ? "
             "AND (o.claimed_until IS NULL OR o.claimed_until <= ?) "
             "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.openid = o.openid AND e.id < o.id "
             "AND e.sent_at IS NULL AND e.dead_at IS NULL) "
             f"ORDER BY o.id LIMIT ?{self.store.db.skip_locked}) RETURNING id",
-            iso(now + lease), iso(now), iso(now), limit)
+            _lease_end(now, lease), owner, iso(now), iso(now), limit)
         if not claimed:
             return []
         ids = [r["id"] for r in claimed]
@@ -225,6 +226,15 @@ class Outbox(_Repo):
             "SELECT o.id, o.openid, o.text, o.attempts, r.last_message_at FROM outbox o "
             f"LEFT JOIN residents r ON r.openid = o.openid WHERE o.id IN ({marks(ids)}) ORDER BY o.id", *ids)
         return [_item(r) for r in rows]
+
+    async def renew(self, item_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Extend `owner`'s claim on a notice for one more send, only while the claim still holds:
+        False when it ran out (another pusher may have taken the notice since) or the notice is
+        no longer owed — the owner then leaves it alone, so it is never sent by two."""
+        changed = await self.store.write(
+            "UPDATE outbox SET claimed_until=? WHERE id=? AND claimed_by=? AND claimed_until > ? "
+            "AND sent_at IS NULL AND dead_at IS NULL", _lease_end(now, lease), item_id, owner, iso(now))
+        return changed == 1
 
     async def waiting(self, openid: str | None = None, limit: int = 1000) -> list[OutboxItem]:
         """Notices not yet sent nor given up, oldest first (claimed or not): to look, not to send."""
@@ -238,15 +248,15 @@ class Outbox(_Repo):
         return [_item(r) for r in rows]
 
     async def sent(self, item_id: int, now: datetime) -> None:
-        await self.store.write("UPDATE outbox SET sent_at=?, attempts=attempts+1, claimed_until=NULL WHERE id=?",
-                               iso(now), item_id)
+        await self.store.write("UPDATE outbox SET sent_at=?, attempts=attempts+1, claimed_until=NULL, claimed_by=NULL "
+                               "WHERE id=?", iso(now), item_id)
 
     async def failed(self, item_id: int, error: str, retry_at: datetime | None, now: datetime) -> None:
         if retry_at is None:
-            await self.store.write("UPDATE outbox SET attempts=attempts+1, dead_at=?, last_error=?, claimed_until=NULL "
+            await self.store.write("UPDATE outbox SET attempts=attempts+1, dead_at=?, last_error=?, claimed_until=NULL, claimed_by=NULL "
                                    "WHERE id=?", iso(now), error, item_id)
         else:
-            await self.store.write("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, claimed_until=NULL "
+            await self.store.write("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, claimed_until=NULL, claimed_by=NULL "
                                    "WHERE id=?", iso(retry_at), error, item_id)
 
     async def dead(self, limit: int = 100, centers: list[str] | None = None, open_only: bool = False,
@@ -285,6 +295,12 @@ class Outbox(_Repo):
         return row["n"] if row else 0
 
 
+
+
+def _lease_end(now: datetime, lease: timedelta) -> str:
+    """When a claim ends, rounded up to the second times are stored in: never shorter than `lease`."""
+    end = now + lease
+    return iso(end + timedelta(microseconds=1_000_000 - end.microsecond) if end.microsecond else end)
 
 
 def _item(row: Any) -> OutboxItem:

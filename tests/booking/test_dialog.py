@@ -129,3 +129,20 @@ async def test_cancel_frees_the_place_and_reschedule_moves_it(bot):
     [left] = await bot.store.bookings.upcoming("r2", bot.clock.now())
     assert left.code == new and left.start == datetime(2026, 11, 25, 9, 0, tzinfo=TZ)
     assert await bot.store.bookings.taken("qinghe-dongcun", start.date()) == {}
+
+
+async def test_a_day_closed_while_the_resident_confirms_is_not_booked_and_other_days_are_offered(bot):
+    await bot.say("r1", "我想预约办社保卡")
+    await bot.say("r1", "1")                       # 清河镇便民服务中心
+    await bot.say("r1", "2")                       # tomorrow, 11月25日
+    text = await bot.say("r1", "1")
+    assert "11月25日" in text and "确认" in text
+    token = "token-clerk"
+    await bot.store.staff.add(name="clerk", center="town-center", role="clerk", token=token, now=bot.clock.now())
+    resp = await bot.client.post("/api/centers/town-center/closures", json={"date": "2026-11-25", "reason": "停电检修"},
+                                 headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 200
+    text = await bot.say("r1", "确认")
+    assert "11月25日 周三（明天）清河镇便民服务中心临时暂停办公（停电检修）" in text and "请换一天" in text
+    assert "11月25日" not in text.split("请换一天", 1)[1] and "1. 11月24日" in text
+    assert await bot.store.bookings.upcoming("r1", bot.clock.now()) == []

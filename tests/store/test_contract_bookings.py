@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.store.bookings import Booking, BookingLimit, SlotTaken
+from bot.store.bookings import Booking, BookingLimit, DayClosed, SlotTaken
 from tests.store.contract import BAISHUI, NOW, QINGSHAN, TODAY, TOMORROW_9, day, later, make_booking, notices
 
 
@@ -133,6 +133,40 @@ async def test_closing_a_day_releases_its_bookings_once(store):
     assert await store.bookings.closed_days(BAISHUI, TODAY, day(6)) == frozenset()
     assert (await store.bookings.closure(QINGSHAN, day(1)))["reason"] == "停电"
     assert await store.bookings.closure(QINGSHAN, day(2)) is None
+
+
+async def test_a_closed_day_takes_no_booking(store):
+    await store.bookings.close_day(center=QINGSHAN, day=day(1), reason="停电", by="李站长", now=NOW,
+                                   notice=lambda b: "已取消")
+    with pytest.raises(DayClosed):   # offered before the closure, confirmed after it
+        await make_booking(store)
+    assert await store.bookings.for_day([QINGSHAN], day(1)) == []
+    assert (await make_booking(store, center=BAISHUI)).status == "booked"   # another center is open
+
+
+async def test_closing_a_day_while_residents_confirm_leaves_no_booking_on_it(store):
+    """Confirmations and the closure arrive together: each booking either comes first and is
+    released (with its notice) or is refused; none survives on the closed day."""
+    def notice(b: Booking) -> str:
+        return f"预约 {b.code} 已取消"
+
+    async def confirm(n: int) -> Booking | None:
+        await asyncio.sleep(0.001 * (n % 5))
+        try:
+            return await make_booking(store, openid=f"o-{n}", windows=(n,))
+        except DayClosed:
+            return None
+
+    async def close() -> list[Booking] | None:
+        await asyncio.sleep(0.002)
+        return await store.bookings.close_day(center=QINGSHAN, day=day(1), reason="停电", by="李站长", now=NOW,
+                                              notice=notice)
+
+    *booked, released = await asyncio.gather(*(confirm(n) for n in range(1, 21)), close())
+    taken = {b.code for b in booked if b is not None}
+    assert {b.code for b in released} == taken
+    assert [b.status for b in await store.bookings.for_day([QINGSHAN], day(1)) if b.status == "booked"] == []
+    assert sorted(await notices(store)) == sorted(f"预约 {code} 已取消" for code in taken)
 
 
 async def test_a_reminder_is_due_once(store):

@@ -170,46 +170,61 @@ async def test_claimed_notices_come_oldest_first_one_per_resident_at_a_time(stor
     assert await store.outbox.pending_count() == 4
     assert [i.text for i in await store.outbox.waiting()] == ["第一条", "第二条", "第三条", "第四条"]
 
-    assert await store.outbox.claim(later(seconds=-1), LEASE) == []
-    first = await store.outbox.claim(NOW, LEASE, limit=1)
+    assert await store.outbox.claim(later(seconds=-1), LEASE, "pusher-a") == []
+    first = await store.outbox.claim(NOW, LEASE, "pusher-a", limit=1)
     assert [i.text for i in first] == ["第一条"] and first[0].last_message_at == later(hours=-1)
-    second = await store.outbox.claim(NOW, LEASE)
+    second = await store.outbox.claim(NOW, LEASE, "pusher-a")
     assert [(i.text, i.last_message_at) for i in second] == [("第四条", None)]   # 第二条 waits for 第一条
-    assert await store.outbox.claim(NOW, LEASE) == []                            # all claimed meanwhile
+    assert await store.outbox.claim(NOW, LEASE, "pusher-a") == []                # all claimed meanwhile
 
     await store.outbox.sent(first[0].id, NOW)
-    assert [i.text for i in await store.outbox.claim(NOW, LEASE)] == ["第二条"]
+    assert [i.text for i in await store.outbox.claim(NOW, LEASE, "pusher-a")] == ["第二条"]
     assert await store.outbox.pending_count() == 3
 
 
 async def test_a_claim_runs_out_and_another_pusher_takes_the_notice(store):
     await store.outbox.add("o-resident-1", ["审核通过"], NOW)
-    (item,) = await store.outbox.claim(NOW, LEASE)
-    assert await store.outbox.claim(NOW + LEASE - timedelta(seconds=1), LEASE) == []
-    (again,) = await store.outbox.claim(NOW + LEASE, LEASE)   # the first pusher died
+    (item,) = await store.outbox.claim(NOW, LEASE, "pusher-a")
+    assert await store.outbox.claim(NOW + LEASE - timedelta(seconds=1), LEASE, "pusher-a") == []
+    (again,) = await store.outbox.claim(NOW + LEASE, LEASE, "pusher-b")   # the first pusher died
     assert again.id == item.id
+
+
+async def test_a_claim_is_renewed_only_while_it_holds(store):
+    await store.outbox.add("o-resident-1", ["审核通过"], NOW)
+    await store.outbox.add("o-resident-2", ["已受理"], NOW)
+    first, second = await store.outbox.claim(NOW, LEASE, "pusher-a")
+    # the owner renews before each send; the claim then lasts a whole lease from there
+    assert await store.outbox.renew(first.id, "pusher-a", later(seconds=50), LEASE)
+    assert await store.outbox.claim(NOW + LEASE, LEASE, "pusher-b") == [second]   # only the lapsed one moves
+    assert not await store.outbox.renew(first.id, "pusher-b", later(seconds=55), LEASE)   # not b's
+    # a's claim on the second ran out and b took it: a must leave it alone
+    assert not await store.outbox.renew(second.id, "pusher-a", NOW + LEASE, LEASE)
+    assert await store.outbox.renew(second.id, "pusher-b", NOW + LEASE, LEASE)
+    await store.outbox.sent(first.id, later(seconds=51))
+    assert not await store.outbox.renew(first.id, "pusher-a", later(seconds=52), LEASE)   # sent: nothing to renew
 
 
 async def test_pushers_claiming_at_once_never_share_a_notice(store):
     for n in range(30):
         await store.outbox.add(f"o-resident-{n}", [f"通知{n}"], NOW)
-    batches = await asyncio.gather(*(store.outbox.claim(NOW, LEASE, limit=7) for _ in range(6)))
+    batches = await asyncio.gather(*(store.outbox.claim(NOW, LEASE, "pusher-a", limit=7) for _ in range(6)))
     claimed = [item.id for batch in batches for item in batch]
     assert len(claimed) == len(set(claimed)) == 30
 
 
 async def test_a_failed_notice_waits_for_its_retry_or_dies(store):
     await store.outbox.add("o-resident-1", ["审核通过"], NOW)
-    (item,) = await store.outbox.claim(NOW, LEASE)
+    (item,) = await store.outbox.claim(NOW, LEASE, "pusher-a")
 
     await store.outbox.failed(item.id, "-1 system busy", later(minutes=5), NOW)
-    assert await store.outbox.claim(later(minutes=4), LEASE) == []
-    (retry,) = await store.outbox.claim(later(minutes=5), LEASE)
+    assert await store.outbox.claim(later(minutes=4), LEASE, "pusher-a") == []
+    (retry,) = await store.outbox.claim(later(minutes=5), LEASE, "pusher-a")
     assert (retry.id, retry.attempts) == (item.id, 1)
     assert await store.outbox.dead() == []
 
     await store.outbox.failed(item.id, "48001 api unauthorized", None, later(minutes=5))
-    assert await store.outbox.claim(FAR, LEASE) == []
+    assert await store.outbox.claim(FAR, LEASE, "pusher-a") == []
     assert await store.outbox.pending_count() == 0
     (dead,) = await store.outbox.dead()
     assert (dead["id"], dead["attempts"], dead["last_error"]) == (item.id, 2, "48001 api unauthorized")

@@ -12,6 +12,8 @@ CREATE INDEX inquiries_center ON inquiries(center, decision, at);
 ALTER TABLE outbox ADD COLUMN wechat_msgid TEXT;
 ALTER TABLE outbox ADD COLUMN delivery TEXT;
 CREATE INDEX outbox_msgid ON outbox(wechat_msgid);
+-- claimed_by: the pusher holding the claim, which renews it before each send
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 
 CREATE TABLE callback_nonces (
     stamp   TEXT NOT NULL,                               -- the callback's timestamp parameter
