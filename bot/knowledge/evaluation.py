@@ -16,12 +16,22 @@ from bot.knowledge.matcher import Matcher
 
 @dataclass
 class Figures:
+    """What residents would have met. For service questions: answered at once with a right guide;
+    right within the choice offered (answered right, or a right guide among those a clarifying
+    question offers); confidently wrong (answered at once with a wrong guide — the worst); sent
+    elsewhere (refer) or told the bot does not know (fallback)."""
+
     services: int = 0
     top1: int = 0
     top3: int = 0
     answered_right: int = 0       # answered at once (no clarifying question) with a right guide
+    within_choice: int = 0        # answered right, or a right guide among the choices offered
+    confidently_wrong: int = 0    # answered at once with a wrong guide
+    referred: int = 0             # a service question sent elsewhere (首问负责 referral)
+    fell_back: int = 0            # a service question the bot said it could not answer
     unknown: int = 0
     unknown_answered: int = 0     # out-of-scope questions answered with a guide
+    unknown_referred: int = 0     # out-of-scope questions told where to go instead
     intents: int = 0
     intents_right: int = 0
     misses: list[str] = field(default_factory=list)
@@ -30,12 +40,15 @@ class Figures:
         return part / whole if whole else 0.0
 
     def report(self) -> str:
+        n = self.services
         lines = [
-            f"service questions: {self.services}  top-1 {self.rate(self.top1, self.services):.1%}  "
-            f"top-3 {self.rate(self.top3, self.services):.1%}  "
-            f"answered right at once {self.rate(self.answered_right, self.services):.1%}",
+            f"service questions: {n}  answered right at once {self.rate(self.answered_right, n):.1%}  "
+            f"right within the choice {self.rate(self.within_choice, n):.1%}  "
+            f"confidently wrong {self.rate(self.confidently_wrong, n):.1%}  "
+            f"referred {self.rate(self.referred, n):.1%}  fallback {self.rate(self.fell_back, n):.1%}",
+            f"  ranking: top-1 {self.rate(self.top1, n):.1%}  top-3 {self.rate(self.top3, n):.1%}",
             f"out-of-scope answered with a guide: {self.unknown_answered}/{self.unknown} = "
-            f"{self.rate(self.unknown_answered, self.unknown):.1%}",
+            f"{self.rate(self.unknown_answered, self.unknown):.1%}  (referred: {self.unknown_referred})",
             f"intent accuracy: {self.intents_right}/{self.intents} = {self.rate(self.intents_right, self.intents):.1%}",
             f"misses ({len(self.misses)}):",
         ]
@@ -56,7 +69,9 @@ def evaluate(matcher: Matcher, tsv: Path) -> Figures:
         figures.intents += 1
         if expect == "@unknown":
             figures.unknown += 1
-            figures.intents_right += intent == "unknown"
+            figures.intents_right += intent in ("unknown", "guide") and not answered and m.decision in (
+                "fallback", "refer")
+            figures.unknown_referred += m.decision == "refer"
             if answered:
                 figures.unknown_answered += 1
                 figures.misses.append(f"UNKNOWN answered with {names[0]}: {q}")
@@ -74,6 +89,11 @@ def evaluate(matcher: Matcher, tsv: Path) -> Figures:
             figures.top1 += first
             figures.top3 += bool(right & set(names[:3]))
             figures.answered_right += first and answered
+            figures.within_choice += (first and answered) or (
+                m.decision == "clarify" and bool(right & set(names[:3])))
+            figures.confidently_wrong += answered and not first
+            figures.referred += m.decision == "refer"
+            figures.fell_back += m.decision == "fallback"
             if not (first and answered):
                 shown = ", ".join(f"{c.name} {c.score:.2f}" for c in m.candidates)
                 figures.misses.append(f"GUIDE {expect} ({m.intent}/{m.decision}: {shown}): {q}")

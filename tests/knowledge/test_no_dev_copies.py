@@ -1,0 +1,52 @@
+"""The knowledge base is written from the guides and from how residents live, never from the
+questions that measure it: a run of ten characters of a `shared/eval/dev.tsv` question (other than
+a service's own name) found in a knowledge file means a question was copied, and the figures the
+dev set gives would flatter the matcher."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+
+SHARED = PROJECT_ROOT.parent / "shared"
+RUN = 10
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def copied_runs(questions: list[str], names: list[str], root: Path) -> list[str]:
+    """`file:line: run` for each line of the files under `root` holding a run of RUN characters of
+    one of `questions`, runs that lie inside a service's name aside."""
+    runs = {q[i:i + RUN] for q in questions for i in range(len(q) - RUN + 1)}
+    runs = {r for r in runs if not any(r in name for name in names)}
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            hit = next((line[i:i + RUN] for i in range(len(line) - RUN + 1) if line[i:i + RUN] in runs), None)
+            if hit is not None:
+                found.append(f"{path.relative_to(root)}:{number}: {hit}")
+    return found
+
+
+def test_the_check_finds_a_copied_question_and_lets_a_service_name_pass(tmp_path):
+    name = "困难残疾人生活补贴和重度残疾人护理补贴申请"
+    (tmp_path / "guides").mkdir()
+    (tmp_path / "guides" / "a.toml").write_text(f'name = "{name}"\nq = "俺娘瘫在床上好几年了能领啥钱不"\n',
+                                                encoding="utf-8")
+    questions = [f"{name}去哪办", "俺娘瘫在床上好几年了能领啥钱不？"]
+    assert copied_runs(questions, [name], tmp_path) == ["guides/a.toml:2: 俺娘瘫在床上好几年了"]
+    assert copied_runs(questions[:1], [name], tmp_path) == []
+
+
+@pytest.mark.skipif(not (SHARED / "eval" / "dev.tsv").exists(), reason="shared/eval/dev.tsv is not beside the checkout")
+def test_no_knowledge_file_holds_a_dev_question():
+    questions = [row["question"] for row in _rows(SHARED / "eval" / "dev.tsv")]
+    names = [row["name"] for row in _rows(SHARED / "catalog.tsv")]
+    assert copied_runs(questions, names, PROJECT_ROOT / "knowledge") == []
