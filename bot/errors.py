@@ -28,3 +28,11 @@ class WeChatAPIError(FrontdeskError):
         self.errcode = errcode
         self.errmsg = errmsg
         super().__init__(f"WeChat API error {errcode}: {errmsg}")
+
+
+class WeChatUncertain(WeChatAPIError):
+    """A send whose outcome is unknown: WeChat took the request but no answer came back in time
+    (a timeout, a dropped connection). It may have reached the resident already."""
+
+    def __init__(self, errmsg: str):
+        super().__init__(-1, errmsg)

@@ -3,8 +3,11 @@
 Messages are written to the outbox by the same transaction that caused them; this task claims
 a batch of them for a while (so a pusher in another worker leaves them alone) and renews the claim
 on each just before sending it, so a batch may take longer than one lease and still no notice is
-sent by two pushers; it sends each resident's in order, backs off exponentially when WeChat fails, and gives up on a message (dead letter) after
-`MAX_ATTEMPTS` or when WeChat says it can never be delivered.
+sent by two pushers; it sends each resident's in order, and when WeChat fails keeps trying for `RETRY_FOR` (a day: a WeChat outage of an hour must not
+cost the resident their notice) with waits that grow to `LONGEST_WAIT`; it gives up on a message
+(dead letter, for staff to call or resend) after that, or at once when WeChat says it can never be
+delivered. A send whose outcome is unknown (a timeout: WeChat may have delivered it) is not tried
+again at once but after `UNCERTAIN_WAIT`, so a slow WeChat does not make one notice arrive many times.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.errors import WeChatAPIError
+from bot.errors import WeChatAPIError, WeChatUncertain
 from bot.metrics import Metrics
 from bot.store import Store
 from bot.store.base import OutboxItem
@@ -23,7 +26,9 @@ from bot.wechat.api import WeChatAPI
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
+RETRY_FOR = timedelta(hours=24)
+LONGEST_WAIT = timedelta(minutes=30)
+UNCERTAIN_WAIT = timedelta(minutes=5)
 NEVER_DELIVERABLE = {43004, 40003, 47003, 40037}  # not following us, bad openid, bad arguments, bad template
 OUTSIDE_WINDOW = 45015
 WINDOW = timedelta(hours=48)  # customer-service messages only this long after the resident's last message
@@ -57,8 +62,8 @@ class Pusher:
                 await self._send(item)
             except WeChatAPIError as e:
                 attempts = item.attempts + 1
-                give_up = e.errcode in NEVER_DELIVERABLE or attempts >= MAX_ATTEMPTS
-                retry_at = None if give_up else self.clock.now() + timedelta(seconds=2 ** attempts)
+                retry_at = self.retry_at(item, attempts, e)
+                give_up = retry_at is None
                 await self.store.outbox.failed(item.id, str(e), retry_at, self.clock.now())
                 self.metrics.pushes.labels("dead" if give_up else "retry").inc()
                 log.warning("push %d to %s failed (attempt %d%s): %s", item.id, item.openid, attempts,
@@ -67,6 +72,19 @@ class Pusher:
                 await self.store.outbox.sent(item.id, self.clock.now())
                 self.metrics.pushes.labels("sent").inc()
         return len(items)
+
+    def retry_at(self, item: OutboxItem, attempts: int, error: WeChatAPIError) -> datetime | None:
+        """When to try again after `attempts` failed tries, or None to give up: 2, 4, 8 … seconds,
+        at most LONGEST_WAIT apart, the last try when the notice is RETRY_FOR old; an uncertain send
+        waits at least UNCERTAIN_WAIT."""
+        now = self.clock.now()
+        if error.errcode in NEVER_DELIVERABLE:
+            return None
+        wait = min(timedelta(seconds=2 ** min(attempts, 20)), LONGEST_WAIT)
+        if isinstance(error, WeChatUncertain):
+            wait = max(wait, UNCERTAIN_WAIT)
+        give_up_at = (item.created_at or now) + RETRY_FOR
+        return None if now >= give_up_at else min(now + wait, give_up_at)
 
     async def _send(self, item: OutboxItem) -> None:
         """A customer-service text inside the 48-hour window, a template message outside it

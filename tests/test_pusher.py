@@ -10,7 +10,9 @@ import asyncio
 import pytest
 
 from bot.app import PUSHER
-from bot.pusher import MAX_ATTEMPTS
+from datetime import datetime, timedelta
+
+from bot.pusher import LONGEST_WAIT, RETRY_FOR, UNCERTAIN_WAIT
 
 
 @pytest.fixture
@@ -71,14 +73,71 @@ async def test_undeliverable_push_is_dead_lettered(bot):
     assert row["dead_at"] and row["sent_at"] is None
 
 
-async def test_push_gives_up_after_max_attempts(bot):
-    bot.fake.fail_next = [-1] * MAX_ATTEMPTS
-    await bot.store.outbox.add("r1", ["通知"], bot.clock.now())
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        await _attempts(bot, attempt)
-        bot.clock.advance(seconds=2 ** MAX_ATTEMPTS)
+async def _row(bot) -> dict:
     [row] = await _outbox(bot)
-    assert row["attempts"] == MAX_ATTEMPTS and row["dead_at"] and row["sent_at"] is None
+    return row
+
+
+async def test_a_day_of_wechat_errors_is_retried_then_dead_lettered(bot):
+    """WeChat answers -1 for a whole day: the notice is tried again and again, the waits growing
+    to at most half an hour, and it is given up only when it is a day old."""
+    bot.fake.failing = -1
+    written = bot.clock.now()
+    await bot.store.outbox.add("r1", ["您的办件已办结。"], written)
+    waits = []
+    for attempt in range(1, 200):
+        await _attempts(bot, attempt)
+        row = await _row(bot)
+        if row["dead_at"]:
+            break
+        next_at = datetime.fromisoformat(row["next_at"])
+        waits.append(next_at - bot.clock.now())
+        bot.clock.at = next_at
+    assert row["dead_at"] and row["sent_at"] is None and "-1" in row["last_error"]
+    assert datetime.fromisoformat(row["dead_at"]) == written + RETRY_FOR   # not an hour sooner
+    assert waits[:3] == [timedelta(seconds=2), timedelta(seconds=4), timedelta(seconds=8)]
+    assert max(waits) == LONGEST_WAIT and 50 < len(waits) < 70
+    assert bot.fake.texts_to("r1") == []
+
+
+async def test_a_wechat_outage_of_ninety_seconds_delays_notices_and_loses_none(bot):
+    residents = [f"r{n}" for n in range(1, 6)]
+    for openid in residents:
+        await bot.store.residents.seen(openid, bot.clock.now())
+        await bot.store.outbox.add(openid, [f"{openid} 您的办件已受理。"], bot.clock.now())
+    bot.fake.failing = -1
+    for _ in range(9):                        # 90 s of errors
+        bot.app[PUSHER].wake()
+        await asyncio.sleep(0.05)
+        bot.clock.advance(seconds=10)
+    bot.fake.failing = 0                      # WeChat is back
+    for _ in range(100):
+        bot.app[PUSHER].wake()
+        await asyncio.sleep(0.05)
+        if await bot.store.outbox.pending_count() == 0:
+            break
+        bot.clock.advance(seconds=30)
+    for openid in residents:
+        assert bot.fake.texts_to(openid) == [f"{openid} 您的办件已受理。"]
+    assert await bot.store.outbox.dead() == []
+
+
+async def test_a_send_that_timed_out_is_not_sent_again_at_once(start_bot):
+    """WeChat slower than our timeout may still have delivered the notice: trying again a
+    second later would make it arrive twice; the next try waits several minutes."""
+    bot = await start_bot(wechat={"api_timeout_seconds": 0.2})
+    await bot.store.residents.seen("r1", bot.clock.now())
+    bot.fake.latency = 0.5
+    await bot.store.outbox.add("r1", ["您的办件已受理。"], bot.clock.now())
+    await _attempts(bot, 1)
+    row = await _row(bot)
+    assert row["sent_at"] is None and datetime.fromisoformat(row["next_at"]) - bot.clock.now() == UNCERTAIN_WAIT
+    bot.fake.latency = 0
+    bot.clock.advance(minutes=4)
+    bot.app[PUSHER].wake()
+    await asyncio.sleep(0.8)
+    assert len(bot.fake.texts_to("r1")) == 1          # the slow one got through; no second copy yet
+    assert (await _row(bot))["attempts"] == 1
 
 
 async def test_outside_the_48_hour_window_a_template_message_is_sent(bot):

@@ -223,7 +223,7 @@ class Outbox(_Repo):
             return []
         ids = [r["id"] for r in claimed]
         rows = await self.store.fetchall(
-            "SELECT o.id, o.openid, o.text, o.attempts, r.last_message_at FROM outbox o "
+            "SELECT o.id, o.openid, o.text, o.attempts, o.created_at, r.last_message_at FROM outbox o "
             f"LEFT JOIN residents r ON r.openid = o.openid WHERE o.id IN ({marks(ids)}) ORDER BY o.id", *ids)
         return [_item(r) for r in rows]
 
@@ -243,7 +243,7 @@ class Outbox(_Repo):
             where += " AND o.openid = ?"
             args.append(openid)
         rows = await self.store.fetchall(
-            "SELECT o.id, o.openid, o.text, o.attempts, r.last_message_at FROM outbox o "
+            "SELECT o.id, o.openid, o.text, o.attempts, o.created_at, r.last_message_at FROM outbox o "
             f"LEFT JOIN residents r ON r.openid = o.openid WHERE {where} ORDER BY o.id LIMIT ?", *args, limit)
         return [_item(r) for r in rows]
 
@@ -305,6 +305,7 @@ def _lease_end(now: datetime, lease: timedelta) -> str:
 
 def _item(row: Any) -> OutboxItem:
     return OutboxItem(id=row["id"], openid=row["openid"], text=row["text"], attempts=row["attempts"],
+                      created_at=datetime.fromisoformat(row["created_at"]),
                       last_message_at=datetime.fromisoformat(row["last_message_at"]) if row["last_message_at"] else None)
 
 

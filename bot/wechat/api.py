@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.errors import WeChatAPIError
+from bot.errors import WeChatAPIError, WeChatUncertain
 from bot.wechat.tokens import SharedToken
 
 log = logging.getLogger(__name__)
@@ -36,11 +36,17 @@ class WeChatAPI:
         self._token_lock = asyncio.Lock()
         self.shared = shared   # the token every worker uses; without it, this process's own
 
-    async def _fetch_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    async def _fetch_json(self, method: str, path: str, delivers: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """One call. For a call that `delivers` a message, a failure after the request left (a
+        timeout, a dropped connection) is WeChatUncertain: WeChat may have taken it."""
         try:
             async with self.session.request(method, self.base + path, timeout=self.timeout, **kwargs) as resp:
                 data = await resp.json(content_type=None)
+        except aiohttp.ClientConnectorError as e:   # never reached WeChat
+            raise WeChatAPIError(-1, f"WeChat API unreachable: {type(e).__name__}: {e}") from None
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
+            if delivers:
+                raise WeChatUncertain(f"no answer from WeChat: {type(e).__name__}: {e}") from None
             raise WeChatAPIError(-1, f"WeChat API unreachable: {type(e).__name__}: {e}") from None
         if not isinstance(data, dict):
             raise WeChatAPIError(-1, "WeChat API answered with something other than an object")
@@ -70,10 +76,10 @@ class WeChatAPI:
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         token = await self.token()
-        data = await self._fetch_json("POST", path, params={"access_token": token}, json=payload)
+        data = await self._fetch_json("POST", path, True, params={"access_token": token}, json=payload)
         if int(data.get("errcode", 0)) in TOKEN_ERRORS:
             token = await self.token(stale=token)
-            data = await self._fetch_json("POST", path, params={"access_token": token}, json=payload)
+            data = await self._fetch_json("POST", path, True, params={"access_token": token}, json=payload)
         errcode = int(data.get("errcode", 0))
         if errcode:
             raise WeChatAPIError(errcode, str(data.get("errmsg", "")))

@@ -20,6 +20,7 @@ class FakeWeChat:
     app_secret: str
     sent: list[dict[str, Any]] = field(default_factory=list)      # every accepted message, in order
     fail_next: list[int] = field(default_factory=list)            # errcodes to answer the next sends with
+    failing: int = 0                                              # while set, every send answers this errcode
     latency: float = 0.0                                          # seconds each send takes
     token_fetches: int = 0
     _tokens: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -42,21 +43,27 @@ class FakeWeChat:
         self._valid.clear()
 
     async def _send(self, request: web.Request, kind: str) -> web.Response:
+        """Like WeChat: a message taken is delivered even when the answer is slow to come back
+        (`latency`), so a caller that gives up waiting cannot tell whether it arrived."""
+        answer = await self._take(request, kind)
         if self.latency:
             await asyncio.sleep(self.latency)
+        return web.json_response(answer)
+
+    async def _take(self, request: web.Request, kind: str) -> dict[str, Any]:
         if request.query.get("access_token") not in self._valid:
-            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
-        if self.fail_next:
-            code = self.fail_next.pop(0)
-            return web.json_response({"errcode": code, "errmsg": "fake failure"})
+            return {"errcode": 40001, "errmsg": "invalid credential"}
+        if self.fail_next or self.failing:
+            code = self.fail_next.pop(0) if self.fail_next else self.failing
+            return {"errcode": code, "errmsg": "fake failure"}
         try:
             payload = await request.json()
         except ValueError:
-            return web.json_response({"errcode": 47001, "errmsg": "data format error"})
+            return {"errcode": 47001, "errmsg": "data format error"}
         if not isinstance(payload, dict) or not payload.get("touser"):
-            return web.json_response({"errcode": 47003, "errmsg": "argument invalid"})
+            return {"errcode": 47003, "errmsg": "argument invalid"}
         self.sent.append({**payload, "kind": kind})
-        return web.json_response({"errcode": 0, "errmsg": "ok"})
+        return {"errcode": 0, "errmsg": "ok"}
 
     async def custom_send(self, request: web.Request) -> web.Response:
         return await self._send(request, "custom")
