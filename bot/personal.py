@@ -50,13 +50,44 @@ def mask_name(value: str) -> str:
     return value[0] + "*" * (len(value) - 1) if value else ""
 
 
-_ID_IN_TEXT = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9])")
-_MOBILE_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9]\d)\d{4}(\d{4})(?![0-9])")
+# Numbers as people type them into a question: half- or full-width digits, and a space or a
+# dash between any two of them (138 1234 5678, 138-1234-5678, an ID number typed in groups); a
+# mobile number may carry the country code (+86, 0086, 86).
+_D = "[0-9０-９]"
+_S = "[ \u3000\\-－‐–—]?"
+_EDGE_BEFORE = f"(?<!{_D})(?<!{_D}[ \u3000\\-－‐–—])"
+_EDGE_AFTER = f"(?!{_S}{_D})"
+_ID_IN_TEXT = re.compile(f"{_EDGE_BEFORE}{_D}(?:{_S}{_D}){{16}}{_S}[0-9０-９XxＸｘ]{_EDGE_AFTER}")
+_MOBILE_IN_TEXT = re.compile(
+    f"{_EDGE_BEFORE}(?P<code>(?:[+＋]|00|００)?(?:86|８６){_S})?(?P<number>[1１]{_S}[3-9３-９](?:{_S}{_D}){{9}}){_EDGE_AFTER}")
+_HALF = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789XX", " \u3000-－‐–—")
+
+
+def _plain(typed: str) -> str:
+    """A number as typed, in half-width digits without spaces or dashes (x as X)."""
+    return typed.translate(_HALF).upper()
+
+
+def split_personal(text: str) -> tuple[str, list[str]]:
+    """Free text with every 身份证号 and mobile number masked, and the numbers it held (plain
+    digits, ID numbers first): what a question may be stored as, and what must be kept apart."""
+    found: list[str] = []
+
+    def id_number(m: re.Match[str]) -> str:
+        found.append(number := _plain(m.group(0)))
+        return number[:6] + "********" + number[-4:]
+
+    def mobile(m: re.Match[str]) -> str:
+        found.append(number := _plain(m.group("number")))
+        return (m.group("code") or "") + number[:3] + "****" + number[-4:]
+
+    masked = _MOBILE_IN_TEXT.sub(mobile, _ID_IN_TEXT.sub(id_number, text))
+    return masked, found
 
 
 def mask_in_text(text: str) -> str:
-    """Every 身份证号 and mobile number inside free text, masked (for logs)."""
-    return _MOBILE_IN_TEXT.sub(r"\1****\2", _ID_IN_TEXT.sub(r"\1********\2", text))
+    """Every 身份证号 and mobile number inside free text, masked (for logs and stored questions)."""
+    return split_personal(text)[0]
 
 
 class MaskPersonalData(logging.Filter):
