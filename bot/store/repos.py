@@ -116,9 +116,10 @@ class Inquiries(_Repo):
         found = dict(row)
         found["question"] = mask_in_text(found["question"])
         vault = self.store.vault
-        if found.get("contact"):
-            found["contact"] = (vault.open(found["contact"]) if vault is not None else found["contact"]) if opened \
-                else True
+        if found.get("contact") and not opened:
+            found["contact"] = True
+        elif found.get("contact") and vault is not None:
+            found["contact"] = vault.open(found["contact"])
         return found
 
     async def of_resident(self, openid: str, limit: int = 30, *, opened: bool = False) -> list[dict[str, Any]]:
