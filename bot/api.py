@@ -3,7 +3,8 @@
 `Authorization: Bearer <token>`; errors are `{"error": code, "message": Chinese text}` with
 400/401/403/404/409. A staff member sees and moves only the cases of their center; an admin
 (no center) sees every center; a supervisor only reads (`bot.access`). Every action is written
-to the audit log.
+to the audit log. Residents' names, phones, 身份证号 (and, in lists, addresses) are masked as in
+the console; `POST /api/cases/{number}/reveal` gives them in full, on the record.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.appointments import Appointments, NotNow
 from bot.cases.desk import CaseDesk, InvalidMove, StaleCase
 from bot.cases.machine import STATES, Move, allowed
 from bot.clock import TZ
+from bot.personal import case_fields
 from bot.store.bookings import Booking
 from bot.store.cases import Case
 from bot.store.staff import StaffMember
@@ -51,12 +53,12 @@ async def _audit(request: web.Request, action: str, *, center: str | None, targe
                                detail=detail, address=request.remote or "", now=desk.clock.now())
 
 
-def _case_json(case: Case, with_history: bool = False) -> dict[str, Any]:
-    data = dict(case.data)
-    for secret in ("id_number", "phone"):
-        if data.get(secret):
-            data[secret] = data.get(f"{secret}_masked", "***")
-        data.pop(f"{secret}_masked", None)
+def _case_json(case: Case, with_history: bool = False, *, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A case for the API. Its personal data as the console shows it — name, phone and 身份证号
+    masked; the address in full on one case (where to go) and masked in a list — unless `data`
+    is given: what `CaseDesk.reveal` opened."""
+    if data is None:
+        data = case_fields(case.data, address=with_history)
     out = {"number": case.number, "kind": case.kind, "guide": case.guide, "center": case.center,
            "state": case.state, "deadline": case.deadline.isoformat() if case.deadline else None,
            "data": data, "created_at": case.created_at, "updated_at": case.updated_at,
@@ -105,10 +107,13 @@ class StaffAPI:
         return web.json_response({"cases": [_case_json(c) for c in cases]})
 
     async def dead_letters(self, request: web.Request) -> web.Response:
-        """Notices WeChat would not take after every retry: staff must reach these residents."""
-        if request[STAFF].role not in ("admin", "supervisor"):
+        """Notices WeChat would not take after every retry: staff must reach these residents. Those
+        of residents of the caller's centers (bound there, or with a case or booking there), as the
+        dashboard lists them; clerks, supervisors and admins."""
+        access = _access(request)
+        if not (access.acts or access.reports):
             return _error(self.texts, 403, "forbidden")
-        return web.json_response({"dead": await request.app[CASE_DESK].store.outbox.dead()})
+        return web.json_response({"dead": await request.app[CASE_DESK].store.outbox.dead(centers=access.centers)})
 
     async def _visible_case(self, request: web.Request) -> Case | web.Response:
         case = await request.app[CASE_DESK].store.cases.get(request.match_info["number"])
@@ -123,6 +128,17 @@ class StaffAPI:
         if isinstance(case, web.Response):
             return case
         return web.json_response(_case_json(case, with_history=True))
+
+    async def reveal(self, request: web.Request) -> web.Response:
+        """The case with its personal data in full, for a clerk who must call or act: recorded in
+        the audit log, as the console's 显示完整联系方式."""
+        case = await self._visible_case(request)
+        if isinstance(case, web.Response):
+            return case
+        if not _access(request).acts:
+            return _error(self.texts, 403, "forbidden")
+        revealed = await request.app[CASE_DESK].reveal(case, member=request[STAFF], address=request.remote or "")
+        return web.json_response(_case_json(case, with_history=True, data=revealed))
 
     async def transition(self, request: web.Request) -> web.Response:
         case = await self._visible_case(request)
@@ -228,6 +244,7 @@ class StaffAPI:
         return [web.get("/api/cases", self.list_cases),
                 web.get("/api/cases/{number}", self.show_case),
                 web.post("/api/cases/{number}/transitions", self.transition),
+                web.post("/api/cases/{number}/reveal", self.reveal),
                 web.get("/api/outbox/dead", self.dead_letters),
                 web.get("/api/appointments", self.appointments),
                 web.post("/api/appointments/{code}/{action:checkin|noshow}", self.mark_appointment),

@@ -264,16 +264,16 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     config = Config.load(args.config)
     vault = Vault.from_env()
 
-    async def rotate() -> tuple[int, int]:
+    async def rotate() -> tuple[int, int, int]:
         store = await open_store(config.store.url, config.base_dir, vault, redis_url=config.redis.url)
         try:
-            return await store.cases.reseal(), await store.dialogs.reseal()
+            return await store.cases.reseal(), await store.dialogs.reseal(), await store.inquiries.reseal()
         finally:
             await store.close()
 
-    cases, dialogs = asyncio.run(rotate())
-    print(f"personal data of {cases} cases and {dialogs} dialogs in progress encrypted with the first key in "
-          f"{ENV}; the other keys can now be removed")
+    cases, dialogs, questions = asyncio.run(rotate())
+    print(f"personal data of {cases} cases and {dialogs} dialogs in progress, and the numbers typed into "
+          f"{questions} questions, encrypted with the first key in {ENV}; the other keys can now be removed")
     return 0
 
 

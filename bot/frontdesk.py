@@ -218,8 +218,8 @@ class FrontDesk:
         turn.match = match = turn.ctx.library.matcher.match(turn.text)
         turn.intent = match.intent
         best = match.best
-        await turn.ctx.store.inquiries.log(  # 首问登记
+        await turn.ctx.store.inquiries.log(  # 首问登记: stored with any phone or ID number masked
             openid=turn.openid, question=turn.text[:500], intent=match.intent,
             guide=best.name if best else None, score=best.score if best else None,
-            decision=match.decision, at=turn.ctx.clock.now())
+            decision=match.decision, at=turn.ctx.clock.now(), default_center=turn.ctx.config.service.default_center)
         return await self.root.for_intent(turn)

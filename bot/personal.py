@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
+from typing import Any
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -50,13 +51,70 @@ def mask_name(value: str) -> str:
     return value[0] + "*" * (len(value) - 1) if value else ""
 
 
-_ID_IN_TEXT = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9])")
-_MOBILE_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9]\d)\d{4}(\d{4})(?![0-9])")
+def mask_address(value: str) -> str:
+    """The village or street stays, the house goes: enough to know the area, not the door."""
+    value = value.strip()
+    kept = min(6, len(value) // 2)
+    return value[:kept] + "*" * (len(value) - kept) if value else ""
+
+
+_MASKS = {"name": mask_name, "phone": mask_mobile, "id_number": mask_id_number, "address": mask_address}
+
+
+def case_fields(data: dict[str, Any], *, address: bool = True, revealed: bool = False) -> dict[str, Any]:
+    """A case's data as staff see it: name, phone and 身份证号 masked, and the address too unless
+    `address` (one case at a time shows where to go; a list of cases does not); everything as it
+    is once `revealed` — which only an audited reveal may ask for. A number typed into other
+    words (a complaint, a reason) is masked as in logs. The stored `*_masked` copies are left
+    out: the masks are made here."""
+    out = {k: v for k, v in data.items() if not k.endswith("_masked")}
+    if revealed:
+        return out
+    for name, value in out.items():
+        if isinstance(value, str) and value:
+            mask = _MASKS.get(name, mask_in_text)   # a number typed into the resident's words too
+            out[name] = value if name == "address" and address else mask(value)
+    return out
+
+
+# Numbers as people type them into a question: half- or full-width digits, and a space or a
+# dash between any two of them (138 1234 5678, 138-1234-5678, an ID number typed in groups); a
+# mobile number may carry the country code (+86, 0086, 86).
+_D = "[0-9０-９]"
+_S = "[ \u3000\\-－‐–—]?"
+_EDGE_BEFORE = f"(?<!{_D})(?<!{_D}[ \u3000\\-－‐–—])"
+_EDGE_AFTER = f"(?!{_S}{_D})"
+_ID_IN_TEXT = re.compile(f"{_EDGE_BEFORE}{_D}(?:{_S}{_D}){{16}}{_S}[0-9０-９XxＸｘ]{_EDGE_AFTER}")
+_MOBILE_IN_TEXT = re.compile(
+    f"{_EDGE_BEFORE}(?P<code>(?:[+＋]|00|００)?(?:86|８６){_S})?(?P<number>[1１]{_S}[3-9３-９](?:{_S}{_D}){{9}}){_EDGE_AFTER}")
+_HALF = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789XX", " \u3000-－‐–—")
+
+
+def _plain(typed: str) -> str:
+    """A number as typed, in half-width digits without spaces or dashes (x as X)."""
+    return typed.translate(_HALF).upper()
+
+
+def split_personal(text: str) -> tuple[str, list[str]]:
+    """Free text with every 身份证号 and mobile number masked, and the numbers it held (plain
+    digits, ID numbers first): what a question may be stored as, and what must be kept apart."""
+    found: list[str] = []
+
+    def id_number(m: re.Match[str]) -> str:
+        found.append(number := _plain(m.group(0)))
+        return number[:6] + "********" + number[-4:]
+
+    def mobile(m: re.Match[str]) -> str:
+        found.append(number := _plain(m.group("number")))
+        return (m.group("code") or "") + number[:3] + "****" + number[-4:]
+
+    masked = _MOBILE_IN_TEXT.sub(mobile, _ID_IN_TEXT.sub(id_number, text))
+    return masked, found
 
 
 def mask_in_text(text: str) -> str:
-    """Every 身份证号 and mobile number inside free text, masked (for logs)."""
-    return _MOBILE_IN_TEXT.sub(r"\1****\2", _ID_IN_TEXT.sub(r"\1********\2", text))
+    """Every 身份证号 and mobile number inside free text, masked (for logs and stored questions)."""
+    return split_personal(text)[0]
 
 
 class MaskPersonalData(logging.Filter):

@@ -11,8 +11,10 @@ from bot.cases.machine import InvalidMove, Move, check
 from bot.clock import Clock
 from bot.hours import when_label
 from bot.knowledge.library import Library
+from bot.personal import case_fields
 from bot.store.base import Dialog
 from bot.store.cases import Case, StaleCase
+from bot.store.staff import StaffMember
 from bot.texts import Texts
 from bot.workdays import WorkCalendar
 
@@ -75,6 +77,14 @@ class CaseDesk:
         if self._asks_rating(case, move.to):
             await self._await_rating(moved)
         return moved
+
+    async def reveal(self, case: Case, *, member: StaffMember, address: str) -> dict[str, Any]:
+        """The case's personal data in full — name, phone, 身份证号, address — for a clerk who must
+        call or act; the look is recorded in the audit log (电子监察). The console and the JSON API
+        both reveal through here; whether the member may act is theirs to check first."""
+        await self.store.audit.add(actor=member.name, role=member.role, action="reveal_personal", center=case.center,
+                                   target=case.number, address=address, now=self.clock.now())
+        return case_fields(case.data, revealed=True)
 
     async def _await_rating(self, case: Case) -> None:
         """Let the resident's next message be their rating — unless they are in the middle of

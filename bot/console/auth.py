@@ -6,7 +6,9 @@
 - Every form carries the session's CSRF token (`_csrf`); a POST without the right one is refused
   before it reaches a page, so it changes nothing. The sign-in form, which has no session yet,
   carries a token that must match a cookie set with the form.
-- `lockout_failures` wrong passwords in a row lock the account for `lockout_minutes`.
+- `lockout_failures` wrong passwords in a row lock the account for `lockout_minutes`. Each attempt
+  is counted before its password is checked, so a burst of sign-ins sent at once gets no more
+  checks than the same attempts sent one by one.
 """
 
 from __future__ import annotations
@@ -95,6 +97,24 @@ class Gate:
         self._cookie(response, LOGIN_COOKIE, token, max_age=3600)
         return response
 
+    async def _locked(self, request: web.Request, name: str) -> web.Response:
+        """A locked account: refused before any password is checked."""
+        store, now = self.pages.store(request), self.pages.now(request)
+        account = await store.staff.account(name)
+        until = account.locked_until if account is not None and account.locked_until else now
+        await store.audit.add(actor=name, role=account.member.role if account else "", action="login_locked",
+                              now=now, address=request.remote or "")
+        minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+        return self._login_page(request, 403, problem="locked", minutes=minutes, name=name)
+
+    async def _refused(self, request: web.Request, name: str, account, *, locked: bool) -> web.Response:
+        """A wrong name or password (or a disabled account): one answer for all, recorded."""
+        await self.pages.store(request).audit.add(
+            actor=name[:60] or "（空）", role=account.member.role if account else "", action="login_failed",
+            now=self.pages.now(request), address=request.remote or "", detail="账号已锁定" if locked else "")
+        return self._login_page(request, 401, problem="locked" if locked else "wrong",
+                                minutes=self.settings.lockout_minutes, name=name)
+
     async def login_form(self, request: web.Request) -> web.Response:
         return self._login_page(request)
 
@@ -104,25 +124,20 @@ class Gate:
         if not _same(field(form, "_csrf"), request.cookies.get(LOGIN_COOKIE, "")):
             return self._login_page(request, 403, problem="expired")
         name, password = field(form, "name"), str(form.get("password", ""))
-        now = pages.now(request)
+        now, limit = pages.now(request), self.settings.lockout_failures
         account = await store.staff.account(name) if name else None
-        if account is not None and account.locked_until and account.locked_until > now:
-            await store.audit.add(actor=name, role=account.member.role, action="login_locked", now=now,
-                                  address=request.remote or "")
-            minutes = max(1, int((account.locked_until - now).total_seconds() // 60) + 1)
-            return self._login_page(request, 403, problem="locked", minutes=minutes, name=name)
-        good, rehash = await asyncio.to_thread(verify_password, account.password_hash if account else None, password)
-        if account is None or not good or account.disabled:
-            locked = False
-            if account is not None and not account.disabled:
-                locked = await store.staff.failed_login(account.member.id, limit=self.settings.lockout_failures,
-                                                        lock_for=timedelta(minutes=self.settings.lockout_minutes),
-                                                        now=now)
-            await store.audit.add(actor=name[:60] or "（空）", role=account.member.role if account else "",
-                                  action="login_failed", now=now, address=request.remote or "",
-                                  detail="账号已锁定" if locked else "")
-            return self._login_page(request, 401, problem="locked" if locked else "wrong",
-                                    minutes=self.settings.lockout_minutes, name=name)
+        if account is None or account.disabled:
+            await asyncio.to_thread(verify_password, None, password)   # as long as a wrong password takes
+            return await self._refused(request, name, account, locked=False)
+        # the attempt is taken before the password is checked: of many sent at once, at most
+        # `limit` are checked, and a locked account costs no hashing at all
+        attempt = await store.staff.reserve_attempt(account.member.id, limit=limit, now=now,
+                                                    lock_for=timedelta(minutes=self.settings.lockout_minutes))
+        if attempt is None:
+            return await self._locked(request, name)
+        good, rehash = await asyncio.to_thread(verify_password, account.password_hash, password)
+        if not good:
+            return await self._refused(request, name, account, locked=attempt >= limit)
         new_hash = await asyncio.to_thread(hash_password, password) if rehash else None
         await store.staff.signed_in(account.member.id, new_hash)
         value, _ = await store.sessions.start(account.member.id, now, timedelta(hours=self.settings.session_max_hours))

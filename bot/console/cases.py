@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.cases.desk import InvalidMove, StaleCase
 from bot.cases.machine import KINDS, STATES, Move, allowed
 from bot.console.pages import ACCESS, Pages, field, parse_day, parse_time
+from bot.personal import case_fields
 
 SATISFIED_LINE = 0.8   # 好差评: a center below 80 % satisfied needs attention
 SATISFACTION_DAYS = 90
@@ -89,14 +90,16 @@ class CasePages:
             return self.pages.refuse(request, 403, "forbidden")
         return case
 
-    async def _show(self, request: web.Request, case, status: int = 200, reveal: bool = False, **context):
+    async def _show(self, request: web.Request, case, status: int = 200, revealed: dict | None = None, **context):
+        """One case; its personal data masked, or `revealed` (what `CaseDesk.reveal` gave)."""
         context.setdefault("problem", "")
         context.setdefault("wanted", "")
         store = self.pages.store(request)
         origin = await store.cases.get(case.data["case"]) if case.kind == "followup" and case.data.get("case") else None
         return self.pages.render(
             request, "case", status=status, case=case, moves=allowed(case.kind, case.state),
-            rating=await store.ratings.of_case(case), origin=origin, reveal=reveal,
+            rating=await store.ratings.of_case(case), origin=origin, reveal=revealed is not None,
+            shown=revealed if revealed is not None else case_fields(case.data),
             guide=self.pages.desk(request).library.knowledge.guide(case.guide or ""),
             today=self.pages.now(request).date(), **context)
 
@@ -113,8 +116,9 @@ class CasePages:
             return case
         if not request[ACCESS].acts:
             return self.pages.refuse(request, 403, "read_only")
-        await self.pages.audit(request, "reveal_personal", center=case.center, target=case.number)
-        return await self._show(request, case, reveal=True)
+        revealed = await self.pages.desk(request).reveal(case, member=request[ACCESS].member,
+                                                        address=request.remote or "")
+        return await self._show(request, case, revealed=revealed)
 
     async def move(self, request: web.Request) -> web.Response:
         pages = self.pages

@@ -107,10 +107,12 @@ class FrontlinePages:
     async def _show_handoff(self, request: web.Request, handoff, status: int = 200, **context) -> web.Response:
         context.setdefault("problem", "")
         context.setdefault("draft", "")
+        context.setdefault("reveal", False)
         store, openid = self.pages.store(request), handoff["openid"]
         cases = [c for c in await store.cases.list(centers=request[ACCESS].centers, openid=openid, limit=10)]
         return self.pages.render(
-            request, "handoff", status=status, handoff=handoff, said=await store.inquiries.of_resident(openid),
+            request, "handoff", status=status, handoff=handoff,
+            said=await store.inquiries.of_resident(openid, opened=context.get("reveal", False)),
             earlier=[h for h in await store.handoffs.of_resident(openid) if h["id"] != handoff["id"]],
             cases=cases, bookings=await store.bookings.upcoming(openid, self.pages.now(request)),
             resident=await store.residents.get(openid), limit=ANSWER_LIMIT, **context)
@@ -120,6 +122,16 @@ class FrontlinePages:
         if isinstance(handoff, web.Response):
             return handoff
         return await self._show_handoff(request, handoff)
+
+    async def reveal(self, request: web.Request) -> web.Response:
+        """The numbers the resident typed into their questions, for a clerk who must call back: recorded."""
+        handoff = await self._handoff(request)
+        if isinstance(handoff, web.Response):
+            return handoff
+        if not request[ACCESS].acts:
+            return self.pages.refuse(request, 403, "read_only")
+        await self.pages.audit(request, "reveal_contact", center=handoff["center"], target=f"#{handoff['id']}")
+        return await self._show_handoff(request, handoff, reveal=True)
 
     async def answer(self, request: web.Request) -> web.Response:
         pages = self.pages
@@ -151,4 +163,5 @@ def routes(pages: Pages) -> list[web.RouteDef]:
             web.post("/console/centers/{center}/closures", p.close_day),
             web.get("/console/handoffs", p.handoffs),
             web.get("/console/handoffs/{id:\\d+}", p.handoff),
+            web.post("/console/handoffs/{id:\\d+}/reveal", p.reveal),
             web.post("/console/handoffs/{id:\\d+}/answer", p.answer)]

@@ -45,7 +45,8 @@ class InsightPages:
     async def unanswered(self, request: web.Request) -> web.Response:
         pages = self.pages
         days = _days(request.query.get("days", ""))
-        asked = await pages.store(request).inquiries.unanswered(pages.now(request) - timedelta(days=days))
+        asked = await pages.store(request).inquiries.unanswered(pages.now(request) - timedelta(days=days),
+                                                                centers=request[ACCESS].centers)
         # grouping a few thousand questions takes a moment of CPU: not on the event loop
         shown = await asyncio.to_thread(_gaps, asked, pages.desk(request).library)
         return pages.render(request, "unanswered", days=days, asked=len(asked), gaps=shown, most=GAPS_SHOWN)

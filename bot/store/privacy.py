@@ -36,8 +36,8 @@ class ResidentData:
             "openid": openid,
             "resident": (await rows("SELECT * FROM residents WHERE openid=?") or [None])[0],
             "dialog_in_progress": bool(dialog),
-            "questions": await rows("SELECT question, intent, guide, decision, at FROM inquiries WHERE openid=? "
-                                    "ORDER BY id"),
+            "questions": [self._opened(q) for q in await rows(
+                "SELECT question, contact, center, intent, guide, decision, at FROM inquiries WHERE openid=? ORDER BY id")],
             "cases": [asdict(c) for c in cases if c is not None],
             "ratings": await rows("SELECT case_id, score, words, at FROM ratings WHERE openid=? ORDER BY id"),
             "bookings": await rows("SELECT code, guide, center, window_no, start, status, note FROM bookings "
@@ -46,6 +46,12 @@ class ResidentData:
                                                 "FROM handoff_requests WHERE openid=? ORDER BY id"),
             "notices": await rows("SELECT text, created_at, sent_at, dead_at FROM outbox WHERE openid=? ORDER BY id"),
         }
+
+    def _opened(self, question: dict[str, Any]) -> dict[str, Any]:
+        """A logged question with the numbers typed into it, opened for the resident."""
+        if question["contact"] and self.store.vault is not None:
+            question["contact"] = self.store.vault.open(question["contact"])
+        return question
 
     async def erase(self, openid: str) -> dict[str, int]:
         """Erase a resident: what is only theirs is deleted; their cases and ratings stay, for the

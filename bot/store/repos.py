@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.personal import mask_in_text, split_personal
 from bot.store.base import Dialog, OutboxItem
 from bot.store.db import iso, marks
 
@@ -91,26 +92,55 @@ class Dialogs(_Repo):
 
 
 class Inquiries(_Repo):
-    async def log(self, *, openid: str, question: str, intent: str, guide: str | None,
-                  score: float | None, decision: str, at: datetime) -> None:
-        await self.store.write(
-            "INSERT INTO inquiries(openid, question, intent, guide, score, decision, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", openid, question, intent, guide, score, decision, iso(at))
+    """The inquiry log (首问登记). A question is stored with its 身份证号 and phone numbers masked;
+    the numbers themselves, which a clerk may need to call back, are kept beside it encrypted
+    (`contact`), opened only on an audited reveal. A question belongs to the center the resident
+    is bound to, else to the default center."""
 
-    async def of_resident(self, openid: str, limit: int = 30) -> list[dict[str, Any]]:
-        """The resident's latest questions, oldest first: what they asked and what the bot made of it."""
+    async def log(self, *, openid: str, question: str, intent: str, guide: str | None,
+                  score: float | None, decision: str, at: datetime, default_center: str | None = None) -> None:
+        masked, numbers = split_personal(question)
+        await self.store.write(
+            "INSERT INTO inquiries(openid, question, intent, guide, score, decision, at, center, contact) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT center FROM residents WHERE openid=?), ?), ?)",
+            openid, masked, intent, guide, score, decision, iso(at), openid, default_center,
+            self._seal("、".join(numbers)) if numbers else None)
+
+    def _seal(self, text: str) -> str:
+        vault = self.store.vault
+        return vault.seal(text) if vault is not None else text
+
+    def _shown(self, row: Any, opened: bool) -> dict[str, Any]:
+        """A logged question for staff: masked again (it may predate masking), its contact opened
+        only when asked for."""
+        found = dict(row)
+        found["question"] = mask_in_text(found["question"])
+        vault = self.store.vault
+        if found.get("contact") and not opened:
+            found["contact"] = True
+        elif found.get("contact") and vault is not None:
+            found["contact"] = vault.open(found["contact"])
+        return found
+
+    async def of_resident(self, openid: str, limit: int = 30, *, opened: bool = False) -> list[dict[str, Any]]:
+        """The resident's latest questions, oldest first: what they asked and what the bot made of it.
+        `contact` is True where a number was typed, the numbers themselves when `opened`."""
         rows = await self.store.fetchall("SELECT * FROM inquiries WHERE openid=? ORDER BY id DESC LIMIT ?",
                                          openid, limit)
-        return [dict(r) for r in reversed(rows)]
+        return [self._shown(r, opened) for r in reversed(rows)]
 
-    async def unanswered(self, since: datetime, limit: int = 5000) -> list[dict[str, Any]]:
+    async def unanswered(self, since: datetime, limit: int = 5000,
+                         centers: list[str] | None = None) -> list[dict[str, Any]]:
         """Questions the bot could not answer since `since`, newest first: no guide matched and no
-        other intent (绑定, 预约, …) took the message either."""
+        other intent (绑定, 预约, …) took the message either. With `centers`: those asked there."""
+        where, args = "", []
+        if centers is not None:
+            where, args = f"AND center IN ({marks(centers)}) ", list(centers)
         rows = await self.store.fetchall(
             "SELECT question, at, guide, score FROM inquiries WHERE decision='fallback' "
-            "AND intent IN ('guide', 'unknown') AND at >= ? "
-            "ORDER BY id DESC LIMIT ?", iso(since), limit)
-        return [dict(r) for r in rows]
+            f"AND intent IN ('guide', 'unknown') AND at >= ? {where}"
+            "ORDER BY id DESC LIMIT ?", iso(since), *args, limit)
+        return [self._shown(r, False) for r in rows]
 
     async def recent(self, limit: int = 50, decision: str | None = None) -> list[dict[str, Any]]:
         if decision:
@@ -118,7 +148,21 @@ class Inquiries(_Repo):
                 "SELECT * FROM inquiries WHERE decision=? ORDER BY id DESC LIMIT ?", decision, limit)
         else:
             rows = await self.store.fetchall("SELECT * FROM inquiries ORDER BY id DESC LIMIT ?", limit)
-        return [dict(r) for r in rows]
+        return [self._shown(r, False) for r in rows]
+
+    async def reseal(self, batch: int = 500) -> int:
+        """Encrypt every question's contact again with the newest key (`frontdesk keys rotate`)."""
+        vault, done, after = self.store.vault, 0, 0
+        assert vault is not None, "rotating keys needs the vault"
+        while rows := await self.store.fetchall(
+                "SELECT id, contact FROM inquiries WHERE contact IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
+                after, batch):
+            for row in rows:
+                await self.store.write("UPDATE inquiries SET contact=? WHERE id=?", vault.reseal(row["contact"]),
+                                       row["id"])
+            done += len(rows)
+            after = rows[-1]["id"]
+        return done
 
 
 class ProcessedMessages(_Repo):
@@ -150,7 +194,9 @@ class ProcessedMessages(_Repo):
 
 class Handoffs(_Repo):
     async def request(self, openid: str, question: str, now: datetime, center: str | None = None) -> tuple[int, bool]:
-        """Record a callback request at the resident's center; one already waiting keeps its place."""
+        """Record a callback request at the resident's center; one already waiting keeps its place.
+        The question is kept with its numbers masked (the inquiry log keeps them, encrypted)."""
+        question = mask_in_text(question)
         async with self.store.transaction() as db:
             await db.lock(f"resident:{openid}")
             row = await db.fetchone(

@@ -1,7 +1,8 @@
 """Staff accounts, console sessions and the audit trail (电子监察) in SQLite.
 
 A session cookie is a random value; only its sha256 is stored, so a copy of the database does
-not let anyone in. Failed sign-ins are counted per account and lock it for a while.
+not let anyone in. Sign-in attempts are counted per account before the password is checked,
+and the last one allowed locks it for a while.
 """
 
 from __future__ import annotations
@@ -94,17 +95,25 @@ class Staff:
         rows = await self.store.fetchall("SELECT * FROM staff ORDER BY center NULLS FIRST, role, name")
         return [_account(r) for r in rows]
 
-    async def failed_login(self, staff_id: int, *, limit: int, lock_for: timedelta, now: datetime) -> bool:
-        """Count a wrong password; True when this one locks the account (the count starts again)."""
-        async with self.store.transaction() as db:
-            await db.execute("UPDATE staff SET failed_logins = failed_logins + 1 WHERE id=?", staff_id)
-            changed = await db.execute(
-                "UPDATE staff SET failed_logins = 0, locked_until=? WHERE id=? AND failed_logins >= ?",
-                iso(now + lock_for), staff_id, limit)
-            return changed == 1
+    async def reserve_attempt(self, staff_id: int, *, limit: int, lock_for: timedelta, now: datetime) -> int | None:
+        """Take one of the `limit` password checks an account is allowed in a row, before the
+        password is checked: the attempt's number (1 … limit), or None when the account is locked
+        or disabled. One conditional UPDATE, so sign-ins arriving at once each take their own
+        number, on SQLite and PostgreSQL alike; the attempt that takes the last number locks the
+        account for `lock_for` at once, whatever its password turns out to be. A good password
+        gives the attempt back (`signed_in`); a wrong one leaves it counted."""
+        row = await self.store.fetchone(
+            "UPDATE staff SET "
+            "failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins ELSE 0 END + 1, "
+            "locked_until = CASE WHEN CASE WHEN locked_until IS NULL THEN failed_logins ELSE 0 END + 1 >= ? "
+            "THEN ? ELSE NULL END "
+            "WHERE id=? AND disabled_at IS NULL AND (locked_until IS NULL OR locked_until <= ?) "
+            "RETURNING failed_logins", limit, iso(now + lock_for), staff_id, iso(now))
+        return row["failed_logins"] if row else None
 
     async def signed_in(self, staff_id: int, password_hash: str | None = None) -> None:
-        """A good password: the failure count starts again (and an old-style hash is replaced)."""
+        """A good password: the attempt is given back, the count starts again and a lock its own
+        attempt set is lifted (and an old-style hash is replaced)."""
         if password_hash:
             await self.store.write("UPDATE staff SET failed_logins=0, locked_until=NULL, password_hash=? WHERE id=?",
                                    password_hash, staff_id)

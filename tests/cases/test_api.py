@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 
@@ -11,6 +12,8 @@ import pytest
 from bot.api import CASE_DESK
 from bot.config import PROJECT_ROOT
 from tests.support import notices_to
+
+ID_NUMBER = "11010519491231002X"
 
 
 async def _staff(bot, name: str, center: str | None, role: str = "clerk") -> dict[str, str]:
@@ -137,19 +140,64 @@ async def test_overdue_and_soon_due_cases_are_listed(bot):
     assert (await bot.client.get("/api/cases?due=later", headers=headers)).status == 400
 
 
-async def test_dead_letters_are_shown_to_supervisors(bot):
-    clerk = await _staff(bot, "clerk-a", "village-a")
-    supervisor = await _staff(bot, "boss", "town", "supervisor")
-    bot.fake.fail_next = [43004]
-    await bot.store.residents.seen("gone", bot.clock.now())
-    await bot.store.outbox.add("gone", ["您的办件已受理。"], bot.clock.now())
+async def test_dead_letters_are_shown_to_the_staff_of_the_residents_center_only(bot):
+    town_lead = await _staff(bot, "qinghe-lead", "town-center", "supervisor")
+    dongcun = await _staff(bot, "dongcun", "qinghe-dongcun")
+    other_town = await _staff(bot, "shiqiao-lead", "shiqiao", "supervisor")
+    admin = await _staff(bot, "root", None, "admin")
+    bot.fake.fail_next = [43004, 43004]   # both residents unfollowed the account
+    for openid, center in (("gone-dongcun", "qinghe-dongcun"), ("gone-hexi", "shiqiao-hexi")):
+        await bot.store.residents.bind(openid, center, bot.clock.now())
+        await bot.store.outbox.add(openid, [f"{openid}：您的办件已受理。"], bot.clock.now())
+
+    async def dead(headers) -> list[str]:
+        resp = await bot.client.get("/api/outbox/dead", headers=headers)
+        assert resp.status == 200
+        return sorted(d["openid"] for d in (await resp.json())["dead"])
+
     for _ in range(200):
-        dead = (await (await bot.client.get("/api/outbox/dead", headers=supervisor)).json())["dead"]
-        if dead:
+        if len(await dead(admin)) == 2:
             break
         await asyncio.sleep(0.02)
-    assert dead[0]["openid"] == "gone" and "43004" in dead[0]["last_error"]
-    assert (await bot.client.get("/api/outbox/dead", headers=clerk)).status == 403
+    assert await dead(admin) == ["gone-dongcun", "gone-hexi"]
+    assert await dead(town_lead) == ["gone-dongcun"] and await dead(dongcun) == ["gone-dongcun"]
+    assert await dead(other_town) == ["gone-hexi"]
+    [item] = (await (await bot.client.get("/api/outbox/dead", headers=dongcun)).json())["dead"]
+    assert "43004" in item["last_error"] and item["text"] == "gone-dongcun：您的办件已受理。"
+
+
+async def test_the_api_masks_residents_personal_data_and_reveals_it_only_on_the_record(bot):
+    await bot.store.residents.seen("resident-1", bot.clock.now())
+    case = await bot.app[CASE_DESK].open(
+        kind="proxy", openid="resident-1", guide="高龄津贴申领", center="qinghe-dongcun",
+        data={"name": "张秀兰", "phone": "13800001234", "phone_masked": "138****1234", "id_number": ID_NUMBER,
+              "id_number_masked": "110***********002X", "address": "清河镇东村3组12号"})
+    clerk = await _staff(bot, "dongcun", "qinghe-dongcun")
+    lead = await _staff(bot, "qinghe-lead", "town-center", "supervisor")
+
+    listed = await bot.client.get("/api/cases", headers=lead)
+    [data] = [c["data"] for c in (await listed.json())["cases"]]
+    assert data == {"name": "张**", "phone": "138****1234", "id_number": "110***********002X",
+                    "address": "清河镇东村*****"}
+    one = await bot.client.get(f"/api/cases/{case.number}", headers=lead)   # one case: where to go, as the console
+    assert (await one.json())["data"] == {**data, "address": "清河镇东村3组12号"}
+    for resp in (listed, one):
+        everything = json.dumps(await resp.json(), ensure_ascii=False)
+        assert not any(secret in everything for secret in ("张秀兰", "13800001234", ID_NUMBER))
+    assert not await bot.store.audit.lines(centers=None, action="reveal_personal")
+
+    refused = await bot.client.post(f"/api/cases/{case.number}/reveal", headers=lead)   # a supervisor only reads
+    assert refused.status == 403 and not await bot.store.audit.lines(centers=None, action="reveal_personal")
+    other = await _staff(bot, "hexi", "shiqiao-hexi")
+    assert (await bot.client.post(f"/api/cases/{case.number}/reveal", headers=other)).status == 403
+    assert (await bot.client.post("/api/cases/D20261124-9999/reveal", headers=clerk)).status == 404
+
+    revealed = await bot.client.post(f"/api/cases/{case.number}/reveal", headers=clerk)
+    body = await revealed.json()
+    assert revealed.status == 200 and body["number"] == case.number and body["data"] == {
+        "name": "张秀兰", "phone": "13800001234", "id_number": ID_NUMBER, "address": "清河镇东村3组12号"}
+    [line] = await bot.store.audit.lines(centers=["qinghe-dongcun"], action="reveal_personal")
+    assert (line.actor, line.role, line.target) == ("dongcun", "clerk", case.number)
 
 
 async def test_a_town_center_sees_its_villages_but_not_the_other_way(bot):

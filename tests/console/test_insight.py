@@ -40,7 +40,7 @@ async def _ask_in_vain(bot) -> None:
 async def test_questions_asked_in_vain_are_grouped_with_counts_and_the_closest_guide(bot, aiohttp_client):
     await _ask_in_vain(bot)
     await bot.say("r-7", "老年人优待证怎么办")   # answered: not a gap
-    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    clerk = await staff_client(bot, aiohttp_client, "qinghe", "town-center")   # not bound: the default center
     resp = await clerk.get("/console/unanswered")
     html = await resp.text()
     assert resp.status == 200
@@ -57,12 +57,36 @@ async def test_questions_asked_in_vain_are_grouped_with_counts_and_the_closest_g
 async def test_only_the_days_asked_for_are_counted(bot, aiohttp_client):
     await _ask_in_vain(bot)
     bot.clock.advance(days=3)
-    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    clerk = await staff_client(bot, aiohttp_client, "qinghe", "town-center")
     for days in ("2", "-5"):   # -5: one day at least
         assert "还没有数据" in await (await clerk.get(f"/console/unanswered?days={days}")).text()
     for days in ("7", "abc", "100000"):   # abc: 30 days; 100000: a year at most
         resp = await clerk.get(f"/console/unanswered?days={days}")
         assert resp.status == 200 and "护照怎么办理" in await resp.text()
+
+
+async def test_a_clerk_sees_the_questions_of_their_own_centers_with_numbers_masked(bot, aiohttp_client):
+    await bot.say("r-dongcun", "绑定 东村")
+    await bot.say("r-dongcun", "我电话138 0000 1234，养狗要办证吗")
+    await bot.store.residents.bind("r-shiqiao", "shiqiao-hexi", bot.clock.now())
+    await bot.say("r-shiqiao", "护照怎么办理 我的号是110105 19491231 002X")
+    await bot.say("r-nowhere", "车辆年检 +86 139-0000-5678")   # not bound: the default center, 清河镇
+    pages = {}
+    for name, center, role in [("dongcun", "qinghe-dongcun", "clerk"), ("qinghe", "town-center", "clerk"),
+                               ("hexi", "shiqiao-hexi", "clerk"), ("county", "county", "supervisor")]:
+        member = await staff_client(bot, aiohttp_client, name, center, role)
+        pages[name] = await (await member.get("/console/unanswered")).text()
+    assert "养狗要办证吗" in pages["dongcun"] and "护照" not in pages["dongcun"] and "车辆年检" not in pages["dongcun"]
+    assert "养狗要办证吗" in pages["qinghe"] and "车辆年检" in pages["qinghe"] and "护照" not in pages["qinghe"]
+    assert "护照怎么办理" in pages["hexi"] and "养狗" not in pages["hexi"] and "车辆年检" not in pages["hexi"]
+    assert all(q in pages["county"] for q in ("养狗要办证吗", "护照怎么办理", "车辆年检"))
+    shown = "".join(pages.values())
+    assert "138****1234" in shown and "110105********002X" in shown and "+86 139****5678" in shown
+    for number in ("0000 1234", "19491231", "0000-5678"):
+        assert number not in shown
+    stored = str(await bot.store.fetchall("SELECT question, contact FROM inquiries"))
+    for number in ("13800001234", "0000 1234", "19491231", "13900005678", "0000-5678"):
+        assert number not in stored   # the numbers are kept apart, encrypted
 
 
 async def test_a_guide_page_shows_what_the_bot_replies(bot, aiohttp_client):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import unquote
+
+from bot import passwords
 
 from tests.console.support import PASSWORD, add_staff, csrf_of, form_token, sign_in, staff_client
 
@@ -57,6 +60,47 @@ async def test_wrong_passwords_lock_the_account_until_an_admin_unlocks_it(bot, a
     assert resp.status == 200 and "/console/dashboard" in str(resp.url)
     audit = await bot.store.audit.lines(centers=None, actor="lisi", action="login_failed")
     assert len(audit) == 5
+
+
+class CountingHasher:
+    """The real argon2 hasher, counting the password checks it makes."""
+
+    def __init__(self, inner):
+        self.inner, self.checked = inner, 0
+
+    def verify(self, stored, password):
+        self.checked += 1
+        return self.inner.verify(stored, password)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+async def test_a_burst_of_sign_ins_gets_no_more_password_checks_than_the_lockout_allows(
+        start_bot, store_url, aiohttp_client, monkeypatch):
+    bot = await start_bot(store={"url": store_url})
+    limit = bot.config.console.lockout_failures
+    await add_staff(bot, "lisi", "qinghe-dongcun")
+    hasher = CountingHasher(passwords._HASHER)
+    monkeypatch.setattr(passwords, "_HASHER", hasher)
+    client = await aiohttp_client(bot.client.server)
+    token = csrf_of(await (await client.get("/console/login")).text())
+
+    async def burst(passwords_sent: list[str]) -> list[int]:
+        sent = [client.post("/console/login", allow_redirects=False,
+                            data={"_csrf": token, "name": "lisi", "password": p, "next": "/console/dashboard"})
+                for p in passwords_sent]
+        return [r.status for r in await asyncio.gather(*sent)]
+
+    statuses = await burst([f"wrong-pass-{i}" for i in range(60)])   # sent at once, as an attacker would
+    assert hasher.checked == limit   # the rest were refused before any hashing
+    assert sorted(statuses) == [401] * limit + [403] * (60 - limit)
+    # locked now: the right password, alone or in another burst, is refused and costs no check
+    assert set(await burst([f"wrong-again-{i}" for i in range(19)] + [PASSWORD])) == {403}
+    resp = await sign_in(client, "lisi", PASSWORD)
+    assert resp.status == 403 and "已暂时锁定" in await resp.text()
+    assert hasher.checked == limit
+    assert (await bot.store.staff.account("lisi")).locked_until is not None
 
 
 async def test_unknown_name_and_forged_sign_in_form_are_refused(bot, aiohttp_client):

@@ -140,6 +140,33 @@ async def test_the_clerk_answers_a_handoff_and_the_resident_receives_it(bot, aio
     assert (await other.get(f"/console/handoffs/{handoff['id']}")).status == 403
 
 
+async def test_numbers_typed_into_questions_are_masked_and_a_clerk_reveals_them_on_the_record(bot, aiohttp_client):
+    await bot.say("resident-9", "绑定 东村")
+    await bot.say("resident-9", "1")
+    await bot.say("resident-9", "低保怎么申请，我电话 138-0000-1234")
+    await bot.say("resident-9", "转人工，我身份证是110105 19491231 002X")
+    [handoff] = await bot.store.handoffs.waiting()
+    assert handoff["question"] == "转人工，我身份证是110105********002X"   # as stored
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    lead = await staff_client(bot, aiohttp_client, "qinghe-lead", "town-center", "supervisor")
+    for member in (clerk, lead):
+        for path in ("/console/handoffs", "/console/dashboard", f"/console/handoffs/{handoff['id']}"):
+            page = await (await member.get(path)).text()
+            assert "19491231" not in page and "0000-1234" not in page and "13800001234" not in page
+    page = await (await clerk.get(f"/console/handoffs/{handoff['id']}")).text()
+    assert "138****1234" in page and "110105********002X" in page and "号码已隐去" in page
+    read_only = await (await lead.get(f"/console/handoffs/{handoff['id']}")).text()
+    assert "reveal-contact" not in read_only
+    refused = await lead.post(f"/console/handoffs/{handoff['id']}/reveal", data={"_csrf": csrf_of(read_only)})
+    assert refused.status == 403 and not await bot.store.audit.lines(centers=None, action="reveal_contact")
+
+    revealed = await clerk.post(f"/console/handoffs/{handoff['id']}/reveal", data={"_csrf": csrf_of(page)})
+    text = await revealed.text()
+    assert revealed.status == 200 and "13800001234" in text and "11010519491231002X" in text
+    [line] = await bot.store.audit.lines(centers=["qinghe-dongcun"], action="reveal_contact")
+    assert (line.actor, line.target) == ("dongcun", f"#{handoff['id']}")
+
+
 async def test_day_view_check_in_and_closing_a_day(bot, aiohttp_client):
     appointments = bot.app[APPOINTMENTS]
     center = appointments.centers.get("town-center")

@@ -92,6 +92,15 @@ async def test_unknown_question_is_honest_offers_a_person_and_is_logged(bot):
     assert row["question"] == "哪家超市的鸡蛋最便宜" and row["openid"] == "r1"
 
 
+async def test_a_question_with_a_phone_number_is_answered_as_asked_and_logged_masked(bot):
+    plain = await bot.say("r1", "老年人优待证怎么办")
+    with_number = await bot.say("r2", "老年人优待证怎么办？我电话 138-0000-1234")
+    assert with_number == plain and with_number.startswith("【老年人优待证办理】")
+    [row] = await bot.store.inquiries.of_resident("r2")
+    assert (row["question"], row["decision"], row["guide"]) == \
+        ("老年人优待证怎么办？我电话 138****1234", "answer", "老年人优待证办理")
+
+
 def test_every_guide_answer_fits_one_wechat_message():
     knowledge = load_knowledge(PROJECT_ROOT / "knowledge")
     from types import SimpleNamespace

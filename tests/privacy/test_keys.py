@@ -34,17 +34,20 @@ async def _fill(url: str, tmp_path, vault: Vault) -> str:
                                         data={"name": "王秀英", "phone": "13800001234", "id_number": ID_NUMBER},
                                         now=NOW, actor="resident")
         await store.dialogs.set("o-2", Dialog("proxy:id_number", {"phone": "13900005678"}), NOW)
+        await store.inquiries.log(openid="o-3", question="回电 13700009999", intent="unknown", guide=None, score=None,
+                                  decision="fallback", at=NOW)
         return case.number
     finally:
         await store.close()
 
 
-async def _read(url: str, tmp_path, vault: Vault, number: str) -> tuple[dict, dict]:
+async def _read(url: str, tmp_path, vault: Vault, number: str) -> tuple[dict, dict, str]:
     store = await open_store(url, tmp_path, vault)
     try:
         case = await store.cases.get(number)
         dialog = await store.dialogs.get("o-2", NOW, timedelta(hours=1))
-        return case.data, dialog.data
+        [asked] = await store.inquiries.of_resident("o-3", opened=True)
+        return case.data, dialog.data, asked["contact"]
     finally:
         await store.close()
 
@@ -58,10 +61,11 @@ def test_keys_are_rotated_and_an_old_key_can_then_go(tmp_path, store_url):
 
     rotated = _cli("keys", "rotate", "--config", str(config), keys=[fresh, old])
     assert rotated.returncode == 0, rotated.stderr
-    assert "1 cases and 1 dialogs" in rotated.stdout
+    assert "1 cases and 1 dialogs" in rotated.stdout and "1 questions" in rotated.stdout
 
-    case, dialog = asyncio.run(_read(store_url, tmp_path, Vault([fresh]), number))   # the old key is gone
+    case, dialog, contact = asyncio.run(_read(store_url, tmp_path, Vault([fresh]), number))   # the old key is gone
     assert (case["phone"], case["id_number"], dialog["phone"]) == ("13800001234", ID_NUMBER, "13900005678")
+    assert contact == "13700009999"
     with pytest.raises(SealBroken):
         asyncio.run(_read(store_url, tmp_path, Vault([old]), number))
 

@@ -64,6 +64,9 @@ def test_a_resident_exports_and_erases_their_data_and_the_audit_keeps_it(tmp_pat
     data = json.loads(exported.stdout)
     assert data["cases"][0]["data"]["id_number"] == ID_NUMBER and data["cases"][0]["number"] == number
     assert data["questions"][0]["question"].startswith("我电话") and data["bookings"] and data["dialog_in_progress"]
+    # the question is kept masked; the number typed into it is handed back to its owner opened
+    assert (data["questions"][0]["question"], data["questions"][0]["contact"]) == \
+        ("我电话138****1234，高龄津贴怎么领", "13800001234")
 
     assert _cli("erase", "--config", str(config), "o-leaving").returncode == 2   # asks for --yes first
     erased = _cli("erase", "--config", str(config), "o-leaving", "--yes")
@@ -78,6 +81,7 @@ def test_a_resident_exports_and_erases_their_data_and_the_audit_keeps_it(tmp_pat
             audit = await store.audit.lines(centers=None, actor="command line")
             dump = json.dumps([dict(r) for table in ("cases", "case_history", "ratings") for r in
                                await store.fetchall(f"SELECT * FROM {table}")], ensure_ascii=False)
+            dump += str(await store.fetchall("SELECT contact FROM inquiries WHERE openid='o-leaving'"))
             return left, kept, other, audit, dump
         finally:
             await store.close()

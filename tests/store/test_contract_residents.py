@@ -116,6 +116,28 @@ async def test_unanswered_lists_fallbacks_of_guide_questions_newest_first(store)
     assert unanswered[0]["at"] == later(minutes=3).isoformat()
 
 
+async def test_a_question_is_stored_masked_at_the_residents_center_with_its_numbers_sealed(store):
+    await store.residents.bind("o-bound", QINGSHAN, NOW)
+    await store.inquiries.log(openid="o-bound", question="低保怎么办 电话138 0000 1234", intent="guide", guide=None,
+                              score=None, decision="fallback", at=NOW, default_center=BAISHUI)
+    await store.inquiries.log(openid="o-unbound", question="护照 身份证11010519491231002X", intent="guide",
+                              guide=None, score=None, decision="fallback", at=NOW, default_center=BAISHUI)
+    await store.inquiries.log(openid="o-unbound", question="几点上班", intent="guide", guide=None, score=None,
+                              decision="fallback", at=NOW, default_center=BAISHUI)
+
+    stored = [dict(r) for r in await store.fetchall("SELECT question, center, contact FROM inquiries ORDER BY id")]
+    assert [(r["question"], r["center"]) for r in stored] == [
+        ("低保怎么办 电话138****1234", QINGSHAN), ("护照 身份证110105********002X", BAISHUI), ("几点上班", BAISHUI)]
+    assert "13800001234" not in str(stored) and "19491231" not in str(stored) and stored[2]["contact"] is None
+    [shown] = await store.inquiries.of_resident("o-bound")
+    [opened] = await store.inquiries.of_resident("o-bound", opened=True)
+    assert (shown["contact"], opened["contact"]) == (True, "13800001234")
+    assert [q["question"] for q in await store.inquiries.unanswered(later(days=-1), centers=[QINGSHAN])] == \
+        ["低保怎么办 电话138****1234"]
+    assert len(await store.inquiries.unanswered(later(days=-1), centers=[BAISHUI])) == 2
+    assert len(await store.inquiries.unanswered(later(days=-1))) == 3
+
+
 # handoffs
 
 async def test_a_waiting_request_keeps_its_place(store):
@@ -123,6 +145,8 @@ async def test_a_waiting_request_keeps_its_place(store):
     again = await store.handoffs.request("o-resident-1", "还在等", later(minutes=5), center=QINGSHAN)
     other = await store.handoffs.request("o-resident-2", "我也想问", NOW)
     assert first[1] is True and again == (first[0], False)
+    await store.handoffs.request("o-resident-3", "请回电 138-0000-1234", NOW)
+    assert (await store.handoffs.waiting())[-1]["question"] == "请回电 138****1234"   # kept masked
     assert other[1] is True and other[0] != first[0]
     assert (await store.handoffs.get(first[0]))["question"] == "想找人问问"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -42,18 +43,31 @@ async def test_accounts_are_listed_admins_first_then_by_center(store):
 async def test_wrong_passwords_lock_an_account_at_the_limit(store):
     member = await add_staff(store, "李办事员")
     lock = {"limit": 3, "lock_for": timedelta(minutes=15), "now": NOW}
-    assert [await store.staff.failed_login(member.id, **lock) for _ in range(2)] == [False, False]
+    assert [await store.staff.reserve_attempt(member.id, **lock) for _ in range(2)] == [1, 2]
     assert (await store.staff.account("李办事员")).failed_logins == 2
-    await store.staff.signed_in(member.id)
+    await store.staff.signed_in(member.id)   # a good password gives its attempt back
     assert (await store.staff.account("李办事员")).failed_logins == 0
 
-    assert [await store.staff.failed_login(member.id, **lock) for _ in range(3)] == [False, False, True]
+    assert [await store.staff.reserve_attempt(member.id, **lock) for _ in range(4)] == [1, 2, 3, None]
     locked = await store.staff.account("李办事员")
-    assert (locked.failed_logins, locked.locked_until) == (0, later(minutes=15))
+    assert locked.locked_until == later(minutes=15)
+    assert await store.staff.reserve_attempt(member.id, **{**lock, "now": later(minutes=14)}) is None
+    assert await store.staff.reserve_attempt(member.id, **{**lock, "now": later(minutes=15)}) == 1   # the lock ran out
+    assert (await store.staff.account("李办事员")).locked_until is None
 
     await store.staff.signed_in(member.id, password_hash="argon2-hash-2")
     opened = await store.staff.account("李办事员")
     assert (opened.locked_until, opened.password_hash) == (None, "argon2-hash-2")
+    await store.staff.set_disabled(member.id, True, NOW)
+    assert await store.staff.reserve_attempt(member.id, **lock) is None   # a disabled account is never checked
+
+
+async def test_attempts_sent_at_once_each_take_their_own_number_up_to_the_limit(store):
+    member = await add_staff(store, "李办事员")
+    taken = await asyncio.gather(*(store.staff.reserve_attempt(member.id, limit=5, lock_for=timedelta(minutes=15),
+                                                                now=NOW) for _ in range(40)))
+    assert sorted(n for n in taken if n is not None) == [1, 2, 3, 4, 5] and taken.count(None) == 35
+    assert (await store.staff.account("李办事员")).locked_until == later(minutes=15)
 
 
 async def test_a_new_password_or_disabling_ends_the_sessions(store):
