@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import pytest
 
 from bot.wechat.protocol import sign
 from bot.wechat.simulator import event_xml, text_xml
+from tests.conftest import AES_KEY, APP_ID
+from tests.wechat.ciphertexts import encrypt_raw, frame, signed_envelope
 
 QUESTION = "老年人优待证怎么办"
 
@@ -76,6 +79,49 @@ async def test_malformed_xml_is_400_and_logged(start_bot, mode, caplog):
     resp = await bot.client.post("/wechat", params=query, data=b"<xml><ToUserName>oops</xml")
     assert resp.status == 400
     assert "callback refused (400)" in caplog.text
+
+
+def _corrupt(kind: str, xml: bytes) -> str:
+    """A ciphertext, correctly encrypted with our key where it is encrypted at all, that does not
+    hold a well-formed message."""
+    whole = frame(xml, APP_ID)
+    count = whole[-1]
+    match kind:
+        case "zero-padding":      # decrypts to zeros: the padding byte says 0
+            return encrypt_raw(AES_KEY, bytes(64))
+        case "too-short":         # no room for the length field
+            return encrypt_raw(AES_KEY, bytes(range(16)) + b"\x00\x00" + bytes([14]) * 14)
+        case "wrong-padding":     # the last byte disagrees with the padding before it
+            return encrypt_raw(AES_KEY, whole[:-1] + bytes([count - 1 if count > 1 else 2]))
+        case "length-beyond":     # the length field points past the end
+            return encrypt_raw(AES_KEY, frame(xml, APP_ID, length=len(xml) + 200))
+        case "truncated-block":   # a block cut short
+            return base64.b64encode(base64.b64decode(encrypt_raw(AES_KEY, whole))[:-5]).decode()
+        case "random-bytes":      # valid base64 of bytes nobody encrypted
+            return base64.b64encode(bytes(range(7, 7 + 48))).decode()
+        case "not-base64":
+            return "这不是密文!!"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["zero-padding", "too-short", "wrong-padding", "length-beyond", "truncated-block",
+                                  "random-bytes", "not-base64"])
+async def test_a_signed_but_corrupt_ciphertext_is_400_and_logged(bot, kind, caplog):
+    xml = text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())).encode()
+    query, body = signed_envelope(bot.side, _corrupt(kind, xml))
+    resp = await bot.client.post("/wechat", params=query, data=body)
+    assert resp.status == 400
+    assert "callback refused (400)" in caplog.text and "could not be decrypted" in caplog.text
+    assert await _inquiries(bot) == 0
+    assert await bot.store.residents.get("resident-1") is None
+
+
+async def test_a_well_formed_ciphertext_for_another_account_is_403(bot):
+    xml = text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())).encode()
+    query, body = signed_envelope(bot.side, encrypt_raw(AES_KEY, frame(xml, "wxsomeoneelse00001")))
+    resp = await bot.client.post("/wechat", params=query, data=body)
+    assert resp.status == 403
+    assert await bot.store.residents.get("resident-1") is None
 
 
 async def test_message_without_type_is_400(start_bot):
