@@ -146,7 +146,7 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
     app[METRICS] = Metrics()
     wechat = config.wechat
     protocol = Protocol(token=wechat.token, app_id=wechat.app_id,
-                        encoding_aes_key=wechat.encoding_aes_key if wechat.mode != "plain" else "",
+                        encoding_aes_key=wechat.encoding_aes_key,   # plain mode too: see Protocol.open
                         mode=wechat.mode, max_body_bytes=config.server.max_body_bytes,
                         timestamp_window=config.server.timestamp_window_seconds,
                         now=app[CLOCK].timestamp)

@@ -132,8 +132,8 @@ class Protocol:
         encrypted = params.get("encrypt_type", "raw").lower() == "aes"
         if self.mode == "safe" and not encrypted:
             raise Malformed("safe mode expects encrypted messages")
-        if self.mode == "plain" and encrypted:
-            raise Malformed("plain mode has no key to decrypt with")
+        if encrypted and self._crypto is None:   # plain mode with a key decrypts (the account switched first)
+            raise Malformed("an encrypted message, and no [wechat] encoding_aes_key to decrypt it with")
         if encrypted:
             xml = self._decrypt(body, params.get("msg_signature", ""), timestamp, nonce)
         else:
@@ -148,7 +148,7 @@ class Protocol:
             raise Malformed("body is not UTF-8") from None
 
     def _decrypt(self, body: bytes, msg_signature: str, timestamp: str, nonce: str) -> str:
-        assert self._crypto is not None  # the config requires a key outside plain mode
+        assert self._crypto is not None  # `open` refuses an encrypted message without a key
         encrypt = _outer_encrypt(self._text(body))
         if not msg_signature or not _same(msg_signature, sign(self.token, timestamp, nonce, encrypt)):
             raise Forged("msg_signature does not match")

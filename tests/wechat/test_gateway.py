@@ -8,8 +8,8 @@ import base64
 import pytest
 
 from bot.wechat.protocol import sign
-from bot.wechat.simulator import event_xml, text_xml
-from tests.conftest import AES_KEY, APP_ID
+from bot.wechat.simulator import WeChatSide, event_xml, text_xml
+from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.wechat.ciphertexts import encrypt_raw, frame, signed_envelope
 
 QUESTION = "老年人优待证怎么办"
@@ -25,6 +25,34 @@ async def test_question_is_answered_in_every_mode(start_bot, mode):
     reply = bot.side.open_reply(body)
     assert reply["ToUserName"] == "resident-1"
     assert "老年人优待证" in reply["Content"] and "居民身份证" in reply["Content"]
+
+
+@pytest.mark.parametrize("sent_as", ["safe", "compatible"])
+async def test_plain_mode_with_a_key_answers_an_encrypted_message_encrypted(start_bot, sent_as):
+    """The account was switched to 安全模式 (or 兼容模式) before the server's config: messages
+    keep being answered, each as WeChat expects for it."""
+    bot = await start_bot(mode="plain")
+    wechat = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode=sent_as, now=bot.clock.timestamp)
+    query, body = wechat.seal(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    resp = await bot.client.post("/wechat", params=query, data=body)
+    assert resp.status == 200
+    text = await resp.text()
+    assert "<Encrypt>" in text and QUESTION not in text
+    reply = wechat.open_reply(text)
+    assert reply["ToUserName"] == "resident-1" and "居民身份证" in reply["Content"]
+    forged = {**query, "msg_signature": "f" * 40}   # the body's signature is still checked
+    resp = await bot.client.post("/wechat", params=forged, data=body)
+    assert resp.status == 403
+
+
+async def test_plain_mode_without_a_key_refuses_an_encrypted_message_clearly(start_bot, caplog):
+    bot = await start_bot(mode="plain", wechat={"encoding_aes_key": ""})
+    wechat = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="safe", now=bot.clock.timestamp)
+    query, body = wechat.seal(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    resp = await bot.client.post("/wechat", params=query, data=body)
+    assert resp.status == 400
+    assert "encoding_aes_key" in caplog.text
+    assert await bot.store.residents.get("resident-1") is None
 
 
 async def test_url_verification_echoes_only_when_signed(bot):
