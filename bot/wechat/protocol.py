@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import re
 import time
@@ -44,6 +45,10 @@ class Forged(CallbackRejected):
 
 class Stale(CallbackRejected):
     status = 403
+
+
+class Replayed(Forged):
+    """A signed (timestamp, nonce) seen before with another body."""
 
 
 class TooLarge(CallbackRejected):
@@ -81,11 +86,16 @@ def cdata_safe(text: str) -> str:
 
 @dataclass(frozen=True)
 class Opened:
-    """A verified, decrypted and parsed callback."""
+    """A verified, decrypted and parsed callback. `digest` (sha256 of the body) is set where the
+    signature does not cover the body — plain and compatible mode, where an unencrypted message
+    is accepted — and is to be remembered with (`timestamp`, `nonce`) against replays; in safe
+    mode the msg_signature binds the body to the pair already."""
 
     message: Inbound
     encrypted: bool
     nonce: str
+    timestamp: str
+    digest: str | None = None
 
 
 class Protocol:
@@ -138,7 +148,8 @@ class Protocol:
             xml = self._decrypt(body, params.get("msg_signature", ""), timestamp, nonce)
         else:
             xml = self._text(body)
-        return Opened(message=self._parse(xml), encrypted=encrypted, nonce=nonce)
+        digest = hashlib.sha256(body).hexdigest() if self.mode != "safe" else None
+        return Opened(message=self._parse(xml), encrypted=encrypted, nonce=nonce, timestamp=timestamp, digest=digest)
 
     @staticmethod
     def _text(body: bytes) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from datetime import timedelta
 
 import pytest
 
@@ -88,6 +89,81 @@ async def test_old_timestamp_is_refused_as_replay(bot):
     resp = await bot.client.post("/wechat", params=query, data=body)
     assert resp.status == 403
     assert await _inquiries(bot) == 0
+
+
+async def _count(bot, table: str) -> int:
+    return (await bot.store.fetchone(f"SELECT count(*) AS n FROM {table}"))["n"]
+
+
+@pytest.mark.parametrize("mode, sent_as", [("plain", "plain"), ("compatible", "compatible"), ("plain", "safe")])
+async def test_a_captured_callback_url_cannot_carry_another_body(start_bot, mode, sent_as):
+    """In plain and compatible mode the signature covers only token, timestamp and nonce: the
+    URL of one resident's message, sent again inside the window with another body, must not act
+    as another resident."""
+    bot = await start_bot(mode=mode)
+    wechat = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode=sent_as, now=bot.clock.timestamp)
+    now = int(bot.clock.timestamp())
+    query, body = wechat.seal(text_xml("resident-1", QUESTION, create_time=now))
+    assert (await bot.client.post("/wechat", params=query, data=body)).status == 200
+    captured = {k: v for k, v in query.items() if k not in ("encrypt_type", "msg_signature")}
+    for other in ("查进度", "绑定 西村"):
+        bot.clock.advance(seconds=30)
+        forged = text_xml("resident-2", other, create_time=int(bot.clock.timestamp())).encode()
+        resp = await bot.client.post("/wechat", params={**captured, "openid": "resident-2"}, data=forged)
+        assert resp.status == 403
+    assert await bot.store.residents.get("resident-2") is None
+    assert (await _count(bot, "inquiries"), await _count(bot, "processed_messages")) == (1, 1)
+
+
+async def test_with_redis_the_nonces_of_callbacks_are_kept_there(start_bot, redis_server):
+    bot = await start_bot(mode="plain", redis={"url": redis_server.url})
+    query, body = bot.side.seal(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    assert (await bot.client.post("/wechat", params=query, data=body)).status == 200
+    forged = text_xml("resident-2", "查进度", create_time=int(bot.clock.timestamp())).encode()
+    assert (await bot.client.post("/wechat", params=query, data=forged)).status == 403
+    assert await bot.store.state.client.exists(f"frontdesk:nonce:{query['timestamp']}:{query['nonce']}")
+    assert await _count(bot, "callback_nonces") == 0
+    assert await bot.store.residents.get("resident-2") is None
+
+
+@pytest.mark.parametrize("mode", ["plain", "compatible", "safe"])
+async def test_wechats_retry_of_the_same_callback_gets_the_first_reply(start_bot, mode):
+    bot = await start_bot(mode=mode)
+    query, body = bot.side.seal(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    first = await bot.client.post("/wechat", params=query, data=body)
+    bot.clock.advance(seconds=5)   # WeChat retries after five seconds with the same URL and body
+    again = await bot.client.post("/wechat", params=query, data=body)
+    assert first.status == again.status == 200
+    assert bot.side.open_reply(await first.text())["Content"] == bot.side.open_reply(await again.text())["Content"]
+    assert await _count(bot, "inquiries") == 1
+    # safe mode: msg_signature binds the body to its (timestamp, nonce), so nothing is written for it
+    assert await _count(bot, "callback_nonces") == (0 if mode == "safe" else 1)
+
+
+async def test_a_store_that_cannot_check_the_nonce_refuses_with_503_and_a_log_line(start_bot, monkeypatch, caplog):
+    bot = await start_bot(mode="plain")
+
+    async def broken(*args):
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(bot.store.nonces, "admit", broken)
+    resp = await bot.post(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    assert resp.status == 503
+    assert "database went away" in caplog.text
+    assert await bot.store.residents.get("resident-1") is None
+
+
+async def test_remembered_nonces_are_forgotten_once_their_window_has_passed(start_bot, clock):
+    bot = await start_bot(mode="plain", server={"timestamp_window_seconds": 1})   # the purge runs every window
+    nonces, keep = bot.store.nonces, timedelta(seconds=2)
+    await nonces.admit("1795500000", "old", "digest-a", clock.now() - timedelta(minutes=10), keep)
+    await nonces.admit("1795500600", "new", "digest-a", clock.now(), keep)
+    for _ in range(250):
+        if await nonces.digest_of("1795500000", "old") is None:
+            break
+        await asyncio.sleep(0.02)
+    assert await nonces.digest_of("1795500000", "old") is None
+    assert await nonces.digest_of("1795500600", "new") == "digest-a"
 
 
 async def test_body_over_the_limit_is_413(start_bot):
