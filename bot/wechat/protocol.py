@@ -86,10 +86,11 @@ def cdata_safe(text: str) -> str:
 
 @dataclass(frozen=True)
 class Opened:
-    """A verified, decrypted and parsed callback. `digest` (sha256 of the body) is set where the
-    signature does not cover the body — plain and compatible mode, where an unencrypted message
-    is accepted — and is to be remembered with (`timestamp`, `nonce`) against replays; in safe
-    mode the msg_signature binds the body to the pair already."""
+    """A verified, decrypted and parsed callback. `digest` (sha256 of the message's XML, after
+    decryption, so a retry encrypted afresh is still the same) is set where the signature does
+    not cover the body — plain and compatible mode, where an unencrypted message is accepted —
+    and is to be remembered with (`timestamp`, `nonce`) against replays; in safe mode the
+    msg_signature binds the body to the pair already."""
 
     message: Inbound
     encrypted: bool
@@ -148,7 +149,7 @@ class Protocol:
             xml = self._decrypt(body, params.get("msg_signature", ""), timestamp, nonce)
         else:
             xml = self._text(body)
-        digest = hashlib.sha256(body).hexdigest() if self.mode != "safe" else None
+        digest = hashlib.sha256(xml.encode("utf-8")).hexdigest() if self.mode != "safe" else None
         return Opened(message=self._parse(xml), encrypted=encrypted, nonce=nonce, timestamp=timestamp, digest=digest)
 
     @staticmethod

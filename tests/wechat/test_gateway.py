@@ -140,6 +140,22 @@ async def test_wechats_retry_of_the_same_callback_gets_the_first_reply(start_bot
     assert await _count(bot, "callback_nonces") == (0 if mode == "safe" else 1)
 
 
+@pytest.mark.parametrize("mode", ["plain", "compatible"])
+async def test_a_retry_encrypted_afresh_is_still_wechats_retry(start_bot, mode):
+    """What is compared is the message, not its ciphertext, which differs with every encryption."""
+    bot = await start_bot(mode=mode)
+    wechat = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="compatible", now=bot.clock.timestamp)
+    xml = text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp()))
+    query, body = wechat.seal(xml)
+    again_query, again_body = wechat.seal(xml, timestamp=query["timestamp"], nonce=query["nonce"])
+    assert again_body != body
+    first = await bot.client.post("/wechat", params=query, data=body)
+    again = await bot.client.post("/wechat", params=again_query, data=again_body)
+    assert first.status == again.status == 200
+    assert wechat.open_reply(await first.text())["Content"] == wechat.open_reply(await again.text())["Content"]
+    assert await _count(bot, "inquiries") == 1
+
+
 async def test_a_store_that_cannot_check_the_nonce_refuses_with_503_and_a_log_line(start_bot, monkeypatch, caplog):
     bot = await start_bot(mode="plain")
 
