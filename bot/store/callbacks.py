@@ -1,5 +1,5 @@
 """Callbacks already seen (against replays): each signed (timestamp, nonce) with a digest of the
-body it came with.
+message it came with (the gateway digests the XML it acts on, after any decryption).
 
 In plain and compatible mode WeChat's signature covers only the token, the timestamp and the
 nonce, not the body: a captured callback URL could carry another body, as another resident,

@@ -1,7 +1,7 @@
 """Redis beside the database, for counties running many workers (`[redis] url`): residents'
-dialogs with their idle time as a TTL, the de-duplication keys of WeChat's retries and the
-nonces of signed callbacks (against replays), the locks
-that make a resident's messages and the token refresh take turns, and rate limits.
+dialogs with their idle time as a TTL, the de-duplication keys of WeChat's retries, the nonces
+of signed callbacks (against replays), the locks that make a resident's messages and the token
+refresh take turns, and rate limits.
 
 Redis is help, not a single point of failure:
 - a lock, a de-duplication key or a callback's nonce Redis cannot give is taken from the
