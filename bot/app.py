@@ -87,6 +87,7 @@ async def _desk_ctx(app: web.Application) -> AsyncIterator[None]:
     desk = FrontDesk(ctx, build_root(), app[METRICS])
     app[DESK] = desk
     app[GATEWAY].desk = desk
+    app[GATEWAY].nonces = app[STORE].nonces
     yield
     await desk.drain()
 
@@ -120,6 +121,16 @@ _retention_ctx = _every("retention purge", lambda app: app[CONFIG].retention.che
                         lambda app: Retention(app[STORE], app[CLOCK], app[CONFIG].retention).purge)
 
 
+def _forget_nonces(app: web.Application) -> Callable[[], Awaitable[int]]:
+    """Callbacks' (timestamp, nonce) pairs whose window has passed (Redis forgets its own)."""
+    async def purge() -> int:
+        return await app[STORE].nonces.purge_before(app[CLOCK].now() - app[GATEWAY].nonce_lifetime)
+    return purge
+
+
+_nonces_ctx = _every("callback nonce purge", lambda app: app[CONFIG].server.timestamp_window_seconds, _forget_nonces)
+
+
 async def healthz(request: web.Request) -> web.Response:
     ok = await request.app[STORE].ping()
     return web.Response(status=200 if ok else 503, text="ok" if ok else "store unavailable")
@@ -146,14 +157,15 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
     app[METRICS] = Metrics()
     wechat = config.wechat
     protocol = Protocol(token=wechat.token, app_id=wechat.app_id,
-                        encoding_aes_key=wechat.encoding_aes_key if wechat.mode != "plain" else "",
+                        encoding_aes_key=wechat.encoding_aes_key,   # plain mode too: see Protocol.open
                         mode=wechat.mode, max_body_bytes=config.server.max_body_bytes,
                         timestamp_window=config.server.timestamp_window_seconds,
                         now=app[CLOCK].timestamp)
     gateway = Gateway(protocol, desk=None, metrics=app[METRICS],  # desk set when the store is open
-                      deadline=float(config.server.reply_deadline_seconds))
+                      deadline=float(config.server.reply_deadline_seconds), clock=app[CLOCK])
     app[GATEWAY] = gateway
-    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx, _reminders_ctx, _retention_ctx])
+    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx, _reminders_ctx, _retention_ctx,
+                             _nonces_ctx])
     staff_api = StaffAPI(Texts())
     app.middlewares.append(staff_api.auth)
     app.add_routes(staff_api.routes())

@@ -1,10 +1,11 @@
 """Redis beside the database, for counties running many workers (`[redis] url`): residents'
-dialogs with their idle time as a TTL, the de-duplication keys of WeChat's retries, the locks
-that make a resident's messages and the token refresh take turns, and rate limits.
+dialogs with their idle time as a TTL, the de-duplication keys of WeChat's retries, the nonces
+of signed callbacks (against replays), the locks that make a resident's messages and the token
+refresh take turns, and rate limits.
 
 Redis is help, not a single point of failure:
-- a lock or a de-duplication key Redis cannot give is taken from the database instead (an
-  advisory lock, a row), so the workers stay correct, only slower;
+- a lock, a de-duplication key or a callback's nonce Redis cannot give is taken from the
+  database instead (an advisory lock, a row), so the workers stay correct, only slower;
 - a dialog lives only in Redis: when Redis does not answer, `StateUnavailable` says so, and the
   front desk tells the resident that the step cannot continue now, while guide questions are
   still answered;
@@ -27,6 +28,7 @@ from bot.store.base import Dialog
 from bot.store.db import iso
 
 if TYPE_CHECKING:
+    from bot.store.callbacks import CallbackNonces
     from bot.store.repos import ProcessedMessages
     from bot.vault import Vault
 
@@ -49,6 +51,12 @@ if (not claimed) or claimed >= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'claimed', ARGV[1])
 return 1
 """
+_ADMIT = """
+local kept = redis.call('GET', KEYS[1])
+if kept then return kept end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return ARGV[1]
+"""
 
 
 class StateUnavailable(StoreError):
@@ -60,6 +68,7 @@ class RedisState:
         self.client = client
         self.claim_script = client.register_script(_CLAIM)
         self.take_over_script = client.register_script(_TAKE_OVER)
+        self.admit_script = client.register_script(_ADMIT)
 
     @classmethod
     def open(cls, url: str, timeout: float) -> "RedisState":
@@ -190,6 +199,46 @@ class RedisMessages:
         if not kept:
             return await self.fallback.reply_for(key)   # claimed through the database while Redis was away
         return True, kept.get("reply")
+
+    async def purge_before(self, before: datetime) -> int:
+        """Redis forgets by itself (TTL); the database's rows from times without Redis go here."""
+        return await self.fallback.purge_before(before)
+
+
+class RedisCallbackNonces:
+    """Callbacks' (timestamp, nonce) pairs in Redis, each forgotten when its window has passed;
+    the database's table while Redis is away. A worker that had to use the database also looks
+    there for as long as what it put there matters, so a pair first seen during an outage is
+    still recognised after Redis is back."""
+
+    def __init__(self, state: RedisState, fallback: "CallbackNonces"):
+        self.state = state
+        self.fallback = fallback
+        self._fell_back_at: datetime | None = None
+
+    def _key(self, stamp: str, nonce: str) -> str:
+        return f"{PREFIX}nonce:{stamp}:{nonce}"
+
+    async def admit(self, stamp: str, nonce: str, digest: str, now: datetime, keep: timedelta) -> bool:
+        if self._fell_back_at is not None and now - self._fell_back_at < keep:
+            kept = await self.fallback.digest_of(stamp, nonce)
+            if kept is not None:
+                return kept == digest
+        try:
+            kept = await self.state.admit_script(keys=[self._key(stamp, nonce)],
+                                                 args=[digest, max(int(keep.total_seconds()), 1)])
+        except RedisError as e:
+            log.warning("Redis unavailable for callback nonces (%s); using the database", e)
+            self._fell_back_at = now
+            return await self.fallback.admit(stamp, nonce, digest, now, keep)
+        return kept == digest
+
+    async def digest_of(self, stamp: str, nonce: str) -> str | None:
+        try:
+            kept = await self.state.client.get(self._key(stamp, nonce))
+        except RedisError:
+            kept = None
+        return kept if kept is not None else await self.fallback.digest_of(stamp, nonce)
 
     async def purge_before(self, before: datetime) -> int:
         """Redis forgets by itself (TTL); the database's rows from times without Redis go here."""

@@ -14,11 +14,12 @@ from typing import Any
 
 from bot.errors import StoreError
 from bot.store.bookings import Bookings
+from bot.store.callbacks import CallbackNonces
 from bot.store.cases import Cases, Ratings
 from bot.store.db import Database, Row, Tx
 from bot.store.privacy import ResidentData
 from bot.store.reports import Reports
-from bot.store.redis import RedisDialogs, RedisMessages, RedisState
+from bot.store.redis import RedisCallbackNonces, RedisDialogs, RedisMessages, RedisState
 from bot.store.repos import AccessTokens, Dialogs, Handoffs, Inquiries, Outbox, ProcessedMessages, Residents
 from bot.store.staff import Audit, Sessions, Staff
 from bot.vault import Vault
@@ -31,12 +32,13 @@ class Store:
                  dialog_idle: timedelta = timedelta(minutes=30)):
         self.db = db
         self.vault = vault   # encrypts personal data at rest; None only for tools that touch none
-        self.state = state   # Redis, when configured: dialogs, de-duplication, locks, rate limits
+        self.state = state   # Redis, when configured: dialogs, de-duplication, nonces, locks, rate limits
         self._minute, self._counts = "", {}   # rate limits of this process, without Redis: this minute's counts
         self.residents = Residents(self)
         self.dialogs = Dialogs(self)
         self.inquiries = Inquiries(self)
         self.messages = ProcessedMessages(self)
+        self.nonces = CallbackNonces(self)
         self.handoffs = Handoffs(self)
         self.outbox = Outbox(self)
         self.cases = Cases(self)
@@ -51,6 +53,7 @@ class Store:
         if state is not None:
             self.dialogs = RedisDialogs(state, vault, dialog_idle)  # type: ignore[assignment]
             self.messages = RedisMessages(state, fallback=ProcessedMessages(self))  # type: ignore[assignment]
+            self.nonces = RedisCallbackNonces(state, fallback=CallbackNonces(self))  # type: ignore[assignment]
 
     def hold(self, key: str) -> AbstractAsyncContextManager[None]:
         """`key` held across every worker: in Redis when there is one, else in the database."""

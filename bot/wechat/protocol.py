@@ -1,26 +1,29 @@
 """The official-account callback protocol, free of HTTP: verify, decrypt, parse, seal.
 
-wechatpy does the signature arithmetic, AES and parsing; this module adds what it leaves to
-us: constant-time signature comparison, a timestamp window against replays, a size cap and a
-guard against entity declarations before any XML parser sees the body, and escaping of
-`]]>` in text we echo into CDATA.
+wechatpy does the signature arithmetic, the reply's encryption and parsing; this module adds
+what it leaves to us: constant-time signature comparison, a timestamp window against replays, a
+size cap and a guard against entity declarations before any XML parser sees the body, a strict
+reading of the ciphertext (wechatpy checks neither its padding nor its length field, so a
+corrupt one raised `struct.error`), and escaping of `]]>` in text we echo into CDATA.
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
+import hashlib
 import hmac
 import re
 import time
 import xml.parsers.expat
 
 import xmltodict
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply as WxTextReply
 from wechatpy.replies import TransferCustomerServiceReply
 from wechatpy.utils import WeChatSigner
@@ -42,6 +45,10 @@ class Forged(CallbackRejected):
 
 class Stale(CallbackRejected):
     status = 403
+
+
+class Replayed(Forged):
+    """A signed (timestamp, nonce) seen before with another body."""
 
 
 class TooLarge(CallbackRejected):
@@ -79,11 +86,17 @@ def cdata_safe(text: str) -> str:
 
 @dataclass(frozen=True)
 class Opened:
-    """A verified, decrypted and parsed callback."""
+    """A verified, decrypted and parsed callback. `digest` (sha256 of the message's XML, after
+    decryption, so a retry encrypted afresh is still the same) is set where the signature does
+    not cover the body — plain and compatible mode, where an unencrypted message is accepted —
+    and is to be remembered with (`timestamp`, `nonce`) against replays; in safe mode the
+    msg_signature binds the body to the pair already."""
 
     message: Inbound
     encrypted: bool
     nonce: str
+    timestamp: str
+    digest: str | None = None
 
 
 class Protocol:
@@ -94,6 +107,7 @@ class Protocol:
         self.max_body_bytes = max_body_bytes
         self.timestamp_window = timestamp_window
         self._now = now
+        self._app_id = app_id
         self._crypto = WeChatCrypto(token, encoding_aes_key, app_id) if encoding_aes_key else None
 
     # -- checks shared by GET and POST ------------------------------------------------------
@@ -129,13 +143,14 @@ class Protocol:
         encrypted = params.get("encrypt_type", "raw").lower() == "aes"
         if self.mode == "safe" and not encrypted:
             raise Malformed("safe mode expects encrypted messages")
-        if self.mode == "plain" and encrypted:
-            raise Malformed("plain mode has no key to decrypt with")
+        if encrypted and self._crypto is None:   # plain mode with a key decrypts (the account switched first)
+            raise Malformed("an encrypted message, and no [wechat] encoding_aes_key to decrypt it with")
         if encrypted:
             xml = self._decrypt(body, params.get("msg_signature", ""), timestamp, nonce)
         else:
             xml = self._text(body)
-        return Opened(message=self._parse(xml), encrypted=encrypted, nonce=nonce)
+        digest = hashlib.sha256(xml.encode("utf-8")).hexdigest() if self.mode != "safe" else None
+        return Opened(message=self._parse(xml), encrypted=encrypted, nonce=nonce, timestamp=timestamp, digest=digest)
 
     @staticmethod
     def _text(body: bytes) -> str:
@@ -145,18 +160,11 @@ class Protocol:
             raise Malformed("body is not UTF-8") from None
 
     def _decrypt(self, body: bytes, msg_signature: str, timestamp: str, nonce: str) -> str:
-        assert self._crypto is not None  # the config requires a key outside plain mode
+        assert self._crypto is not None  # `open` refuses an encrypted message without a key
         encrypt = _outer_encrypt(self._text(body))
         if not msg_signature or not _same(msg_signature, sign(self.token, timestamp, nonce, encrypt)):
             raise Forged("msg_signature does not match")
-        try:
-            xml = self._crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce)
-        except InvalidSignatureException:
-            raise Forged("msg_signature does not match") from None
-        except InvalidAppIdException:
-            raise Forged("message was encrypted for another app id") from None
-        except (UnicodeDecodeError, binascii.Error, ValueError, IndexError, TypeError):
-            raise Malformed("encrypted payload could not be decrypted") from None
+        xml = _decrypt(self._crypto.key, self._app_id, encrypt)
         inner = xml.encode("utf-8")
         if len(inner) > self.max_body_bytes:
             raise TooLarge("decrypted message too large")
@@ -194,6 +202,39 @@ class Protocol:
             assert self._crypto is not None
             return self._crypto.encrypt_message(xml, opened.nonce, str(int(self._now())))
         return xml
+
+
+def _decrypt(key: bytes, app_id: str, encrypt: str) -> str:
+    """The XML in an <Encrypt> field, read strictly. WeChat encrypts with AES-256-CBC (IV: the
+    key's first 16 bytes): 16 random bytes, the XML's length (4 bytes, network order), the XML,
+    the app id, PKCS#7 padding to 32 bytes. Anything else is corrupt (Malformed); a well-formed
+    message for another app id is Forged."""
+    def corrupt(why: str) -> Malformed:
+        return Malformed(f"encrypted payload could not be decrypted: {why}")
+
+    try:
+        sealed = base64.b64decode(encrypt, validate=True)
+    except (binascii.Error, ValueError):
+        raise corrupt("not base64") from None
+    if not sealed or len(sealed) % 16:
+        raise corrupt(f"{len(sealed)} bytes is not a whole number of AES blocks")
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+    plain = decryptor.update(sealed) + decryptor.finalize()
+    pad = plain[-1]
+    if not 1 <= pad <= 32 or plain[-pad:] != bytes([pad]) * pad:
+        raise corrupt("bad padding")
+    content = plain[16:-pad]
+    if len(content) < 4:
+        raise corrupt("too short for its length field")
+    length = int.from_bytes(content[:4], "big")
+    if 4 + length > len(content):
+        raise corrupt(f"length field {length} runs past the end")
+    if not hmac.compare_digest(content[4 + length:], app_id.encode("utf-8")):
+        raise Forged("message was encrypted for another app id")
+    try:
+        return content[4:4 + length].decode("utf-8")
+    except UnicodeDecodeError:
+        raise corrupt("message is not UTF-8") from None
 
 
 def xml_errors() -> tuple[type[BaseException], ...]:

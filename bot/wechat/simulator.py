@@ -76,9 +76,9 @@ class WeChatSide:
         nonce = nonce or self.nonce()
         return {"signature": sign(self.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
 
-    def seal(self, xml: str, timestamp: str | None = None) -> tuple[dict[str, str], bytes]:
+    def seal(self, xml: str, timestamp: str | None = None, nonce: str | None = None) -> tuple[dict[str, str], bytes]:
         """Query parameters and body of the POST WeChat would make for this message."""
-        query = self.sign_query(timestamp)
+        query = self.sign_query(timestamp, nonce)
         query["openid"] = _openid_of(xml)
         if self.mode == "plain":
             return query, xml.encode("utf-8")

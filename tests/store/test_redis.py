@@ -12,6 +12,7 @@ from bot.clock import FixedClock
 from bot.store import Dialog, open_store
 from bot.store.redis import StateUnavailable
 from bot.vault import Vault
+from tests.redis_server import ThrowawayRedis
 from tests.support import free_port
 
 NOW = FixedClock().now()
@@ -87,3 +88,39 @@ async def test_without_redis_locks_fall_back_and_dialogs_say_so(tmp_path):
             await down.dialogs.get("o-1", NOW, timedelta(minutes=30))
     finally:
         await down.close()
+
+
+STAMP, KEEP = str(int(NOW.timestamp())), timedelta(seconds=600)
+
+
+async def test_callback_nonces_live_in_redis_for_their_window(store, redis_server, tmp_path):
+    other = await open_store(f"sqlite:///{tmp_path / 'other.db'}", tmp_path, Vault.from_env(),
+                             redis_url=redis_server.url)   # another worker, same Redis
+    try:
+        assert await store.nonces.admit(STAMP, "4711", "digest-a", NOW, KEEP)
+        assert await other.nonces.admit(STAMP, "4711", "digest-a", NOW, KEEP)        # WeChat's retry, elsewhere
+        assert not await other.nonces.admit(STAMP, "4711", "digest-b", NOW, KEEP)    # another body, elsewhere
+        assert 590 < await store.state.client.ttl(f"frontdesk:nonce:{STAMP}:4711") <= 600
+        assert (await store.fetchone("SELECT count(*) AS n FROM callback_nonces"))["n"] == 0
+    finally:
+        await other.close()
+
+
+async def test_callback_nonces_fall_back_to_the_database_and_are_still_known_after(redis_server, tmp_path):
+    own = ThrowawayRedis(redis_server.program)   # a Redis of this test's own, to stop and start again
+    store = await open_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path, Vault.from_env(),
+                             redis_url=own.url, redis_timeout=0.5)
+    try:
+        assert await store.nonces.admit(STAMP, "4711", "digest-a", NOW, KEEP)          # Redis is down
+        assert not await store.nonces.admit(STAMP, "4711", "digest-b", NOW, KEEP)
+        assert dict(await store.fetchone("SELECT digest FROM callback_nonces WHERE nonce='4711'")) == {"digest": "digest-a"}
+        own.start()
+        await store.state.client.ping()
+        later = NOW + timedelta(seconds=30)
+        assert not await store.nonces.admit(STAMP, "4711", "digest-b", later, KEEP)   # Redis is back
+        assert await store.nonces.admit(STAMP, "4711", "digest-a", later, KEEP)
+        assert await store.nonces.admit(STAMP, "4712", "digest-b", later, KEEP)
+        assert await store.state.client.exists(f"frontdesk:nonce:{STAMP}:4712")
+    finally:
+        await store.close()
+        own.stop()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+from datetime import timedelta
 
 import pytest
 
 from bot.wechat.protocol import sign
-from bot.wechat.simulator import event_xml, text_xml
+from bot.wechat.simulator import WeChatSide, event_xml, text_xml
+from tests.conftest import AES_KEY, APP_ID, TOKEN
+from tests.wechat.ciphertexts import encrypt_raw, frame, signed_envelope
 
 QUESTION = "老年人优待证怎么办"
 
@@ -22,6 +26,34 @@ async def test_question_is_answered_in_every_mode(start_bot, mode):
     reply = bot.side.open_reply(body)
     assert reply["ToUserName"] == "resident-1"
     assert "老年人优待证" in reply["Content"] and "居民身份证" in reply["Content"]
+
+
+@pytest.mark.parametrize("sent_as", ["safe", "compatible"])
+async def test_plain_mode_with_a_key_answers_an_encrypted_message_encrypted(start_bot, sent_as):
+    """The account was switched to 安全模式 (or 兼容模式) before the server's config: messages
+    keep being answered, each as WeChat expects for it."""
+    bot = await start_bot(mode="plain")
+    wechat = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode=sent_as, now=bot.clock.timestamp)
+    query, body = wechat.seal(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    resp = await bot.client.post("/wechat", params=query, data=body)
+    assert resp.status == 200
+    text = await resp.text()
+    assert "<Encrypt>" in text and QUESTION not in text
+    reply = wechat.open_reply(text)
+    assert reply["ToUserName"] == "resident-1" and "居民身份证" in reply["Content"]
+    forged = {**query, "msg_signature": "f" * 40}   # the body's signature is still checked
+    resp = await bot.client.post("/wechat", params=forged, data=body)
+    assert resp.status == 403
+
+
+async def test_plain_mode_without_a_key_refuses_an_encrypted_message_clearly(start_bot, caplog):
+    bot = await start_bot(mode="plain", wechat={"encoding_aes_key": ""})
+    wechat = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="safe", now=bot.clock.timestamp)
+    query, body = wechat.seal(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    resp = await bot.client.post("/wechat", params=query, data=body)
+    assert resp.status == 400
+    assert "encoding_aes_key" in caplog.text
+    assert await bot.store.residents.get("resident-1") is None
 
 
 async def test_url_verification_echoes_only_when_signed(bot):
@@ -59,6 +91,97 @@ async def test_old_timestamp_is_refused_as_replay(bot):
     assert await _inquiries(bot) == 0
 
 
+async def _count(bot, table: str) -> int:
+    return (await bot.store.fetchone(f"SELECT count(*) AS n FROM {table}"))["n"]
+
+
+@pytest.mark.parametrize("mode, sent_as", [("plain", "plain"), ("compatible", "compatible"), ("plain", "safe")])
+async def test_a_captured_callback_url_cannot_carry_another_body(start_bot, mode, sent_as):
+    """In plain and compatible mode the signature covers only token, timestamp and nonce: the
+    URL of one resident's message, sent again inside the window with another body, must not act
+    as another resident."""
+    bot = await start_bot(mode=mode)
+    wechat = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode=sent_as, now=bot.clock.timestamp)
+    now = int(bot.clock.timestamp())
+    query, body = wechat.seal(text_xml("resident-1", QUESTION, create_time=now))
+    assert (await bot.client.post("/wechat", params=query, data=body)).status == 200
+    captured = {k: v for k, v in query.items() if k not in ("encrypt_type", "msg_signature")}
+    for other in ("查进度", "绑定 西村"):
+        bot.clock.advance(seconds=30)
+        forged = text_xml("resident-2", other, create_time=int(bot.clock.timestamp())).encode()
+        resp = await bot.client.post("/wechat", params={**captured, "openid": "resident-2"}, data=forged)
+        assert resp.status == 403
+    assert await bot.store.residents.get("resident-2") is None
+    assert (await _count(bot, "inquiries"), await _count(bot, "processed_messages")) == (1, 1)
+
+
+async def test_with_redis_the_nonces_of_callbacks_are_kept_there(start_bot, redis_server):
+    bot = await start_bot(mode="plain", redis={"url": redis_server.url})
+    query, body = bot.side.seal(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    assert (await bot.client.post("/wechat", params=query, data=body)).status == 200
+    forged = text_xml("resident-2", "查进度", create_time=int(bot.clock.timestamp())).encode()
+    assert (await bot.client.post("/wechat", params=query, data=forged)).status == 403
+    assert await bot.store.state.client.exists(f"frontdesk:nonce:{query['timestamp']}:{query['nonce']}")
+    assert await _count(bot, "callback_nonces") == 0
+    assert await bot.store.residents.get("resident-2") is None
+
+
+@pytest.mark.parametrize("mode", ["plain", "compatible", "safe"])
+async def test_wechats_retry_of_the_same_callback_gets_the_first_reply(start_bot, mode):
+    bot = await start_bot(mode=mode)
+    query, body = bot.side.seal(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    first = await bot.client.post("/wechat", params=query, data=body)
+    bot.clock.advance(seconds=5)   # WeChat retries after five seconds with the same URL and body
+    again = await bot.client.post("/wechat", params=query, data=body)
+    assert first.status == again.status == 200
+    assert bot.side.open_reply(await first.text())["Content"] == bot.side.open_reply(await again.text())["Content"]
+    assert await _count(bot, "inquiries") == 1
+    # safe mode: msg_signature binds the body to its (timestamp, nonce), so nothing is written for it
+    assert await _count(bot, "callback_nonces") == (0 if mode == "safe" else 1)
+
+
+@pytest.mark.parametrize("mode", ["plain", "compatible"])
+async def test_a_retry_encrypted_afresh_is_still_wechats_retry(start_bot, mode):
+    """What is compared is the message, not its ciphertext, which differs with every encryption."""
+    bot = await start_bot(mode=mode)
+    wechat = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="compatible", now=bot.clock.timestamp)
+    xml = text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp()))
+    query, body = wechat.seal(xml)
+    again_query, again_body = wechat.seal(xml, timestamp=query["timestamp"], nonce=query["nonce"])
+    assert again_body != body
+    first = await bot.client.post("/wechat", params=query, data=body)
+    again = await bot.client.post("/wechat", params=again_query, data=again_body)
+    assert first.status == again.status == 200
+    assert wechat.open_reply(await first.text())["Content"] == wechat.open_reply(await again.text())["Content"]
+    assert await _count(bot, "inquiries") == 1
+
+
+async def test_a_store_that_cannot_check_the_nonce_refuses_with_503_and_a_log_line(start_bot, monkeypatch, caplog):
+    bot = await start_bot(mode="plain")
+
+    async def broken(*args):
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(bot.store.nonces, "admit", broken)
+    resp = await bot.post(text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())))
+    assert resp.status == 503
+    assert "database went away" in caplog.text
+    assert await bot.store.residents.get("resident-1") is None
+
+
+async def test_remembered_nonces_are_forgotten_once_their_window_has_passed(start_bot, clock):
+    bot = await start_bot(mode="plain", server={"timestamp_window_seconds": 1})   # the purge runs every window
+    nonces, keep = bot.store.nonces, timedelta(seconds=2)
+    await nonces.admit("1795500000", "old", "digest-a", clock.now() - timedelta(minutes=10), keep)
+    await nonces.admit("1795500600", "new", "digest-a", clock.now(), keep)
+    for _ in range(250):
+        if await nonces.digest_of("1795500000", "old") is None:
+            break
+        await asyncio.sleep(0.02)
+    assert await nonces.digest_of("1795500000", "old") is None
+    assert await nonces.digest_of("1795500600", "new") == "digest-a"
+
+
 async def test_body_over_the_limit_is_413(start_bot):
     bot = await start_bot(mode="plain", server={"max_body_bytes": 4096})
     big = text_xml("resident-1", "低保" * 3000, create_time=int(bot.clock.timestamp()))
@@ -76,6 +199,49 @@ async def test_malformed_xml_is_400_and_logged(start_bot, mode, caplog):
     resp = await bot.client.post("/wechat", params=query, data=b"<xml><ToUserName>oops</xml")
     assert resp.status == 400
     assert "callback refused (400)" in caplog.text
+
+
+def _corrupt(kind: str, xml: bytes) -> str:
+    """A ciphertext, correctly encrypted with our key where it is encrypted at all, that does not
+    hold a well-formed message."""
+    whole = frame(xml, APP_ID)
+    count = whole[-1]
+    match kind:
+        case "zero-padding":      # decrypts to zeros: the padding byte says 0
+            return encrypt_raw(AES_KEY, bytes(64))
+        case "too-short":         # no room for the length field
+            return encrypt_raw(AES_KEY, bytes(range(16)) + b"\x00\x00" + bytes([14]) * 14)
+        case "wrong-padding":     # the last byte disagrees with the padding before it
+            return encrypt_raw(AES_KEY, whole[:-1] + bytes([count - 1 if count > 1 else 2]))
+        case "length-beyond":     # the length field points past the end
+            return encrypt_raw(AES_KEY, frame(xml, APP_ID, length=len(xml) + 200))
+        case "truncated-block":   # a block cut short
+            return base64.b64encode(base64.b64decode(encrypt_raw(AES_KEY, whole))[:-5]).decode()
+        case "random-bytes":      # valid base64 of bytes nobody encrypted
+            return base64.b64encode(bytes(range(7, 7 + 48))).decode()
+        case "not-base64":
+            return "这不是密文!!"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["zero-padding", "too-short", "wrong-padding", "length-beyond", "truncated-block",
+                                  "random-bytes", "not-base64"])
+async def test_a_signed_but_corrupt_ciphertext_is_400_and_logged(bot, kind, caplog):
+    xml = text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())).encode()
+    query, body = signed_envelope(bot.side, _corrupt(kind, xml))
+    resp = await bot.client.post("/wechat", params=query, data=body)
+    assert resp.status == 400
+    assert "callback refused (400)" in caplog.text and "could not be decrypted" in caplog.text
+    assert await _inquiries(bot) == 0
+    assert await bot.store.residents.get("resident-1") is None
+
+
+async def test_a_well_formed_ciphertext_for_another_account_is_403(bot):
+    xml = text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp())).encode()
+    query, body = signed_envelope(bot.side, encrypt_raw(AES_KEY, frame(xml, "wxsomeoneelse00001")))
+    resp = await bot.client.post("/wechat", params=query, data=body)
+    assert resp.status == 403
+    assert await bot.store.residents.get("resident-1") is None
 
 
 async def test_message_without_type_is_400(start_bot):

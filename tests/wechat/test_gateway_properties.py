@@ -1,23 +1,26 @@
 """Property-based tests of the callback (hypothesis): whatever arrives — any query string, any
-body, any encoding, any XML shape, signed or not — the answer is never a 500, and what is refused
-changes nothing in the store."""
+body, any encoding, any XML shape, any ciphertext, signed or not — the answer is never a 500, and
+what is refused changes nothing in the store."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from bot.app import STORE, create_app
 from bot.clock import FixedClock
-from bot.wechat.simulator import WeChatSide
+from bot.wechat.simulator import WeChatSide, text_xml
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
+from tests.wechat.ciphertexts import encrypt_raw, frame, signed_envelope
 
-TABLES = ("processed_messages", "inquiries", "outbox", "dialogs", "cases", "handoff_requests", "bookings")
+TABLES = ("processed_messages", "inquiries", "outbox", "dialogs", "cases", "handoff_requests", "bookings",
+          "residents", "callback_nonces")
 FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType", "Content", "MsgId", "Event", "EventKey",
           "Recognition", "Location_X", "Location_Y", "Label", "PicUrl", "MediaId", "Encrypt")
 KINDS = ("text", "voice", "event", "location", "image", "link", "video", "shortvideo", "file", "")
@@ -35,6 +38,7 @@ class Callback:
         self.client = TestClient(TestServer(create_app(config, clock=clock)), loop=self.loop)
         self.loop.run_until_complete(self.client.start_server())
         self.side = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode=mode, now=clock.timestamp)
+        self.message = text_xml("resident-fuzz", "老年人优待证怎么办", create_time=int(clock.timestamp())).encode()
 
     def post(self, query: dict[str, str], body: bytes) -> tuple[int, dict[str, int], dict[str, int]]:
         async def run():
@@ -102,3 +106,53 @@ def test_a_signed_message_of_any_shape_never_breaks_the_callback(callback, xml):
     event(f"status {status}")
     if status == 400:
         assert before == after   # refused as malformed: nothing was taken in
+
+
+def _strict_padding(plain: bytes) -> bool:
+    pad = plain[-1]
+    return 1 <= pad <= 32 and plain[-pad:] == bytes([pad]) * pad
+
+
+@st.composite
+def corrupt_ciphertexts(draw, message: bytes) -> str:
+    """What our key could have encrypted but is no message: random bytes, a real message cut
+    short, a real message with wrong padding or a length field running past its end."""
+    kind = draw(st.sampled_from(["random", "truncated", "padding", "length"]))
+    event(kind)
+    whole = frame(message, APP_ID)
+    if kind == "random":
+        return base64.b64encode(draw(st.binary(max_size=256))).decode()
+    if kind == "truncated":
+        sealed = base64.b64decode(encrypt_raw(AES_KEY, whole))
+        return base64.b64encode(sealed[:draw(st.integers(0, len(sealed) - 1))]).decode()
+    if kind == "padding":
+        body = whole[:-whole[-1]]
+        size = draw(st.sampled_from([n for n in range(1, 33) if (len(body) + n) % 16 == 0]))
+        plain = body + draw(st.binary(min_size=size, max_size=size))
+        assume(not _strict_padding(plain))
+        return encrypt_raw(AES_KEY, plain)
+    length = draw(st.integers(len(message) + len(APP_ID) + 1, 2**32 - 1))
+    return encrypt_raw(AES_KEY, frame(message, APP_ID, length=length))
+
+
+@FEW
+@given(data=st.data())
+def test_a_signed_corrupt_ciphertext_is_400_and_changes_nothing(callback, data):
+    encrypt = data.draw(corrupt_ciphertexts(callback.message))
+    status, before, after = callback.post(*signed_envelope(callback.side, encrypt))
+    assert status == 400, status
+    assert before == after
+
+
+@FEW
+@given(plain=st.binary(max_size=200), length=st.integers(0, 2**32 - 1), tail=st.binary(max_size=24))
+def test_any_plaintext_under_our_key_never_breaks_the_callback(callback, plain, length, tail):
+    """Whatever the framing inside a correctly encrypted and signed envelope says — any length
+    field, any bytes, any app id — the answer is a refusal or a reply, never a 500."""
+    framed = bytes(16) + length.to_bytes(4, "big") + plain + tail
+    framed += bytes([32 - len(framed) % 32]) * (32 - len(framed) % 32)
+    status, before, after = callback.post(*signed_envelope(callback.side, encrypt_raw(AES_KEY, framed)))
+    assert status in (200, 400, 403), status
+    event(f"status {status}")
+    if status != 200:
+        assert before == after
