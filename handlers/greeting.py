@@ -1,8 +1,10 @@
-"""Welcome on subscribe; hello, thanks and goodbye."""
+"""Welcome on subscribe (by a station's QR code: bound to it at once); hello, thanks and
+goodbye."""
 
 from bot.context import Turn
 from bot.messages import Subscribe
 from bot.router import Router
+from handlers.centers import scanned
 
 router = Router("greeting")
 
@@ -12,6 +14,9 @@ BYE = ("再见", "拜拜", "回见")
 
 @router.kind(Subscribe)
 async def welcome(turn: Turn):
+    scene = turn.message.scene
+    if scene and (reply := await scanned(turn, scene, welcome=True)) is not None:
+        return reply
     return turn.say("welcome", service=turn.ctx.config.service)
 
 
