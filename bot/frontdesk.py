@@ -5,6 +5,10 @@
 - One resident's messages are handled one at a time, and their dialog is read inside that lock —
   across workers too (`Store.hold`: a Redis lock, or an advisory lock on PostgreSQL).
 - A resident sending more than `[dialog] max_messages_per_minute` is asked to slow down.
+- What WeChat reports without the resident asking anything (a VIEW, a template message's
+  report, the location sent as the chat opens …) is recorded and answered with an empty body:
+  it neither records the resident as writing (nor brings back one who left) nor counts toward
+  their rate limit.
 - When Redis (which keeps dialogs, if configured) does not answer, guide questions are still
   answered and a step of a dialog says plainly that it cannot continue now.
 - If the answer is not ready within the deadline, the resident is told to wait a moment and the
@@ -55,7 +59,7 @@ class FrontDesk:
         except Exception:  # the store itself failed: apologise rather than leave WeChat hanging
             log.exception("could not take %s from %s", message.dedup_key, message.openid)
             self.metrics.errors.inc()
-            return TextReply(self.ctx.texts.chat("error"))
+            return TextReply(self.ctx.texts.chat("error")) if message.needs_answer else NoReply()
 
     async def _receive(self, message: Inbound, deadline: float) -> Reply:
         store = self.ctx.store
@@ -73,7 +77,7 @@ class FrontDesk:
         try:
             reply = await asyncio.wait_for(asyncio.shield(task), deadline)
         except TimeoutError:
-            reply = TextReply(self.ctx.texts.chat("please_wait"))
+            reply = TextReply(self.ctx.texts.chat("please_wait")) if message.needs_answer else NoReply()
             await store.messages.answered(key, reply.to_json())
             self._spawn(self._deliver_late(message, task))
             self.metrics.deferred.inc()
@@ -144,6 +148,8 @@ class FrontDesk:
                 self._last_seen.pop(message.openid, None)
                 self.metrics.count(message, "none", "none")
                 return NoReply()
+            if not message.needs_answer:
+                return await self._record_quietly(turn)
             await self._seen(message.openid)
             if not await ctx.store.allow(f"messages:{message.openid}", ctx.config.dialog.max_messages_per_minute,
                                          ctx.clock.now()):
@@ -167,6 +173,17 @@ class FrontDesk:
         match = turn.match
         self.metrics.count(message, turn.intent or "none", match.decision if match else "none")
         return reply
+
+    async def _record_quietly(self, turn: Turn) -> Reply:
+        """An event that needs no answer: its handler records what it says; WeChat gets an empty
+        body even when that fails (the failure is logged), and the resident hears nothing."""
+        try:
+            await self.root.for_kind(turn)
+        except Exception:
+            log.exception("failed to record %s from %s", type(turn.message).__name__, turn.openid)
+            self.metrics.errors.inc()
+        self.metrics.count(turn.message, "none", "none")
+        return NoReply()
 
     @staticmethod
     def _step_lost(turn: Turn) -> bool:

@@ -1,15 +1,19 @@
 """Inbound messages: one frozen dataclass per kind, built from wechatpy's parsed message.
 
-The mapping from WeChat's MsgType/Event to our kinds is explicit (`from_wechat`); anything
-else becomes `Unknown`. Nothing beyond this module and the gateway sees wechatpy types.
+The mapping from WeChat's MsgType/Event to our kinds is explicit (`from_wechat`): messages by
+their wechatpy class, events by their Event name. A message of another type becomes `Unknown`
+(the resident sent something we cannot read: they are told so); an event WeChat sends that needs
+no answer (VIEW, TEMPLATESENDJOBFINISH, kf_*, card and qualification events, a picture
+picker's notice …) becomes `Acknowledged`, `TemplateReport` or `LocationReport`, which have
+`needs_answer = False`. Nothing beyond this module and the gateway sees wechatpy types.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from wechatpy.events import ClickEvent, LocationEvent, SubscribeEvent, SubscribeScanEvent, UnsubscribeEvent
 from wechatpy.messages import (
     ImageMessage,
     LinkMessage,
@@ -28,12 +32,23 @@ class Inbound:
     create_time: int
     msg_id: int       # 0 for events
 
+    # False for what WeChat tells us without the resident asking anything: answered with an
+    # empty body, it neither records the resident as writing nor counts toward their rate limit
+    needs_answer: ClassVar[bool] = True
+
     @property
     def dedup_key(self) -> str:
-        """WeChat retries with the same MsgId; events have none, so source + time + kind."""
+        """WeChat retries a message with the same MsgId, which is unique per sender only; events
+        have none, so sender + time + kind, and what tells two events of one second apart."""
         if self.msg_id:
-            return f"msg:{self.msg_id}"
-        return f"evt:{self.openid}:{self.create_time}:{type(self).__name__}"
+            return f"msg:{self.openid}:{self.msg_id}"
+        key = f"evt:{self.openid}:{self.create_time}:{type(self).__name__}"
+        return f"{key}:{self.detail}" if self.detail else key
+
+    @property
+    def detail(self) -> str:
+        """What distinguishes two events of this kind sent by one resident in the same second."""
+        return ""
 
 
 @dataclass(frozen=True)
@@ -43,14 +58,36 @@ class Text(Inbound):
 
 @dataclass(frozen=True)
 class Voice(Inbound):
-    recognition: str  # empty when WeChat's voice recognition gave nothing
+    # what WeChat's recognition heard: None when recognition is off on the account (no
+    # Recognition field at all), empty when it heard nothing it could write down
+    recognition: str | None
 
 
 @dataclass(frozen=True)
 class Location(Inbound):
+    """A location the resident sent (a location message, or the menu's location picker)."""
+
     latitude: float
     longitude: float
     label: str
+
+    @property
+    def readable(self) -> bool:
+        return _on_earth(self.latitude, self.longitude)
+
+
+@dataclass(frozen=True)
+class LocationReport(Inbound):
+    """WeChat reporting where the resident is (LOCATION event: when the chat opens, or every few
+    seconds if the account asks for it). Kept as their last location, never answered."""
+
+    latitude: float
+    longitude: float
+    needs_answer: ClassVar[bool] = False
+
+    @property
+    def readable(self) -> bool:
+        return _on_earth(self.latitude, self.longitude)
 
 
 @dataclass(frozen=True)
@@ -60,7 +97,30 @@ class Media(Inbound):
 
 @dataclass(frozen=True)
 class Subscribe(Inbound):
-    pass
+    scene: str = ""   # the QR code's scene when the resident followed by scanning one (qrscene_…)
+
+
+@dataclass(frozen=True)
+class Scan(Inbound):
+    """A follower scanned one of the account's QR codes (SCAN): its scene, e.g. a station's id."""
+
+    scene: str
+
+    @property
+    def detail(self) -> str:
+        return self.scene
+
+
+@dataclass(frozen=True)
+class ScanCode(Inbound):
+    """The menu's "scan and wait for a message" button (scancode_waitmsg): what was scanned."""
+
+    key: str
+    result: str
+
+    @property
+    def detail(self) -> str:
+        return f"{self.key}:{self.result}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +132,41 @@ class Unsubscribe(Inbound):
 class MenuClick(Inbound):
     key: str
 
+    @property
+    def detail(self) -> str:
+        return self.key
+
+
+@dataclass(frozen=True)
+class TemplateReport(Inbound):
+    """WeChat's report on a template message we sent (TEMPLATESENDJOBFINISH): `success`, or
+    `failed:user block`, `failed: system failed` …"""
+
+    template_msgid: str
+    status: str
+    needs_answer: ClassVar[bool] = False
+
+    @property
+    def detail(self) -> str:
+        return self.template_msgid
+
+    @property
+    def delivered(self) -> bool:
+        return self.status.strip().lower() == "success"
+
+
+@dataclass(frozen=True)
+class Acknowledged(Inbound):
+    """An event that needs no answer: WeChat gets `success`, the resident nothing."""
+
+    event: str
+    key: str = ""
+    needs_answer: ClassVar[bool] = False
+
+    @property
+    def detail(self) -> str:
+        return f"{self.event}:{self.key}" if self.key else self.event
+
 
 @dataclass(frozen=True)
 class Unknown(Inbound):
@@ -80,10 +175,32 @@ class Unknown(Inbound):
 
 MEDIA_TYPES = {"image", "video", "shortvideo", "link", "file", "miniprogrampage", "music", "news"}
 
+# Events WeChat sends that need no answer, as WeChat names them (lower case). Any other event
+# not mapped in `_event` is acknowledged the same way, and logged by the front desk.
+SILENT_EVENTS = frozenset({
+    "view", "view_miniprogram", "masssendjobfinish", "scancode_push",
+    "pic_sysphoto", "pic_photo_or_album", "pic_weixin",          # the picture follows as a message
+    "kf_create_session", "kf_close_session", "kf_switch_session", "user_enter_tempsession",
+    "qualification_verify_success", "qualification_verify_fail", "naming_verify_success",
+    "naming_verify_fail", "annual_renew", "verify_expired", "poi_check_notify", "wificonnected",
+    "shakearoundusershake", "merchant_order", "wxa_media_check",
+    "card_pass_check", "card_not_pass_check", "user_get_card", "user_gifting_card", "user_del_card",
+    "user_consume_card", "user_pay_from_pay_cell", "user_view_card", "user_enter_session_from_card",
+    "update_member_card", "card_sku_remind", "card_pay_order", "submit_membercard_user_info",
+    "user_scan_product", "user_scan_product_enter_session", "user_scan_product_async",
+    "user_scan_product_verify_action", "user_authorize_invoice", "update_invoice_status",
+    "submit_invoice_title", "publishjobfinish", "subscribe_msg_popup_event",
+    "subscribe_msg_change_event", "subscribe_msg_sent_event",
+})
+
+
+def _on_earth(latitude: float, longitude: float) -> bool:
+    return math.isfinite(latitude) and math.isfinite(longitude) and abs(latitude) <= 90 and abs(longitude) <= 180
+
 
 def _float(value: Any) -> float:
     try:
-        return float(value)
+        return float(_str(value) if isinstance(value, list) else value)
     except (TypeError, ValueError):
         return float("nan")
 
@@ -92,6 +209,12 @@ def _str(value: Any) -> str:
     if isinstance(value, list):  # a repeated tag comes back from xmltodict as a list
         value = value[0] if value else ""
     return value if isinstance(value, str) else ""
+
+
+def _dict(value: Any) -> dict:
+    if isinstance(value, list):
+        value = value[0] if value else {}
+    return value if isinstance(value, dict) else {}
 
 
 def from_wechat(msg: Any) -> Inbound:
@@ -107,26 +230,48 @@ def from_wechat(msg: Any) -> Inbound:
         msg_id = 0
     base = dict(openid=_str(data.get("FromUserName")), account=_str(data.get("ToUserName")),
                 create_time=create_time, msg_id=msg_id)
+    raw_type = _str(data.get("MsgType")).lower()
+    if raw_type == "event":
+        return _event(_str(data.get("Event")).lower(), data, base)
     match msg:
         case TextMessage():
             return Text(**base, content=_str(data.get("Content")))
         case VoiceMessage():
-            return Voice(**base, recognition=_str(data.get("Recognition")).strip())
+            heard = _str(data["Recognition"]).strip() if "Recognition" in data else None   # <Recognition/>: ""
+            return Voice(**base, recognition=heard)
         case LocationMessage():
             return Location(**base, latitude=_float(data.get("Location_X")),
                             longitude=_float(data.get("Location_Y")), label=_str(data.get("Label")))
-        case LocationEvent():
-            return Location(**base, latitude=_float(data.get("Latitude")),
-                            longitude=_float(data.get("Longitude")), label="")
         case ImageMessage() | VideoMessage() | ShortVideoMessage() | LinkMessage():
             return Media(**base, media=msg.type)
-        case SubscribeEvent() | SubscribeScanEvent():
-            return Subscribe(**base)
-        case UnsubscribeEvent():
-            return Unsubscribe(**base)
-        case ClickEvent():
-            return MenuClick(**base, key=_str(data.get("EventKey")))
-    raw_type = _str(data.get("MsgType")).lower()
     if raw_type in MEDIA_TYPES:
         return Media(**base, media=raw_type)
     return Unknown(**base, raw_type=raw_type or "unknown")
+
+
+def _event(event: str, data: dict, base: dict) -> Inbound:
+    key = _str(data.get("EventKey"))
+    match event:
+        case "subscribe" | "subscribe_scan_product":   # also followed from a product page (scanbarcode|…)
+            return Subscribe(**base)
+        case "subscribe_scan":   # wechatpy's name for a subscribe whose EventKey was qrscene_<scene>
+            return Subscribe(**base, scene=key.removeprefix("qrscene_"))
+        case "scan":
+            return Scan(**base, scene=key)
+        case "unsubscribe":
+            return Unsubscribe(**base)
+        case "click":
+            return MenuClick(**base, key=key)
+        case "location":
+            return LocationReport(**base, latitude=_float(data.get("Latitude")),
+                                  longitude=_float(data.get("Longitude")))
+        case "location_select":
+            info = _dict(data.get("SendLocationInfo"))
+            return Location(**base, latitude=_float(info.get("Location_X")), longitude=_float(info.get("Location_Y")),
+                            label=_str(info.get("Poiname")) or _str(info.get("Label")))
+        case "scancode_waitmsg":
+            info = _dict(data.get("ScanCodeInfo"))
+            return ScanCode(**base, key=key, result=_str(info.get("ScanResult")).strip())
+        case "templatesendjobfinish":
+            return TemplateReport(**base, template_msgid=_str(data.get("MsgID")), status=_str(data.get("Status")))
+    return Acknowledged(**base, event=event or "unknown", key=key[:64])

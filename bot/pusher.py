@@ -59,7 +59,7 @@ class Pusher:
                 log.info("claim on notice %d ran out before its turn; left to whoever holds it now", item.id)
                 continue
             try:
-                await self._send(item)
+                msgid = await self._send(item)
             except WeChatAPIError as e:
                 attempts = item.attempts + 1
                 retry_at = self.retry_at(item, attempts, e)
@@ -69,7 +69,7 @@ class Pusher:
                 log.warning("push %d to %s failed (attempt %d%s): %s", item.id, item.openid, attempts,
                             ", giving up" if give_up else "", e)
             else:
-                await self.store.outbox.sent(item.id, self.clock.now())
+                await self.store.outbox.sent(item.id, self.clock.now(), wechat_msgid=msgid)
                 self.metrics.pushes.labels("sent").inc()
         return len(items)
 
@@ -86,20 +86,21 @@ class Pusher:
         give_up_at = (item.created_at or now) + RETRY_FOR
         return None if now >= give_up_at else min(now + wait, give_up_at)
 
-    async def _send(self, item: OutboxItem) -> None:
+    async def _send(self, item: OutboxItem) -> str | None:
         """A customer-service text inside the 48-hour window, a template message outside it
-        (or when WeChat says the window has closed: 45015)."""
+        (or when WeChat says the window has closed: 45015). A template message's msgid is
+        returned, to be kept with the notice."""
         in_window = item.last_message_at is not None and self.clock.now() - item.last_message_at < WINDOW
         if in_window:
             try:
                 await self.api.send_text(item.openid, item.text)
-                return
+                return None
             except WeChatAPIError as e:
                 if e.errcode != OUTSIDE_WINDOW:
                     raise
         if not self.template_id:
             raise WeChatAPIError(40037, "outside the 48-hour window and no [wechat] notice_template_id set")
-        await self.api.send_template(item.openid, self.template_id, {"content": item.text})
+        return await self.api.send_template(item.openid, self.template_id, {"content": item.text})
 
     async def housekeeping(self) -> None:
         """Forget de-duplication keys WeChat can no longer retry (it retries within seconds)."""

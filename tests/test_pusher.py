@@ -6,13 +6,14 @@ These drive the app's own pusher task; the fixed clock decides when a retry is d
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 import pytest
 
 from bot.app import PUSHER
-from datetime import datetime, timedelta
-
 from bot.pusher import LONGEST_WAIT, RETRY_FOR, UNCERTAIN_WAIT
+from bot.wechat.simulator import event_xml
+from tests.console.support import staff_client
 
 
 @pytest.fixture
@@ -179,3 +180,64 @@ async def test_slow_wechat_api_still_delivers_in_order(bot):
             break
         await asyncio.sleep(0.02)
     assert bot.fake.texts_to("r1") == ["第一条", "第二条", "第三条"]
+
+
+# -- WeChat's report on a template message (TEMPLATESENDJOBFINISH) -------------------------------
+
+async def _template_sent(bot, text: str = "您的办件已办结。") -> dict:
+    """A notice sent as a template message (the resident last wrote over 48 hours ago)."""
+    bot.clock.advance(hours=49)
+    await bot.store.outbox.add("r1", [text], bot.clock.now())
+    await _attempts(bot, 1)
+    [row] = await _outbox(bot)
+    [sent] = [m for m in bot.fake.sent if m["kind"] == "template"]
+    assert row["sent_at"] and row["wechat_msgid"] == str(sent["msgid"])
+    return row
+
+
+async def _report(bot, openid: str, msgid, status: str):
+    xml = event_xml(openid, "TEMPLATESENDJOBFINISH", MsgID=msgid, Status=status,
+                    create_time=int(bot.clock.timestamp()))
+    resp = await bot.post(xml)
+    assert resp.status == 200
+    return await resp.text()
+
+
+async def test_a_template_message_the_resident_blocked_is_shown_to_staff_to_call_them(bot, aiohttp_client):
+    row = await _template_sent(bot)
+    before = await bot.store.residents.get("r1")
+    assert await _report(bot, "r1", row["wechat_msgid"], "failed:user block") == "success"
+    [after] = await _outbox(bot)
+    assert after["delivery"] == "failed:user block" and after["dead_at"]
+    [dead] = await bot.store.outbox.dead(open_only=True)
+    assert dead["id"] == row["id"]
+    admin = await staff_client(bot, aiohttp_client, "county-admin", None, role="admin")
+    page = await (await admin.get("/console/dashboard")).text()
+    assert "居民拒收了服务通知" in page and "您的办件已办结。" in page
+    # the report is not the resident writing: WeChat's 48-hour window stays shut
+    assert (await bot.store.residents.get("r1"))["last_message_at"] == before["last_message_at"]
+
+
+async def test_a_template_message_wechat_could_not_deliver_is_dead_too(bot):
+    row = await _template_sent(bot)
+    await _report(bot, "r1", row["wechat_msgid"], "failed: system failed")
+    [dead] = await bot.store.outbox.dead()
+    assert dead["id"] == row["id"] and "system failed" in dead["last_error"]
+
+
+async def test_a_delivered_template_message_is_only_recorded(bot):
+    row = await _template_sent(bot)
+    assert await _report(bot, "r1", row["wechat_msgid"], "success") == "success"
+    [after] = await _outbox(bot)
+    assert after["delivery"] == "success" and after["dead_at"] is None and after["sent_at"] == row["sent_at"]
+    assert await bot.store.outbox.dead() == []
+
+
+async def test_a_report_on_someone_elses_or_no_notice_changes_nothing(bot):
+    row = await _template_sent(bot)
+    await _report(bot, "r2", row["wechat_msgid"], "failed:user block")      # another resident's msgid
+    await _report(bot, "r1", int(row["wechat_msgid"]) + 999, "failed:user block")   # a msgid we never sent
+    [after] = await _outbox(bot)
+    assert after["delivery"] is None and after["dead_at"] is None
+    assert await bot.store.outbox.dead() == []
+

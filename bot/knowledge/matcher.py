@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import logging
 import math
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -292,6 +293,20 @@ def find_phrase(q: str, phrases: tuple[str, ...]) -> str | None:
     return None
 
 
+def says(raw: str, phrases: tuple[str, ...], q: str | None = None) -> str | None:
+    """The first of `phrases` the resident's words hold: a Chinese phrase anywhere (in `q`, the
+    normalised question, when given), a Latin one ("hi", "help") only as whole words, in the
+    words as written — "shiyejin" and "this is a test" hold no "hi"."""
+    written = unicodedata.normalize("NFKC", raw).lower()
+    for phrase in phrases:
+        if phrase.isascii():
+            if re.search(rf"(?<![a-z]){re.escape(phrase.lower())}(?![a-z])", written):
+                return phrase
+        elif phrase in (q if q is not None else written):
+            return phrase
+    return None
+
+
 # Intents that name an action on a service win over the guide itself; the others only when
 # no guide was matched with confidence.
 ACTION_INTENTS = ("handoff", "withdraw", "materials_reply", "complaint", "cancel_booking", "reschedule",
@@ -305,7 +320,7 @@ def detect_intent(raw: str, q: str, knowledge: Knowledge, guide_decision: str) -
             return intent
     if guide_decision != "answer":
         for intent in SOFT_INTENTS:
-            if find_phrase(q, knowledge.intents.get(intent, ())):
+            if says(raw, knowledge.intents.get(intent, ()), q):
                 if intent == "greeting" and len(q) > 12:
                     continue
                 return intent

@@ -46,6 +46,13 @@ class Residents(_Repo):
             "INSERT INTO residents(openid, active, first_seen, last_message_at, center) VALUES (?, 1, ?, ?, ?) "
             "ON CONFLICT(openid) DO UPDATE SET center=excluded.center", openid, iso(at), iso(at), center)
 
+    async def located(self, openid: str, latitude: float, longitude: float, at: datetime) -> bool:
+        """Where WeChat last reported the resident to be. Only a resident already known: a report
+        neither records a new resident nor marks one who left as back."""
+        changed = await self.store.write("UPDATE residents SET latitude=?, longitude=?, located_at=? WHERE openid=?",
+                                         latitude, longitude, iso(at), openid)
+        return changed == 1
+
     async def center_of(self, openid: str) -> str | None:
         row = await self.store.fetchone("SELECT center FROM residents WHERE openid=?", openid)
         return row["center"] if row else None
@@ -293,9 +300,23 @@ class Outbox(_Repo):
             f"LEFT JOIN residents r ON r.openid = o.openid WHERE {where} ORDER BY o.id LIMIT ?", *args, limit)
         return [_item(r) for r in rows]
 
-    async def sent(self, item_id: int, now: datetime) -> None:
-        await self.store.write("UPDATE outbox SET sent_at=?, attempts=attempts+1, claimed_until=NULL, claimed_by=NULL "
-                               "WHERE id=?", iso(now), item_id)
+    async def sent(self, item_id: int, now: datetime, wechat_msgid: str | None = None) -> None:
+        """Sent; a template message keeps the msgid WeChat gave it, for WeChat's report on it."""
+        await self.store.write("UPDATE outbox SET sent_at=?, attempts=attempts+1, claimed_until=NULL, "
+                               "claimed_by=NULL, wechat_msgid=? WHERE id=?", iso(now), wechat_msgid, item_id)
+
+    async def reported(self, openid: str, wechat_msgid: str, status: str, now: datetime) -> bool:
+        """WeChat's report on a template message sent to `openid` (TEMPLATESENDJOBFINISH), kept with
+        its notice. A failure (`failed:user block` …) also puts the notice among the dead, if it is
+        not there already, so the staff call the resident. False if no such notice."""
+        async with self.store.transaction() as db:
+            changed = await db.execute("UPDATE outbox SET delivery=? WHERE wechat_msgid=? AND openid=?",
+                                       status, wechat_msgid, openid)
+            if changed and status.strip().lower() != "success":
+                await db.execute("UPDATE outbox SET dead_at=?, last_error=? WHERE wechat_msgid=? AND openid=? "
+                                 "AND dead_at IS NULL", iso(now), f"WeChat reported the template message {status}",
+                                 wechat_msgid, openid)
+            return bool(changed)
 
     async def failed(self, item_id: int, error: str, retry_at: datetime | None, now: datetime) -> None:
         if retry_at is None:

@@ -90,9 +90,12 @@ class WeChatAPI:
         await self._post("/cgi-bin/message/custom/send",
                          {"touser": openid, "msgtype": "text", "text": {"content": text}})
 
-    async def send_template(self, openid: str, template_id: str, data: dict[str, str], url: str = "") -> None:
+    async def send_template(self, openid: str, template_id: str, data: dict[str, str], url: str = "") -> str | None:
+        """Template message; the msgid WeChat gives it (its TEMPLATESENDJOBFINISH report names it)."""
         payload: dict[str, Any] = {"touser": openid, "template_id": template_id,
                                    "data": {k: {"value": v} for k, v in data.items()}}
         if url:
             payload["url"] = url
-        await self._post("/cgi-bin/message/template/send", payload)
+        answer = await self._post("/cgi-bin/message/template/send", payload)
+        msgid = answer.get("msgid")
+        return str(msgid) if msgid not in (None, "") else None

@@ -25,6 +25,7 @@ class FakeWeChat:
     token_fetches: int = 0
     _tokens: itertools.count = field(default_factory=lambda: itertools.count(1))
     _valid: set[str] = field(default_factory=set)
+    _msgids: itertools.count = field(default_factory=lambda: itertools.count(200228332))
 
     def texts_to(self, openid: str) -> list[str]:
         return [m["text"]["content"] for m in self.sent if m.get("touser") == openid and m.get("msgtype") == "text"]
@@ -63,6 +64,10 @@ class FakeWeChat:
         if not isinstance(payload, dict) or not payload.get("touser"):
             return {"errcode": 47003, "errmsg": "argument invalid"}
         self.sent.append({**payload, "kind": kind})
+        if kind == "template":   # WeChat numbers each template message; its later report names it
+            msgid = next(self._msgids)
+            self.sent[-1]["msgid"] = msgid
+            return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
         return {"errcode": 0, "errmsg": "ok"}
 
     async def custom_send(self, request: web.Request) -> web.Response:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from bot.app import DESK
 from bot.clock import TZ
 from bot.wechat.simulator import text_xml
@@ -36,6 +38,27 @@ async def test_greetings(bot):
     assert "想办什么事" in await bot.say("r1", "你好")
     assert "不客气" in await bot.say("r1", "谢谢啊，问题解决了")
     assert "再见" in await bot.say("r1", "好的，拜拜")
+
+
+async def test_short_latin_greetings_count_only_as_whole_words(bot):
+    assert "想办什么事" in await bot.say("r1", "hi")
+    assert "想办什么事" in await bot.say("r1", "Hello!")
+    typed = await bot.say("r1", "shiyejin")            # typed pinyin for 失业金: "hi" is inside, not said
+    assert "失业保险金" in typed and "早上好" not in typed
+    test = await bot.say("r1", "this is a test")
+    assert "早上好" not in test and "我是测试镇便民服务中心的便民服务前台" not in test
+
+
+@pytest.mark.parametrize("words", ["帮助", "help", "Help!", "HELP", "你能做什么"])
+async def test_asking_for_help_gets_the_help_text(bot, words):
+    text = await bot.say("r1", words)
+    assert "您可以直接告诉我想办什么事" in text and "转人工" in text
+    assert "答不上来" not in text
+
+
+async def test_help_inside_other_words_is_no_request_for_help(bot):
+    text = await bot.say("r1", "helpdesk")
+    assert "您可以直接告诉我想办什么事" not in text
 
 
 async def test_opening_hours(bot):

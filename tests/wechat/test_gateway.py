@@ -300,6 +300,32 @@ async def test_event_retry_is_recognised_by_sender_and_time(bot):
     assert row["n"] == 1
 
 
+@pytest.mark.parametrize("with_redis", [False, True], ids=["store", "redis"])
+async def test_two_residents_whose_messages_share_a_msgid_each_get_their_own_answer(start_bot, request, with_redis):
+    """MsgId is unique per sender only: one resident's message is never taken for a retry of another's."""
+    overrides = {"redis": {"url": request.getfixturevalue("redis_server").url}} if with_redis else {}
+    bot = await start_bot(**overrides)
+    at = int(bot.clock.timestamp())
+    first = await bot.send(text_xml("resident-1", QUESTION, create_time=at, msg_id=777100))
+    second = await bot.send(text_xml("resident-2", "转人工", create_time=at, msg_id=777100))
+    assert "居民身份证" in first["Content"] and second["ToUserName"] == "resident-2"
+    assert "工作人员" in second["Content"] and "居民身份证" not in second["Content"]
+    assert [w["openid"] for w in await bot.store.handoffs.waiting()] == ["resident-2"]
+    again = await bot.send(text_xml("resident-2", "转人工", create_time=at, msg_id=777100))   # WeChat retries
+    assert again["Content"] == second["Content"] and len(await bot.store.handoffs.waiting()) == 1
+
+
+async def test_two_menu_clicks_in_one_second_are_two_clicks(bot):
+    at = int(bot.clock.timestamp())
+    hours = await bot.send(event_xml("resident-1", "CLICK", EventKey="MENU_CENTERS", create_time=at))
+    person = await bot.send(event_xml("resident-1", "CLICK", EventKey="MENU_HANDOFF", create_time=at))
+    assert "【清河镇便民服务中心】" in hours["Content"]
+    assert "已为您登记" in person["Content"] and "【清河镇便民服务中心】" not in person["Content"]
+    assert len(await bot.store.handoffs.waiting()) == 1
+    retried = await bot.send(event_xml("resident-1", "CLICK", EventKey="MENU_HANDOFF", create_time=at))
+    assert retried["Content"] == person["Content"] and len(await bot.store.handoffs.waiting()) == 1
+
+
 async def test_concurrent_retries_run_the_handler_once(bot):
     xml = text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp()), msg_id=777002)
     replies = await asyncio.gather(*(bot.send(xml) for _ in range(3)))
@@ -344,7 +370,7 @@ async def test_signature_helper_matches_wechat_rule():
 
 async def test_retry_of_a_message_lost_with_a_crashed_process_is_answered(bot):
     # the first delivery was claimed, then the process died before answering
-    await bot.store.messages.claim("msg:777003", "resident-1", bot.clock.now())
+    await bot.store.messages.claim("msg:resident-1:777003", "resident-1", bot.clock.now())
     bot.clock.advance(seconds=12)  # WeChat's last retry comes about 15 s after the first try
     xml = text_xml("resident-1", QUESTION, create_time=int(bot.clock.timestamp()) - 12, msg_id=777003)
     reply = await bot.send(xml)
