@@ -26,7 +26,7 @@ async def test_a_template_messages_report_finds_its_notice_by_msgid_and_resident
     outbox = store.outbox
     await outbox.add("o-resident-1", ["您的办件已办结。", "请您评价。"], NOW)
     await outbox.add("o-resident-2", ["您的材料已收到。"], NOW)
-    first, other = await outbox.claim(NOW, later(minutes=1) - NOW)
+    first, other = await outbox.claim(NOW, later(minutes=1) - NOW, "pusher-a")
     await outbox.sent(first.id, NOW, wechat_msgid="200228332")
     await outbox.sent(other.id, NOW, wechat_msgid="200228333")
 
