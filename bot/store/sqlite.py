@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -43,6 +44,20 @@ class _SQLiteTx(Tx):
         """BEGIN IMMEDIATE already made this transaction the only writer."""
 
 
+async def _patiently(statement, tries: int = 40):
+    """Run a statement that SQLite may refuse with "database is locked" without waiting (switching
+    the journal to WAL, or taking the write lock, while another process migrates the same new file):
+    try again a little later, for up to about ten seconds."""
+    for attempt in range(tries):
+        try:
+            return await statement()
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == tries - 1:
+                raise
+            log.info("the store file is busy (%s); trying again", e)
+            await asyncio.sleep(min(0.05 * (attempt + 1), 0.5))
+
+
 class SQLiteDatabase(Database):
     dialect = "sqlite"
 
@@ -57,8 +72,13 @@ class SQLiteDatabase(Database):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(str(path), isolation_level=None)
         db.row_factory = aiosqlite.Row
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000"):
-            await db.execute(f"PRAGMA {pragma}")
+        try:
+            # the busy timeout first: a second process opening the file while the first migrates waits
+            for pragma in ("busy_timeout=5000", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+                await _patiently(lambda: db.execute(f"PRAGMA {pragma}"))
+        except BaseException:
+            await db.close()   # its thread would otherwise keep the process from ever exiting
+            raise
         return cls(db)
 
     async def close(self) -> None:
@@ -66,7 +86,7 @@ class SQLiteDatabase(Database):
 
     async def migrate(self) -> None:
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            await _patiently(lambda: self._db.execute("BEGIN IMMEDIATE"))
             try:
                 (version,) = await (await self._db.execute("PRAGMA user_version")).fetchone()
                 for number, script in migrations(self.dialect):

@@ -291,10 +291,16 @@ async def test_dead_notices_reach_the_centers_of_their_resident(store):
 # migrations
 
 async def test_opening_a_store_again_migrates_nothing(store_url, tmp_path):
-    first, second = await asyncio.gather(open_store(store_url, tmp_path), open_store(store_url, tmp_path))
-    await first.residents.bind("o-resident-1", QINGSHAN, NOW)
-    await first.close()
-    await second.close()
+    opened = await asyncio.gather(open_store(store_url, tmp_path), open_store(store_url, tmp_path),
+                                  return_exceptions=True)
+    try:
+        first, second = opened
+        assert isinstance(first, Store) and isinstance(second, Store), opened
+        await first.residents.bind("o-resident-1", QINGSHAN, NOW)
+    finally:
+        for store in opened:
+            if isinstance(store, Store):
+                await store.close()
 
     again = await open_store(store_url, tmp_path)
     try:
