@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/match_speed.py [--guides 5000] [--questions 2000]
 
-Prints, for each knowledge base: load + index time, the memory it adds to the process,
-and the median and p99 time per question over the dev-set questions (repeated).
-The generated knowledge base copies the real guides under invented names and aliases, so its
-texts and term lengths look like the real ones.
+Prints, for each knowledge base: load + index time (with the learned ranker trained and
+calibrated on the examples), the memory it adds to the process, and the median and p99 time per
+question over our held-out questions (repeated). The generated knowledge base copies the real
+guides under invented names and aliases, each with 30 example questions made from the real
+guide's examples and its new aliases, so its texts and term lengths look like the real ones.
 """
 
 from __future__ import annotations
@@ -31,11 +32,8 @@ CHARS = "安保补办厂城承村镇街道区县证书卡金费税险医疗养�
 
 
 def _questions() -> list[str]:
-    dev = ROOT.parent / "shared" / "eval" / "dev.tsv"
-    if dev.exists():
-        with dev.open(encoding="utf-8") as f:
-            return [row["question"] for row in csv.DictReader(f, delimiter="\t")]
-    return ["老年证怎么办", "低保要带什么材料", "社保卡丢了怎么办", "明天下雨吗"]
+    with (ROOT / "eval" / "heldout" / "questions.tsv").open(encoding="utf-8") as f:
+        return [row["question"] for row in csv.DictReader(f, delimiter="\t")]
 
 
 def _generate(target: Path, count: int) -> None:
@@ -43,6 +41,9 @@ def _generate(target: Path, count: int) -> None:
     (target / "guides").mkdir(parents=True)
     for name in ("synonyms.toml", "intents.toml"):
         shutil.copy(ROOT / "knowledge" / name, target / name)
+    (target / "examples" / "guides").mkdir(parents=True)
+    examples = {p.stem: [line for line in p.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+                for p in (ROOT / "knowledge" / "examples" / "guides").glob("*.txt")}
     sources = sorted((ROOT / "knowledge" / "guides").glob("*.toml"))
     for i in range(count):
         source = sources[i % len(sources)]
@@ -55,6 +56,8 @@ def _generate(target: Path, count: int) -> None:
         text = text[:start] + "aliases = [" + ", ".join(f'"{a}"' for a in aliases) + "]" + text[end:]
         text = text.replace(f'name = "{real}"', f'name = "{name}"', 1)
         (target / "guides" / f"{name}.toml").write_text(text, encoding="utf-8")
+        own = [f"{aliases[k % len(aliases)]}{question}" for k, question in enumerate(examples.get(real, [])[:30])]
+        (target / "examples" / "guides" / f"{name}.txt").write_text("\n".join(own) + "\n", encoding="utf-8")
 
 
 def _rss() -> int:

@@ -193,6 +193,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     figures = evaluate(edition.matcher, Path(args.file))
     elapsed = time.perf_counter() - started
     print(figures.report())
+    learned = edition.matcher.learned
+    if learned is not None:   # the same figures for the examples, each scored with itself left out
+        print(learned.calibration.report())
     print(f"knowledge base loaded and indexed in {loaded * 1000:.0f} ms; "
           f"{elapsed / max(figures.intents, 1) * 1000:.2f} ms per question on average")
     return 0
@@ -347,7 +350,8 @@ def cmd_check_kb(args: argparse.Namespace) -> int:
         return 1
     print(f"ok: {len(knowledge.guides)} guides, {len(knowledge.synonyms)} synonyms, "
           f"{len(knowledge.intents)} intents, {len(knowledge.centers.by_id)} centers "
-          f"({sum(len(c.windows) for c in knowledge.centers.by_id.values())} windows)")
+          f"({sum(len(c.windows) for c in knowledge.centers.by_id.values())} windows), "
+          f"{len(knowledge.referrals)} referrals, {len(knowledge.examples)} examples")
     return 0
 
 

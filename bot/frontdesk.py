@@ -190,7 +190,7 @@ class FrontDesk:
         """Without its dialog (Redis away), does the reply still stand? A guide answer does, and so
         does an action asked for in so many words (转人工, 投诉 …) that needed no next step; a
         message that may have answered a step, or a reply that starts one, does not."""
-        if turn.intent == "guide" and turn.match is not None and turn.match.decision == "answer":
+        if turn.intent == "guide" and turn.match is not None and turn.match.decision in ("answer", "refer"):
             return False   # the answer is whole; only a follow-up like 要钱吗 loses its context
         return turn.state_unkept or (turn.state_unread and turn.intent in (None, "guide", "unknown"))
 

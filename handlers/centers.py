@@ -86,14 +86,19 @@ async def bind(turn: Turn):
     return await _offer(turn, villages or knowledge.centers.villages())
 
 
+def _offered(turn: Turn) -> list:
+    """The centers a numbered offer listed, still in the knowledge base."""
+    centers = turn.ctx.library.knowledge.centers
+    return [c for c in (centers.get(i) for i in turn.dialog.data["options"]) if c]
+
+
 @router.state(PICK)
 async def picked(turn: Turn):
-    knowledge = turn.ctx.library.knowledge
-    options = [c for c in (knowledge.centers.get(i) for i in turn.dialog.data["options"]) if c]
+    options = _offered(turn)
     n = pick(turn.text, len(options))
     if n is not None:
         return await _bind(turn, options[n - 1])
-    found = [c for c in knowledge.centers.find(_place_words(turn.text)) if c.is_village]
+    found = [c for c in turn.ctx.library.knowledge.centers.find(_place_words(turn.text)) if c.is_village]
     if len(found) == 1:
         return await _bind(turn, found[0])
     if found:
@@ -134,8 +139,7 @@ def _whole(turn: Turn, rows: list[dict], villages: list, label: str) -> TextRepl
 
 @router.state(NEARBY)
 async def nearby_picked(turn: Turn):
-    knowledge = turn.ctx.library.knowledge
-    options = [c for c in (knowledge.centers.get(i) for i in turn.dialog.data["options"]) if c]
+    options = _offered(turn)
     n = pick(turn.text, len(options))
     if n is not None:
         return await _bind(turn, options[n - 1])

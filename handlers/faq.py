@@ -3,7 +3,11 @@
     question ──answer──▶ full guide ──▶ faq:topic ──要带什么/多久/在哪办/要钱吗──▶ that part
         │                                   ▲
         ├──clarify──▶ faq:choose ──1/2/3────┘
+        ├──refer────▶ who handles it elsewhere and how to reach them (首问负责), offer 转人工
         └──fallback─▶ "don't know", offer 转人工 (the question is in the inquiry log)
+
+An answer the matcher is not sure of names the runner-up in one line ("如果您问的是…，回复2");
+2 in faq:topic then answers that one.
 
 In faq:topic or faq:choose, anything that is not a follow-up or a choice goes on to normal
 routing, so a new question is simply answered.
@@ -41,9 +45,13 @@ def _materials(turn: Turn, guide: Guide) -> TextReply:
     return TextReply(parts[0], more=tuple(parts[1:]))
 
 
-async def answer_guide(turn: Turn, guide: Guide) -> TextReply:
-    await turn.enter(TOPIC, guide=guide.name)
-    return TextReply(full_answer(turn.ctx.texts, turn.ctx.config.service, guide))
+async def answer_guide(turn: Turn, guide: Guide, runner_up: str | None = None) -> TextReply:
+    await turn.enter(TOPIC, guide=guide.name, runner_up=runner_up)
+    text = full_answer(turn.ctx.texts, turn.ctx.config.service, guide)
+    if runner_up:
+        offer = turn.ctx.texts.chat("runner_up", name=runner_up)
+        return TextReply(f"{text}\n\n{offer}") if fits(f"{text}\n\n{offer}") else TextReply(text, more=(offer,))
+    return TextReply(text)
 
 
 @router.state(TOPIC)
@@ -52,6 +60,9 @@ async def follow_up(turn: Turn):
     if guide is None:
         return None
     text = turn.text.strip("？?。.！! ")
+    runner_up = turn.ctx.library.knowledge.guide(turn.dialog.data.get("runner_up") or "")
+    if runner_up is not None and number(text) == 2:
+        return await answer_guide(turn, runner_up)
     if text in MATERIAL_WORDS:
         return _materials(turn, guide)
     q = normalise(text, turn.ctx.library.knowledge.synonyms)
@@ -97,10 +108,14 @@ async def guide_or_dont_know(turn: Turn):
     if match is None or match.decision == "fallback" or not match.candidates:
         await turn.leave()
         return turn.say("fallback", service=turn.ctx.config.service)
+    if match.decision == "refer" and (referral := knowledge.referrals.get(match.candidates[0].name)):
+        await turn.leave()
+        return turn.say("referral", r=referral, service=turn.ctx.config.service)
     if match.decision == "answer":
         guide = knowledge.guide(match.candidates[0].name)
         if guide is not None:
-            return await answer_guide(turn, guide)
+            others = [c.name for c in match.candidates[1:] if knowledge.guide(c.name)]
+            return await answer_guide(turn, guide, None if match.sure or not others else others[0])
     names = [c.name for c in match.candidates]
     await turn.enter(CHOOSE, candidates=names)
     return turn.say("clarify", names=names, again=False)

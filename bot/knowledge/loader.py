@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import KnowledgeError
+from bot.knowledge.examples import check_clashes, load_examples, load_referrals
+from bot.knowledge.matcher import normalise
 from bot.knowledge.model import (
     CASE_TYPES,
     SHIFT_DAYS,
@@ -415,8 +417,12 @@ def load_knowledge(directory: Path | str) -> Knowledge:
     _check_unique(guides, problems)
     synonyms = _load_synonyms(directory / "synonyms.toml", problems)
     intents, aspects, menu = _load_intents(directory / "intents.toml", problems)
-    centers = _load_centers(directory / "centers.toml", {g.name: g for g in guides}, problems)
+    by_name = {g.name: g for g in guides}
+    centers = _load_centers(directory / "centers.toml", by_name, problems)
+    referrals = load_referrals(directory / "referrals.toml", by_name, problems, _read_toml)
+    examples = check_clashes(load_examples(directory, by_name, referrals, problems),
+                             lambda q: normalise(q, synonyms), problems)
     if problems:
         raise KnowledgeError(problems)
-    return Knowledge(guides={g.name: g for g in guides}, synonyms=synonyms, intents=intents,
-                     aspects=aspects, menu=menu, centers=centers)
+    return Knowledge(guides=by_name, synonyms=synonyms, intents=intents, aspects=aspects, menu=menu,
+                     centers=centers, referrals=referrals, examples=tuple(examples))

@@ -6,8 +6,15 @@ Each stage is a small function of its own:
 - `Index.rank`: BM25 over character bigrams and jieba words of each guide's text, fused with exact hits on its
   name and aliases, the same hits on their pinyin (homophone slips like 身分正 or typed pinyin
   like "shiyejin" still hit), rapidfuzz scores for near misses, and its everyday keywords;
-- `decide`: `answer` / `clarify` / `fallback` by thresholds;
-- `detect_intent`: the phrases of `intents.toml`, weighed against how well a guide matched.
+- `Learned` (`ranker.py`), when the knowledge base has example questions: the examples'
+  space fused with the index's scores into a probability per guide, referral, intent or "none
+  of ours", with thresholds calibrated on the examples scored out of fold;
+- the decision: `answer` (sure, or likely with the runner-up offered), `refer` (首问负责: a matter
+  handled elsewhere), `clarify` or `fallback` — by those thresholds, or by `decide`'s fixed ones
+  for a knowledge base without examples; a message of several clauses is also read by the clause
+  that asks;
+- `detect_intent`: the phrases of `intents.toml`, then the intent the examples point to, weighed
+  against how well a guide matched.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jieba
 import opencc
@@ -26,6 +34,7 @@ from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.model import Guide, Knowledge
+from bot.knowledge.ranker import RUNNER_UP_AT, Learned, learnable
 
 _T2S = opencc.OpenCC("t2s")
 
@@ -39,6 +48,9 @@ ACTION_SUFFIXES = ("办理", "申请", "申领", "登记", "认定", "备案", "
 FILLERS = ("那个", "就是说", "嗯", "呃", "请问", "问一下", "问下", "麻烦")
 
 
+_LONG_NUMBER = re.compile(r"\d{7,}x?")
+
+
 def _strip_symbols(text: str) -> str:
     """Letters and digits only: punctuation, spaces and emoji go."""
     return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
@@ -48,20 +60,33 @@ def normalise(text: str, synonyms: dict[str, str] | None = None) -> str:
     """Comparable form of a question: NFKC, Simplified, lower case, letters and digits only,
     fillers out, everyday words replaced by official terms (longest first)."""
     text = _T2S.convert(unicodedata.normalize("NFKC", text)).lower()
-    text = _strip_symbols(text)
+    if synonyms:   # emoji that say something (👍 🙏) become words before symbols go
+        for sign, word in synonyms.items():
+            if sign in text and not _strip_symbols(sign):
+                text = text.replace(sign, word)
+    text = _LONG_NUMBER.sub("", _strip_symbols(text))   # a phone or ID number says nothing of the matter
+    spoken = text
     for filler in FILLERS:
         text = text.replace(filler, "")
+    text = text or spoken   # "嗯嗯" alone is an answer, not a filler
     if synonyms:
         for word in sorted(synonyms, key=len, reverse=True):
-            if word in text:
+            if word in text and _strip_symbols(word):
                 text = text.replace(word, synonyms[word])
     return text
 
 
 
+@lru_cache(maxsize=None)
+def _sound(ch: str) -> str:
+    return lazy_pinyin(ch)[0] if "\u3400" <= ch <= "\u9fff" else ch
+
+
 def pinyin(text: str) -> str:
-    """Toneless pinyin of the Chinese characters, other letters kept: 身分正 → shenfenzheng."""
-    return "".join(lazy_pinyin(text))
+    """Toneless pinyin of the Chinese characters, other letters kept: 身分正 → shenfenzheng.
+    Character by character (each in its common reading, remembered): the same on both sides of
+    a comparison, and some twenty times faster than reading whole phrases."""
+    return "".join(map(_sound, text))
 
 
 jieba.setLogLevel(logging.WARNING)
@@ -109,6 +134,7 @@ class Match:
     decision: str                     # answer clarify fallback
     candidates: tuple[Candidate, ...]
     aspect: str | None = None         # materials time place fee … when the question asks one thing
+    sure: bool = True                 # an answer likely but not sure offers the runner-up too
 
     @property
     def best(self) -> Candidate | None:
@@ -286,6 +312,29 @@ def decide(candidates: list[Candidate]) -> str:
     return "clarify"
 
 
+_CLAUSES = re.compile(r"[，。？！；、,.?!;\s]+")
+QUESTION_WORDS = ("哪", "怎么", "咋", "啥", "什么", "吗", "多少", "多久", "能不能", "可不可以", "可以不", "是不是",
+                  "如何", "几", "要不要", "有没有", "行不行", "中不中", "找谁")
+
+
+def asking_clause(question: str) -> str | None:
+    """The clause of a message that asks (the last one with a question word, else the last):
+    "执照办好了，报税去哪报" asks about 报税. None for a message of one clause."""
+    parts = [p for p in _CLAUSES.split(question) if p]
+    if len(parts) < 2:
+        return None
+    asking = [p for p in parts if any(word in p for word in QUESTION_WORDS)]
+    return asking[-1] if asking else parts[-1]
+
+
+def _wordy(q: str) -> bool:
+    """Enough words to learn from: two Chinese characters, or a word of typed pinyin. Digits and
+    a letter or two ("12", "ok") say too little for the examples' n-grams to mean anything."""
+    chinese = sum(1 for ch in q if "\u4e00" <= ch <= "\u9fff")
+    latin = sum(1 for ch in q if "a" <= ch <= "z")
+    return chinese >= 2 or latin >= 5 or (chinese >= 1 and latin >= 3)
+
+
 def find_phrase(q: str, phrases: tuple[str, ...]) -> str | None:
     for phrase in phrases:
         if phrase in q:
@@ -314,11 +363,15 @@ ACTION_INTENTS = ("handoff", "withdraw", "materials_reply", "complaint", "cancel
 SOFT_INTENTS = ("centers", "greeting")
 
 
-def detect_intent(raw: str, q: str, knowledge: Knowledge, guide_decision: str) -> str:
+def detect_intent(raw: str, q: str, knowledge: Knowledge, guide_decision: str, learned: str | None = None) -> str:
+    """The phrases of an action intent first; then the intent the examples point to (叫个人来,
+    zhuan rengong …); then, unless a guide was matched with confidence, the soft intents."""
     for intent in ACTION_INTENTS:
         if find_phrase(q, knowledge.intents.get(intent, ())):
             return intent
-    if guide_decision != "answer":
+    if learned is not None:
+        return learned
+    if guide_decision not in ("answer", "refer"):
         for intent in SOFT_INTENTS:
             if says(raw, knowledge.intents.get(intent, ()), q):
                 if intent == "greeting" and len(q) > 12:
@@ -338,13 +391,55 @@ class Matcher:
     def __init__(self, knowledge: Knowledge):
         self.knowledge = knowledge
         self.index = Index(knowledge)
+        self.learned = Learned(knowledge, lambda text, limit: self.index.rank(text, limit),
+                               lambda t: normalise(t, knowledge.synonyms), pinyin) if learnable(knowledge) else None
 
     def match(self, question: str) -> Match:
         q = normalise(question, self.knowledge.synonyms)
-        candidates = self.index.rank(q)
-        decision = decide(candidates)
-        intent = detect_intent(question, q, self.knowledge, decision)
+        if self.learned is None or not _wordy(q):
+            candidates = self.index.rank(q)
+            decision, learned_intent, sure = decide(candidates), None, True
+        else:
+            clause = asking_clause(question)
+            decision, candidates, learned_intent, sure = self._learned(
+                q, normalise(clause, self.knowledge.synonyms) if clause else None)
+        intent = detect_intent(question, q, self.knowledge, decision, learned_intent)
         if intent in SOFT_INTENTS or intent == "unknown":
             decision = "fallback" if intent == "unknown" else decision
         return Match(question=question, normalised=q, intent=intent, decision=decision,
-                     candidates=tuple(candidates), aspect=detect_aspect(q, self.knowledge))
+                     candidates=tuple(candidates), aspect=detect_aspect(q, self.knowledge), sure=sure)
+
+    def _learned(self, q: str, clause: str | None = None) -> tuple[str, list[Candidate], str | None, bool]:
+        """The decision the calibrated probabilities give: answer (or refer) at once from
+        `answer_at`, offer a choice from `clarify_at`, else fall back; and the intent the examples
+        point to when it is the likeliest target. A message of several clauses is read whole and
+        by the clause that asks; the clause wins when it alone is surer of a matter (a story
+        about one service, then a question about another)."""
+        assert self.learned is not None
+        calibration = self.learned.calibration
+        scored = self.learned.rank(q, pinyin(q))
+        if not scored:
+            return "fallback", [], None, False
+        if clause and clause != q and _wordy(clause):
+            asked = self.learned.rank(clause, pinyin(clause))
+            asked_best = next((s for s in asked if s.target.kind in ("guide", "referral")), None)
+            whole_best = next((s for s in scored if s.target.kind in ("guide", "referral")), None)
+            if asked_best is not None and asked_best.probability >= calibration.answer_at and (
+                    whole_best is None or asked_best.probability > whole_best.probability):
+                scored = asked
+        top = scored[0]
+        intent = top.target.name if top.target.kind == "intent" and top.probability >= calibration.answer_at else None
+        matters = [s for s in scored if s.target.kind in ("guide", "referral")]
+        guides = [Candidate(s.target.name, s.probability) for s in matters if s.target.kind == "guide"][:3]
+        if not matters or top.target.kind == "none":
+            return "fallback", guides, intent, False
+        best = matters[0]
+        runner_up = matters[1].probability if len(matters) > 1 else 0.0
+        sure = best.probability >= calibration.sure_at or runner_up < RUNNER_UP_AT
+        if best.probability >= calibration.answer_at:
+            if best.target.kind == "referral":
+                return "refer", [Candidate(best.target.name, best.probability)], intent, sure
+            return "answer", guides, intent, sure
+        if guides and guides[0].score >= calibration.clarify_at:
+            return "clarify", guides, intent, False
+        return "fallback", guides, intent, False

@@ -208,6 +208,38 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 @dataclass(frozen=True)
+class Target:
+    """What a resident's message is about: a guide, an intent (booking, handoff …), a matter
+    handled elsewhere (a referral), or none of them (`none`: chit-chat, unrelated)."""
+
+    kind: str   # guide, intent, referral, none
+    name: str
+
+
+NONE = Target("none", "")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A question residents ask (相似问), the target it means, and where it is written."""
+
+    question: str
+    target: Target
+    source: str   # file:line
+
+
+@dataclass(frozen=True)
+class Referral:
+    """A matter a village or town front desk does not handle (首问负责): who does, and how to reach them."""
+
+    name: str
+    handled_by: str
+    contact: str
+    how: str
+    local_check: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Knowledge:
     guides: dict[str, Guide]
     synonyms: dict[str, str] = field(default_factory=dict)
@@ -215,6 +247,8 @@ class Knowledge:
     aspects: dict[str, tuple[str, ...]] = field(default_factory=dict)
     menu: dict[str, str] = field(default_factory=dict)  # menu CLICK key → intent name
     centers: Centers = field(default_factory=Centers)
+    referrals: dict[str, Referral] = field(default_factory=dict)
+    examples: tuple[Example, ...] = ()
 
     def guide(self, name: str) -> Guide | None:
         return self.guides.get(name)

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.api import CASE_DESK
 from bot.config import PROJECT_ROOT
+from bot.knowledge.model import Target
+from bot.knowledge.ranker import Scored
 from bot.knowledge.loader import load_knowledge
 from bot.texts import Texts, fits
 from handlers.faq import _materials, full_answer
@@ -154,3 +157,30 @@ def test_every_follow_up_answer_fits_or_is_split():
             reply = turn.say("guide_aspect", g=guide, aspect=aspect, service=ctx.config.service)
             assert all(fits(t) for t in (reply.text, *reply.more)), (guide.name, aspect)
             assert reply.text.strip(), (guide.name, aspect)
+
+
+async def test_a_matter_handled_elsewhere_gets_who_handles_it_and_a_way_to_a_person(bot):
+    text = await bot.say("r1", "公积金里的钱怎么取出来")
+    assert "住房公积金提取" in text and "不在村（社区）便民服务站和镇（街道）便民服务中心办理" in text
+    assert "12329" in text and "转人工" in text and "【" not in text   # no guide of ours in its place
+    [logged] = await bot.store.inquiries.recent(limit=1)
+    assert (logged["decision"], logged["guide"]) == ("refer", "住房公积金提取")
+
+
+async def test_an_answer_not_quite_sure_offers_the_runner_up_and_2_answers_it(bot, monkeypatch):
+    """The learned ranker finds the first guide likely and the second not unlikely (its scores
+    fixed here, so the test does not hang on what the examples teach today)."""
+    learned = bot.app[CASE_DESK].library.matcher.learned
+    first, runner_up = Target("guide", "城乡居民基本养老保险参保登记"), Target("guide", "灵活就业人员社会保险参保登记")
+    monkeypatch.setattr(learned, "rank", lambda text, sound: [Scored(first, 0.9), Scored(runner_up, 0.4)])
+    match = bot.app[CASE_DESK].library.matcher.match("养老保险怎么交")
+    assert (match.decision, match.sure) == ("answer", False)
+    text = await bot.say("r1", "养老保险怎么交")
+    assert text.startswith(f"【{first.name}】") and f"如果您问的其实是“{runner_up.name}”，请回复 2。" in text
+    assert (await bot.say("r1", "2")).startswith(f"【{runner_up.name}】")
+
+
+async def test_a_sure_answer_offers_nothing_else(bot):
+    assert bot.app[CASE_DESK].library.matcher.match("社保卡丢了怎么补").sure
+    text = await bot.say("r1", "社保卡丢了怎么补")
+    assert text.startswith("【社会保障卡挂失与补换】") and "请回复 2" not in text

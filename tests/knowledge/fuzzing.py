@@ -28,14 +28,16 @@ questions = (st.text(max_size=300) | st.sampled_from(SEEDS) |
 def check_match(matcher: Matcher, question: str) -> None:
     """The matcher always answers something sensible, whatever it is given."""
     found = matcher.match(question)
-    assert found.decision in ("answer", "clarify", "fallback"), found
+    assert found.decision in ("answer", "clarify", "refer", "fallback"), found
     assert found.intent in (*INTENTS, "guide", "unknown"), found
     assert len(found.candidates) <= 3
     assert all(0.0 <= c.score <= 1.0 for c in found.candidates), found.candidates
     scores = [c.score for c in found.candidates]
     assert scores == sorted(scores, reverse=True)
     if found.decision == "answer":
-        assert found.best is not None
+        assert found.best is not None and found.best.name in matcher.knowledge.guides
+    if found.decision == "refer":
+        assert found.best is not None and found.best.name in matcher.knowledge.referrals
 
 
 @st.composite

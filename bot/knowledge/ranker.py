@@ -1,0 +1,338 @@
+"""Learned at load: what residents' words mean, from the example questions and the guides' texts.
+
+- `ExampleSpace` keeps every example (and each guide's name, aliases, summary and FAQ questions,
+  each referral's name and each intent's phrases, as examples of their target) as a row of
+  TF-IDF weights over character 1–3-grams of the normalised text and 2–4-grams of its toneless
+  pinyin, so typed pinyin and homophone slips land near the characters they stand for. A
+  question is scored against each target twice: its cosine to the target's centroid (the
+  target's typical question) and its best cosine to one of the target's rows (its nearest
+  example).
+- `Fusion` is a logistic regression over those two scores and the lexical index's (BM25 over
+  guide texts, hits on names, aliases and their pinyin, fuzzy near misses), trained on
+  out-of-fold scores of the examples: each example scored with itself left out, as a resident's
+  new question would be.
+- `Calibration` reads the thresholds off the same out-of-fold scores: the probability from which
+  a confident answer is right at least `PRECISION` of the time, and the one under which the
+  choices offered would rarely hold the right target, so the bot says it does not know.
+
+Why these rather than a classifier trained per target: leaving one example out of a centroid
+and of the nearest neighbours is exact arithmetic, so calibration needs no retraining and takes
+a fraction of a second; the space grows to thousands of guides (a sparse row per example, a
+sum per target) without a dense weight matrix; and one example added by a clerk can change the
+answer at once. The fusion has a dozen weights, so it trains in milliseconds at every load and
+needs no model file.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from bot.knowledge.model import Knowledge, Target
+
+log = logging.getLogger(__name__)
+
+PRECISION = 0.98           # a sure answer is right at least this often, out of fold …
+LIKELY = 0.90              # … a likely one (answered, with the runner-up offered in one line) this often
+CALIBRATION_SAMPLE = 2500  # examples scored out of fold at load (all of them when fewer)
+OUT_OF_SCOPE_SHARE = 0.15  # of residents' questions, none of our matters: weighs the few such examples
+RUNNER_UP_AT = 0.2         # a likely answer names the runner-up only when it has this much chance itself
+CHOICE_HOLDS = 0.5         # a numbered choice is offered only where it holds the right target this often
+SHORTLIST = 4              # candidates each score puts forward
+SOUND_SHARE = 0.4          # the pinyin view's share of a row's (squared) weight
+COMMON_ROWS = 0.02         # an n-gram in more than this share of rows is left out of the nearest example
+CHUNK = 400                # examples scored together when calibrating
+
+
+@dataclass(frozen=True)
+class Scored:
+    target: Target
+    probability: float
+
+
+class Grams:
+    """TF-IDF over character n-grams, fitted by scikit-learn; one question is weighed here
+    directly from the fitted vocabulary and idf (the same arithmetic as `transform`, without
+    its per-call checks, which cost more than the question itself)."""
+
+    def __init__(self, low: int, high: int):
+        self.low, self.high = low, high
+        self.fitted = TfidfVectorizer(analyzer="char", ngram_range=(low, high), sublinear_tf=True, dtype=np.float32)
+
+    def fit(self, texts: list[str]) -> sparse.csr_matrix:
+        rows = self.fitted.fit_transform(texts)
+        self.vocabulary: dict[str, int] = self.fitted.vocabulary_
+        self.idf = self.fitted.idf_.astype(np.float64)
+        return rows
+
+    def weigh(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(feature indexes, weights) of one text, unit length."""
+        counts: dict[str, int] = {}
+        for n in range(self.low, self.high + 1):
+            for i in range(len(text) - n + 1):
+                gram = text[i:i + n]
+                counts[gram] = counts.get(gram, 0) + 1
+        found = [(j, c) for gram, c in counts.items() if (j := self.vocabulary.get(gram)) is not None]
+        if not found:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        index = np.fromiter((j for j, _ in found), dtype=np.int64, count=len(found))
+        weight = (1 + np.log(np.fromiter((c for _, c in found), dtype=np.float64, count=len(found)))) * self.idf[index]
+        return index, weight / np.sqrt(weight @ weight)
+
+
+def _gather(matrix: sparse.csr_matrix, index: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
+    """weight · matrix[index] for a CSR matrix whose rows are features: the score of every column."""
+    starts, ends = matrix.indptr[index], matrix.indptr[index + 1]
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(size)
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(total)
+    return np.bincount(matrix.indices[offsets], weights=matrix.data[offsets] * np.repeat(weight, lengths),
+                       minlength=size)
+
+
+class ExampleSpace:
+    def __init__(self, rows: list[tuple[str, str, Target]]):
+        """`rows`: (normalised text, its pinyin, target) for every example and guide text."""
+        rows = sorted(rows, key=lambda r: (r[2].kind, r[2].name))
+        self.texts = [r[0] for r in rows]
+        self.row_targets = [r[2] for r in rows]
+        self.targets: list[Target] = list(dict.fromkeys(self.row_targets))
+        position = {t: i for i, t in enumerate(self.targets)}
+        self.row_target = np.array([position[t] for t in self.row_targets], dtype=np.int64)
+        self.starts = np.flatnonzero(np.r_[True, self.row_target[1:] != self.row_target[:-1]])
+        self.chars, self.sounds = Grams(1, 3), Grams(2, 4)
+        self.rows = self._join(self.chars.fit(self.texts), self.sounds.fit([r[1] for r in rows]))
+        # question @ this: its cosine to each row, without the n-grams most rows share (的, 我, 怎么 …):
+        # they decide no nearest example, and they would make every question touch every row
+        by_feature = sparse.csr_matrix(self.rows.T)
+        kept = (np.diff(by_feature.indptr) <= max(COMMON_ROWS * len(rows), 50)).astype(np.float32)
+        self.by_feature = sparse.csr_matrix(sparse.diags(kept) @ by_feature)
+        self.by_feature.eliminate_zeros()
+        membership = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (self.row_target, np.arange(len(rows)))),
+                                       shape=(len(self.targets), len(rows)))
+        sums = sparse.csr_matrix(membership @ self.rows)               # a target's rows added up
+        self.sums_by_feature = sparse.csr_matrix(sums.T)
+        self.sum_norms2 = np.asarray(sums.multiply(sums).sum(axis=1), dtype=np.float64).ravel()
+
+    @staticmethod
+    def _join(chars: sparse.spmatrix, sounds: sparse.spmatrix) -> sparse.csr_matrix:
+        """Both views are unit length per row; weighted so that the row stays unit length."""
+        return sparse.hstack([chars * np.float32(np.sqrt(1 - SOUND_SHARE)),
+                              sounds * np.float32(np.sqrt(SOUND_SHARE))]).tocsr()
+
+    def vector(self, text: str, sound: str) -> tuple[np.ndarray, np.ndarray]:
+        """(feature indexes, weights) of a question in the joined space."""
+        chars, char_weights = self.chars.weigh(text)
+        sounds, sound_weights = self.sounds.weigh(sound)
+        return (np.concatenate((chars, sounds + len(self.chars.vocabulary))),
+                np.concatenate((char_weights * np.sqrt(1 - SOUND_SHARE), sound_weights * np.sqrt(SOUND_SHARE))))
+
+    def score(self, index: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cosine to each target's centroid, best cosine to one of its rows) for one question."""
+        sims = _gather(self.by_feature, index, weight, len(self.texts))
+        central = _gather(self.sums_by_feature, index, weight, len(self.targets)) / np.sqrt(
+            np.maximum(self.sum_norms2, 1e-12))
+        return central, np.maximum.reduceat(sims, self.starts)
+
+    def scores(self, vectors: sparse.csr_matrix, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(cosine to each target's centroid, best cosine to one of its rows), one line per vector
+        (many at once, for calibration). With `rows` (the vectors are those rows of the space),
+        each is scored with itself left out: as if it were a new question."""
+        sims = (vectors @ self.by_feature).toarray()
+        dots = (vectors @ self.sums_by_feature).toarray().astype(np.float64)
+        norms2 = np.broadcast_to(self.sum_norms2, dots.shape).copy()
+        if rows is not None:
+            lines = np.arange(len(rows))
+            sims[lines, rows] = 0.0
+            own = self.row_target[rows]
+            d = dots[lines, own]
+            norms2[lines, own] = self.sum_norms2[own] - 2 * d + 1
+            dots[lines, own] = d - 1
+        central = dots / np.sqrt(np.maximum(norms2, 1e-12))
+        nearest = np.maximum.reduceat(sims, self.starts, axis=1)
+        return central, nearest
+
+
+def _best(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indexes of the n highest scores, highest first."""
+    if len(scores) > n:
+        top = np.argpartition(-scores, n - 1)[:n]
+        return top[np.argsort(-scores[top])]
+    return np.argsort(-scores)
+
+
+FEATURES = ("lexical", "central", "nearest", "lexical_first", "central_first", "nearest_first",
+            "central_lead", "nearest_lead", "is_guide", "is_intent", "is_referral", "is_none")
+
+
+class Fusion:
+    """The scores a target got → the probability that it is what the resident means."""
+
+    def __init__(self, model: LogisticRegression):
+        self.weights = model.coef_.ravel().astype(np.float64)
+        self.bias = float(model.intercept_[0])
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-(features @ self.weights + self.bias)))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    sure_at: float        # from this probability the answer needs no alternative
+    answer_at: float      # from this probability the bot answers at once (offering the runner-up)
+    clarify_at: float     # under this it says it does not know
+    precision: float      # of the answers given at once, out of fold
+    answered: float       # share of the examples answered at once, out of fold
+    right_at_once: float  # share answered at once with the right target
+    within_choice: float  # share answered right or with the right target among the choices
+    examples: int
+
+    def report(self) -> str:
+        return (f"examples out of fold ({self.examples}): answered right at once {self.right_at_once:.1%}, "
+                f"right within the choice {self.within_choice:.1%}, answers right {self.precision:.1%}; "
+                f"sure from p={self.sure_at:.2f}, answer from p={self.answer_at:.2f}, clarify from p={self.clarify_at:.2f}")
+
+
+def choose_thresholds(best: np.ndarray, right: np.ndarray, offered: np.ndarray, stray: np.ndarray,
+                      guide_best: np.ndarray, guide_holds: np.ndarray, about_matters: np.ndarray) -> Calibration:
+    """`best`: each example's top probability; `right`: whether that target was the right one;
+    `offered`: whether the right target was among the first three; `stray`: whether the example
+    is out of scope (none of our matters); `guide_best`: the best a guide scored (a choice of
+    guides is offered on it); `guide_holds`: whether the example's guide was among the first three
+    guides; `about_matters`: the example is about a guide, a referral or nothing of ours (not an
+    intent, which is routed before any choice). The answer thresholds are the lowest at which the
+    answers above them are still right PRECISION (sure) or LIKELY of the time, walking down from
+    the most confident. The clarify threshold is the lowest at which a numbered choice holds the
+    right target at least CHOICE_HOLDS of the time, out-of-scope examples weighed as if they were
+    OUT_OF_SCOPE_SHARE of the questions (residents ask far more of them than the examples hold)."""
+    order = np.argsort(-best)
+    running = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
+
+    def lowest(precision: float) -> float:
+        precise = np.flatnonzero(running >= precision)
+        return float(max(best[order][precise[-1]], 0.3)) if len(precise) else 0.99
+
+    sure_at, answer_at = lowest(PRECISION), lowest(LIKELY)
+    weight = np.ones(len(best))
+    if stray.any() and not stray.all():
+        weight[stray] = OUT_OF_SCOPE_SHARE / (1 - OUT_OF_SCOPE_SHARE) * (~stray).sum() / stray.sum()
+    clarify_at = answer_at
+    for threshold in np.linspace(0.05, answer_at, 60):
+        band = about_matters & (guide_best >= threshold) & (guide_best < answer_at)
+        if band.any() and np.average(guide_holds[band], weights=weight[band]) >= CHOICE_HOLDS:
+            clarify_at = float(threshold)
+            break
+    answered = best >= answer_at
+    choice = ~answered & (best >= clarify_at) & offered
+    n = max(len(best), 1)
+    return Calibration(sure_at=sure_at, answer_at=answer_at, clarify_at=clarify_at,
+                       precision=float(right[answered].mean()) if answered.any() else 1.0,
+                       answered=float(answered.sum() / n), right_at_once=float((answered & right).sum() / n),
+                       within_choice=float(((answered & right) | choice).sum() / n), examples=len(best))
+
+
+MIN_EXAMPLES = 20          # fewer examples than this (or all of one target) teach nothing to calibrate on
+
+
+def learnable(knowledge: Knowledge) -> bool:
+    """Enough examples, of at least two targets, to learn from and calibrate on; otherwise the
+    matcher stays with the guides' own texts."""
+    return len(knowledge.examples) >= MIN_EXAMPLES and len({e.target for e in knowledge.examples}) >= 2
+
+
+class Learned:
+    """The examples' space and its fusion with the lexical index, trained at load."""
+
+    def __init__(self, knowledge: Knowledge, lexical: Callable, normal: Callable[[str], str],
+                 sound: Callable[[str], str]):
+        """`lexical(text, limit)`: the index's candidates; `normal`: the matcher's normal form;
+        `sound`: pinyin."""
+        self.lexical = lexical
+        rows: list[tuple[str, str, Target]] = []
+        examples = set()
+        for example in knowledge.examples:
+            if text := normal(example.question):
+                rows.append((text, sound(text), example.target))
+                examples.add((text, example.target))
+        texts = [(t, Target("guide", g.name)) for g in knowledge.guides.values()
+                 for t in (g.name, *g.aliases, g.summary, *(f.q for f in g.faq))]
+        texts += [(r.name, Target("referral", r.name)) for r in knowledge.referrals.values()]
+        texts += [(p, Target("intent", i)) for i, phrases in knowledge.intents.items() for p in phrases]
+        for text, target in texts:
+            if (t := normal(text)) and (t, target) not in examples:
+                rows.append((t, sound(t), target))
+        self.space = ExampleSpace(rows)
+        self.position = {t: i for i, t in enumerate(self.space.targets)}
+        self.fusion, self.calibration = self._train(
+            [i for i, (text, target) in enumerate(zip(self.space.texts, self.space.row_targets))
+             if (text, target) in examples])
+        log.info("%d rows for %d targets; %s", len(rows), len(self.space.targets), self.calibration.report())
+
+    def _candidates(self, text: str, central: np.ndarray, nearest: np.ndarray) -> tuple[list[Target], np.ndarray]:
+        lexical = {Target("guide", c.name): c.score for c in self.lexical(text, SHORTLIST)}
+        by_central, by_nearest = _best(central, SHORTLIST), _best(nearest, SHORTLIST)
+        targets = self.space.targets
+        chosen = list(dict.fromkeys([*(targets[i] for i in by_central), *(targets[i] for i in by_nearest), *lexical]))
+        position = self.position
+        top_c, top_n = central[by_central[:2]], nearest[by_nearest[:2]]
+        first_lexical = next(iter(lexical), None)
+        rows = []
+        for target in chosen:
+            i = position.get(target)
+            c = float(central[i]) if i is not None else 0.0
+            n = float(nearest[i]) if i is not None else 0.0
+            c_lead = c - float(top_c[1] if i == by_central[0] and len(top_c) > 1 else top_c[0])
+            n_lead = n - float(top_n[1] if i == by_nearest[0] and len(top_n) > 1 else top_n[0])
+            rows.append([lexical.get(target, 0.0), c, n, float(target == first_lexical),
+                         float(i == by_central[0]), float(i == by_nearest[0]), c_lead, n_lead,
+                         float(target.kind == "guide"), float(target.kind == "intent"),
+                         float(target.kind == "referral"), float(target.kind == "none")])
+        return chosen, np.array(rows, dtype=np.float64)
+
+    def _train(self, example_rows: list[int]) -> tuple[Fusion, Calibration]:
+        """Fit the fusion on the examples scored out of fold, and read off the thresholds."""
+        if len(example_rows) > CALIBRATION_SAMPLE:
+            example_rows = sorted(random.Random(2026).sample(example_rows, CALIBRATION_SAMPLE))
+        groups: list[tuple[list[Target], np.ndarray, Target]] = []
+        for start in range(0, len(example_rows), CHUNK):
+            rows = np.array(example_rows[start:start + CHUNK])
+            central, nearest = self.space.scores(self.space.rows[rows], rows)
+            for line, row in enumerate(rows):
+                chosen, feats = self._candidates(self.space.texts[row], central[line], nearest[line])
+                groups.append((chosen, feats, self.space.row_targets[row]))
+        x = np.vstack([feats for _, feats, _ in groups])
+        y = np.concatenate([[t == truth for t in chosen] for chosen, _, truth in groups])
+        model = LogisticRegression(C=1.0, max_iter=1000)
+        model.fit(x, y)
+        fusion = Fusion(model)
+        best, right, offered, guide_best, guide_holds = [], [], [], [], []
+        for chosen, feats, truth in groups:
+            p = fusion.probability(feats)
+            order = np.argsort(-p)
+            best.append(p[order[0]])
+            right.append(chosen[order[0]] == truth)
+            offered.append(any(chosen[i] == truth for i in order[:3]))
+            guides = [i for i in order if chosen[i].kind == "guide"]
+            guide_best.append(p[guides[0]] if guides else 0.0)
+            guide_holds.append(any(chosen[i] == truth for i in guides[:3]))
+        stray = np.array([truth.kind == "none" for _, _, truth in groups])
+        about_matters = np.array([truth.kind != "intent" for _, _, truth in groups])
+        return fusion, choose_thresholds(np.array(best), np.array(right), np.array(offered), stray,
+                                         np.array(guide_best), np.array(guide_holds), about_matters)
+
+    def rank(self, text: str, sound: str) -> list[Scored]:
+        if not text:
+            return []
+        central, nearest = self.space.score(*self.space.vector(text, sound))
+        chosen, feats = self._candidates(text, central, nearest)
+        p = self.fusion.probability(feats)
+        return [Scored(chosen[i], float(p[i])) for i in np.argsort(-p)]

@@ -1,0 +1,140 @@
+"""Example questions and referrals: how a county teaches the matcher residents' words, what the
+loader refuses, and what the learned ranker makes of questions no guide's own text holds."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import PROJECT_ROOT
+from bot.errors import KnowledgeError
+from bot.knowledge.library import build
+from bot.knowledge.loader import load_knowledge
+from bot.knowledge.ranker import choose_thresholds
+
+KNOWLEDGE = PROJECT_ROOT / "knowledge"
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return build(KNOWLEDGE).matcher
+
+
+@pytest.fixture
+def kb(tmp_path) -> Path:
+    """A copy of the knowledge base with a small examples folder of its own, to break."""
+    root = tmp_path / "kb"
+    shutil.copytree(KNOWLEDGE, root, ignore=shutil.ignore_patterns("examples"))
+    (root / "examples" / "guides").mkdir(parents=True)
+    (root / "examples" / "guides" / "高龄津贴申领.txt").write_text(
+        "# 高龄津贴\n俺爹今年八十五了每个月能领点啥\n\n九十岁老人的补贴咋领\n", encoding="utf-8")
+    return root
+
+
+def _problems(root: Path) -> list[str]:
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(root)
+    return caught.value.problems
+
+
+def test_examples_and_referrals_load_with_their_targets(kb):
+    knowledge = load_knowledge(kb)
+    assert [(e.question, e.target.kind, e.target.name) for e in knowledge.examples] == [
+        ("俺爹今年八十五了每个月能领点啥", "guide", "高龄津贴申领"), ("九十岁老人的补贴咋领", "guide", "高龄津贴申领")]
+    assert knowledge.examples[1].source.endswith("高龄津贴申领.txt:4")
+    assert "住房公积金提取" in knowledge.referrals
+
+
+def test_a_file_for_no_known_target_is_named_with_its_line(kb):
+    (kb / "examples" / "guides" / "宇宙飞船驾照.txt").write_text("飞船驾照怎么考\n", encoding="utf-8")
+    (kb / "examples" / "intents" ).mkdir()
+    (kb / "examples" / "intents" / "dance.txt").write_text("跳个舞\n", encoding="utf-8")
+    (kb / "examples" / "notes.md").write_text("随手记\n", encoding="utf-8")
+    problems = _problems(kb)
+    assert any("宇宙飞船驾照.txt:1" in p and "not a known guide" in p for p in problems)
+    assert any("dance.txt:1" in p and "not a known intent" in p for p in problems)
+    assert any("notes.md:1" in p and "examples/guides/" in p for p in problems)
+
+
+def test_the_same_question_for_two_targets_is_a_clash_named_at_both(kb):
+    (kb / "examples" / "guides" / "社会保障卡申领.txt").write_text("九十岁老人的补贴咋领？\n", encoding="utf-8")
+    [problem] = _problems(kb)
+    assert "社会保障卡申领.txt:1" in problem and "高龄津贴申领.txt:4" in problem and "高龄津贴申领" in problem
+
+
+def test_a_referral_never_stands_for_one_of_our_guides(kb):
+    text = (kb / "referrals.toml").read_text(encoding="utf-8")
+    (kb / "referrals.toml").write_text(text + '\n[[referral]]\nname = "老年证"\nhandled_by = "某局"\n'
+                                       'contact = "12345"\nhow = "去问问"\n', encoding="utf-8")
+    problems = _problems(kb)
+    assert any("referrals.toml" in p and "'老年证' is one of our own guides" in p for p in problems)
+
+
+def test_an_overlong_example_and_a_broken_referral_are_refused(kb):
+    (kb / "examples" / "guides" / "低保.txt").unlink(missing_ok=True)
+    (kb / "examples" / "guides" / "最低生活保障申请.txt").write_text("低保" * 200 + "\n", encoding="utf-8")
+    (kb / "referrals.toml").write_text('[[referral]]\nname = "护照"\nhandled_by = 3\n', encoding="utf-8")
+    problems = _problems(kb)
+    assert any("最低生活保障申请.txt:1" in p and "at most 300 characters" in p for p in problems)
+    assert any("referrals.toml:" in p and "missing or empty: handled_by, contact, how" in p for p in problems)
+
+
+@pytest.mark.parametrize("question, referral", [
+    ("公积金里的钱怎么取出来", "住房公积金提取"),
+    ("开小吃店的执照拿到了，每个月报税在哪报", "个体户纳税申报"),   # beside 小餐饮经营登记, asking another thing
+    ("驾照快到期了去哪换", "驾驶证到期换证"),
+])
+def test_a_matter_handled_elsewhere_is_referred_not_answered_with_a_guide(matcher, question, referral):
+    match = matcher.match(question)
+    assert (match.intent, match.decision, match.best.name) == ("guide", "refer", referral)
+    assert match.as_json()["decision"] == "refer"
+
+
+@pytest.mark.parametrize("question, intent", [
+    ("zhuan rengong", "handoff"),          # typed pinyin
+    ("叫个人来跟我说", "handoff"),           # no phrase of intents.toml, learned from the examples
+    ("👍👍", "greeting"),                   # thanks in emoji
+    ("🙏", "greeting"),
+])
+def test_intents_in_other_words(matcher, question, intent):
+    assert matcher.match(question).as_json()["intent"] == intent
+
+
+def test_a_phone_number_in_a_question_does_not_change_its_answer(matcher):
+    plain, with_number = matcher.match("社保卡丢了怎么补"), matcher.match("社保卡丢了怎么补 电话13800001234")
+    assert (plain.decision, plain.best.name) == (with_number.decision, with_number.best.name) == ("answer", "社会保障卡挂失与补换")
+
+
+def test_digits_alone_are_not_taken_for_a_matter(matcher):
+    for question in ("12", "½", "2026", "ok"):
+        assert matcher.match(question).decision in ("fallback", "clarify"), question
+        assert matcher.match(question).decision != "refer"
+
+
+def test_the_calibration_answers_only_as_far_as_answers_stay_right():
+    """Ten examples of falling confidence, the last three wrong: the sure threshold stops above
+    them; a choice is offered down to where it still holds the right target half of the time."""
+    best = np.array([0.99, 0.97, 0.95, 0.9, 0.85, 0.8, 0.75, 0.6, 0.5, 0.4])
+    right = np.array([True] * 7 + [False] * 3)
+    offered = np.array([True] * 8 + [False] * 2)
+    none = np.zeros(10, dtype=bool)
+    calibration = choose_thresholds(best, right, offered, none, best, offered, ~none)
+    assert calibration.sure_at == pytest.approx(0.75) and calibration.answer_at == pytest.approx(0.75)
+    assert calibration.precision == 1.0 and calibration.right_at_once == pytest.approx(0.7)
+    assert 0.4 < calibration.clarify_at <= 0.6
+
+
+def test_a_question_is_weighed_as_scikit_learn_would():
+    from bot.knowledge.ranker import Grams
+
+    grams = Grams(1, 3)
+    grams.fit(["低保怎么申请", "老年证在哪办", "社会保障卡丢了", "低保低保要带什么"])
+    for text in ("低保在哪办", "社会保障卡丢了低保", "没见过的字"):
+        index, weight = grams.weigh(text)
+        expected = grams.fitted.transform([text]).toarray().ravel()
+        mine = np.zeros_like(expected)
+        mine[index] = weight
+        assert np.allclose(mine, expected, atol=1e-6), text
