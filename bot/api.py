@@ -115,6 +115,39 @@ class StaffAPI:
             return _error(self.texts, 403, "forbidden")
         return web.json_response({"dead": await request.app[CASE_DESK].store.outbox.dead(centers=access.centers)})
 
+    async def resend_one(self, request: web.Request) -> web.Response:
+        """Send one dead notice again (WeChat is back, the resident follows again): clerks for their
+        centers' residents, admins for all; recorded."""
+        try:
+            item_id = int(request.match_info["id"])
+        except ValueError:
+            return _error(self.texts, 404, "not_found")
+        return await self._resend(request, item_id=item_id)
+
+    async def resend_since(self, request: web.Request) -> web.Response:
+        """`{"since": "YYYY-MM-DDTHH:MM"}` (or a date): every notice of the caller's centers that died
+        since then is sent again — after a WeChat outage, say."""
+        try:
+            body = await request.json()
+            since = datetime.fromisoformat(str(body["since"]))
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+            return _error(self.texts, 400, "bad_request")
+        return await self._resend(request, since=since if since.tzinfo else since.replace(tzinfo=TZ))
+
+    async def _resend(self, request: web.Request, *, item_id: int | None = None,
+                      since: datetime | None = None) -> web.Response:
+        access = _access(request)
+        if not access.acts:
+            return _error(self.texts, 403, "forbidden")
+        desk = request.app[CASE_DESK]
+        resent = await desk.store.outbox.resend(desk.clock.now(), centers=access.centers, item_id=item_id, since=since)
+        if item_id is not None and not resent:
+            return _error(self.texts, 404, "not_found")
+        await _audit(request, "notice_resent", center=None,
+                     target=", ".join(f"#{n}" for n in resent) or "-",
+                     detail=f"since {since.isoformat()}" if since else "")
+        return web.json_response({"resent": resent})
+
     async def _visible_case(self, request: web.Request) -> Case | web.Response:
         case = await request.app[CASE_DESK].store.cases.get(request.match_info["number"])
         if case is None:
@@ -246,6 +279,8 @@ class StaffAPI:
                 web.post("/api/cases/{number}/transitions", self.transition),
                 web.post("/api/cases/{number}/reveal", self.reveal),
                 web.get("/api/outbox/dead", self.dead_letters),
+                web.post("/api/outbox/resend", self.resend_since),
+                web.post("/api/outbox/{id}/resend", self.resend_one),
                 web.get("/api/appointments", self.appointments),
                 web.post("/api/appointments/{code}/{action:checkin|noshow}", self.mark_appointment),
                 web.post("/api/centers/{center}/closures", self.close_center)]

@@ -61,6 +61,26 @@ class CasePages:
         await pages.audit(request, "notice_followed_up", target=f"#{item_id}")
         raise pages.back_to("/console/dashboard", done="followed_up")
 
+    async def resend(self, request: web.Request) -> web.Response:
+        """Send a notice WeChat refused once more (one, or all of the clerk's centers' since a time)."""
+        pages, access = self.pages, request[ACCESS]
+        if not access.acts:
+            return pages.refuse(request, 403, "read_only")
+        item_id = int(request.match_info["id"]) if "id" in request.match_info else None
+        since = None
+        if item_id is None:
+            form = await request.post()
+            since = parse_time(field(form, "since"))
+            if since is None:
+                return pages.refuse(request, 400, "bad_request", back="/console/dashboard")
+        resent = await pages.store(request).outbox.resend(pages.now(request), centers=access.centers,
+                                                          item_id=item_id, since=since)
+        if item_id is not None and not resent:
+            return pages.refuse(request, 404, "not_found")
+        await pages.audit(request, "notice_resent", target=", ".join(f"#{n}" for n in resent) or "-",
+                          detail=f"since {since.isoformat()}" if since else "")
+        raise pages.back_to("/console/dashboard", done="resent")
+
     async def list(self, request: web.Request) -> web.Response:
         pages, access, q = self.pages, request[ACCESS], request.query
         center = q.get("center", "")
@@ -173,6 +193,8 @@ def routes(pages: Pages) -> list[web.RouteDef]:
     p = CasePages(pages)
     return [web.get("/console/dashboard", p.dashboard),
             web.post("/console/outbox/{id:\\d+}/followed-up", p.followed_up),
+            web.post("/console/outbox/{id:\\d+}/resend", p.resend),
+            web.post("/console/outbox/resend", p.resend),
             web.get("/console/cases", p.list),
             web.get("/console/cases/{number}", p.show),
             web.post("/console/cases/{number}/reveal", p.reveal),

@@ -26,7 +26,8 @@ class OutboxItem:
     text: str
     attempts: int
     last_message_at: datetime | None = None  # the resident's last message: WeChat's 48-hour window
-    created_at: datetime | None = None       # when the notice was written: retried for a day from then
+    created_at: datetime | None = None       # when the notice was written (or staff resent it):
+                                             # retried for a day from then
 
 
 class DialogRepo(Protocol):

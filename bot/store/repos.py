@@ -276,7 +276,8 @@ class Outbox(_Repo):
             return []
         ids = [r["id"] for r in claimed]
         rows = await self.store.fetchall(
-            "SELECT o.id, o.openid, o.text, o.attempts, o.created_at, r.last_message_at FROM outbox o "
+            "SELECT o.id, o.openid, o.text, o.attempts, COALESCE(o.resent_at, o.created_at) AS since, r.last_message_at "
+            "FROM outbox o "
             f"LEFT JOIN residents r ON r.openid = o.openid WHERE o.id IN ({marks(ids)}) ORDER BY o.id", *ids)
         return [_item(r) for r in rows]
 
@@ -296,7 +297,8 @@ class Outbox(_Repo):
             where += " AND o.openid = ?"
             args.append(openid)
         rows = await self.store.fetchall(
-            "SELECT o.id, o.openid, o.text, o.attempts, o.created_at, r.last_message_at FROM outbox o "
+            "SELECT o.id, o.openid, o.text, o.attempts, COALESCE(o.resent_at, o.created_at) AS since, r.last_message_at "
+            "FROM outbox o "
             f"LEFT JOIN residents r ON r.openid = o.openid WHERE {where} ORDER BY o.id LIMIT ?", *args, limit)
         return [_item(r) for r in rows]
 
@@ -334,11 +336,7 @@ class Outbox(_Repo):
         caller needs."""
         where, args = "o.dead_at IS NOT NULL", []
         if centers is not None:
-            seen = marks(centers)
-            where += (f" AND (EXISTS (SELECT 1 FROM residents r WHERE r.openid=o.openid AND r.center IN ({seen}))"
-                      f" OR EXISTS (SELECT 1 FROM cases c WHERE c.openid=o.openid AND c.center IN ({seen}))"
-                      f" OR EXISTS (SELECT 1 FROM bookings b WHERE b.openid=o.openid AND b.center IN ({seen})))")
-            args = centers * 3
+            where, args = where + _of_centers(centers), centers * 3
         if open_only:
             where += " AND o.handled_at IS NULL"
         if item_id is not None:
@@ -349,6 +347,25 @@ class Outbox(_Repo):
             "(SELECT number FROM cases c WHERE c.openid = o.openid ORDER BY c.id DESC LIMIT 1) AS case_number "
             f"FROM outbox o WHERE {where} ORDER BY o.id DESC LIMIT ?", *args, limit)
         return [dict(r) for r in rows]
+
+    async def resend(self, now: datetime, centers: list[str] | None = None, item_id: int | None = None,
+                     since: datetime | None = None) -> list[int]:
+        """Dead notices (of residents of `centers`; one, or all dead since `since`) owed again:
+        due at once and retried for another day, as if just written. Their ids."""
+        where, args = "dead_at IS NOT NULL AND sent_at IS NULL", []
+        if centers is not None:
+            where, args = where + _of_centers(centers, "outbox"), centers * 3
+        if item_id is not None:
+            where += " AND id = ?"
+            args.append(item_id)
+        if since is not None:
+            where += " AND dead_at >= ?"
+            args.append(iso(since))
+        rows = await self.store.fetchall(
+            "UPDATE outbox SET dead_at=NULL, last_error=NULL, handled_by=NULL, handled_at=NULL, delivery=NULL, "
+            f"claimed_until=NULL, claimed_by=NULL, next_at=?, resent_at=? WHERE {where} RETURNING id",
+            iso(now), iso(now), *args)
+        return sorted(r["id"] for r in rows)
 
     async def handled(self, item_id: int, by: str, now: datetime) -> bool:
         """A person followed up a dead notice; False if someone already had."""
@@ -364,6 +381,15 @@ class Outbox(_Repo):
 
 
 
+def _of_centers(centers: list[str], table: str = "o") -> str:
+    """SQL (AND …, three IN lists of `centers`) keeping the notices of residents those centers'
+    staff should reach: bound to one of them, or with a case or booking there."""
+    seen = marks(centers)
+    return (f" AND (EXISTS (SELECT 1 FROM residents r WHERE r.openid={table}.openid AND r.center IN ({seen}))"
+            f" OR EXISTS (SELECT 1 FROM cases c WHERE c.openid={table}.openid AND c.center IN ({seen}))"
+            f" OR EXISTS (SELECT 1 FROM bookings b WHERE b.openid={table}.openid AND b.center IN ({seen})))")
+
+
 def _lease_end(now: datetime, lease: timedelta) -> str:
     """When a claim ends, rounded up to the second times are stored in: never shorter than `lease`."""
     end = now + lease
@@ -372,7 +398,7 @@ def _lease_end(now: datetime, lease: timedelta) -> str:
 
 def _item(row: Any) -> OutboxItem:
     return OutboxItem(id=row["id"], openid=row["openid"], text=row["text"], attempts=row["attempts"],
-                      created_at=datetime.fromisoformat(row["created_at"]),
+                      created_at=datetime.fromisoformat(row["since"]),
                       last_message_at=datetime.fromisoformat(row["last_message_at"]) if row["last_message_at"] else None)
 
 

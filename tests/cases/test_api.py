@@ -166,6 +166,41 @@ async def test_dead_letters_are_shown_to_the_staff_of_the_residents_center_only(
     assert "43004" in item["last_error"] and item["text"] == "gone-dongcun：您的办件已受理。"
 
 
+async def test_staff_resend_dead_notices_of_their_centers_and_the_resident_gets_them(bot):
+    """WeChat failed for longer than a day: the notices died. Once it is back, a clerk resends one,
+    or all of their centers' since a time; another town's clerk cannot, a supervisor only reads."""
+    dongcun = await _staff(bot, "dongcun", "qinghe-dongcun")
+    hexi = await _staff(bot, "hexi", "shiqiao-hexi")
+    town_lead = await _staff(bot, "qinghe-lead", "town-center", "supervisor")
+    admin = await _staff(bot, "root", None, "admin")
+    residents = {"r-dongcun-1": "qinghe-dongcun", "r-dongcun-2": "qinghe-dongcun", "r-hexi": "shiqiao-hexi"}
+    ids = {}
+    for openid, center in residents.items():
+        await bot.store.residents.bind(openid, center, bot.clock.now())
+        await bot.store.residents.seen(openid, bot.clock.now())
+        await bot.store.outbox.add(openid, [f"{openid}：您的办件已办结。"], bot.clock.now())
+        [item] = await bot.store.outbox.waiting(openid)
+        await bot.store.outbox.failed(item.id, "WeChat API error -1: system busy", None, bot.clock.now())
+        ids[openid] = item.id
+
+    one = f"/api/outbox/{ids['r-dongcun-1']}/resend"
+    assert (await bot.client.post(one, headers=town_lead)).status == 403      # supervisors only read
+    assert (await bot.client.post(one, headers=hexi)).status == 404           # not one of hexi's residents
+    assert (await bot.client.post("/api/outbox/abc/resend", headers=dongcun)).status == 404
+    resp = await bot.client.post(one, headers=dongcun)
+    assert resp.status == 200 and (await resp.json())["resent"] == [ids["r-dongcun-1"]]
+    assert (await bot.client.post(one, headers=dongcun)).status == 404        # no longer dead: nothing to resend
+    assert await notices_to(bot, "r-dongcun-1", 1) == ["r-dongcun-1：您的办件已办结。"]
+
+    assert (await bot.client.post("/api/outbox/resend", json={"since": "yesterday"}, headers=admin)).status == 400
+    resp = await bot.client.post("/api/outbox/resend", json={"since": "2026-11-24T00:00"}, headers=admin)
+    assert sorted((await resp.json())["resent"]) == sorted([ids["r-dongcun-2"], ids["r-hexi"]])
+    assert await notices_to(bot, "r-hexi", 1) == ["r-hexi：您的办件已办结。"]
+    audit = [(a.actor, a.action, a.target) for a in await bot.store.audit.lines(centers=None, action="notice_resent")]
+    assert ("dongcun", "notice_resent", f"#{ids['r-dongcun-1']}") in audit
+    assert ("root", "notice_resent", f"#{ids['r-dongcun-2']}, #{ids['r-hexi']}") in audit
+
+
 async def test_the_api_masks_residents_personal_data_and_reveals_it_only_on_the_record(bot):
     await bot.store.residents.seen("resident-1", bot.clock.now())
     case = await bot.app[CASE_DESK].open(

@@ -278,3 +278,26 @@ async def test_a_refused_notice_is_shown_until_someone_calls_the_resident(bot, a
     other = await staff_client(bot, aiohttp_client, "xicun", "qinghe-xicun")
     token = await form_token(other, "/console/dashboard")
     assert (await other.post(f"/console/outbox/{dead['id']}/followed-up", data={"_csrf": token})).status == 404
+
+
+async def test_notices_that_died_in_a_wechat_outage_are_resent_from_the_dashboard(bot, aiohttp_client):
+    case = await _proxy_case(bot, openid="waiting")
+    await bot.store.residents.seen("waiting", bot.clock.now())
+    bot.fake.failing = -1                                   # WeChat down, and it stays down for a day
+    await bot.store.outbox.add("waiting", ["您的办件已办结，可以来领取了。"], bot.clock.now())
+    [item] = await bot.store.outbox.waiting("waiting")
+    await bot.store.outbox.failed(item.id, "WeChat API error -1: system busy", None, bot.clock.now())
+    bot.fake.failing = 0                                    # back again
+    lead = await staff_client(bot, aiohttp_client, "qinghe-lead", "town-center", "supervisor")
+    page = await (await lead.get("/console/dashboard")).text()
+    assert case.number in page and "微信出故障" in page and "/resend" not in page   # supervisors only read
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    page = await (await clerk.get("/console/dashboard")).text()
+    assert "全部重新发送" in page and f"/console/outbox/{item.id}/resend" in page
+    resp = await clerk.post(f"/console/outbox/{item.id}/resend", data={"_csrf": csrf_of(page)})
+    assert resp.status == 200 and "已重新发送" in await resp.text()
+    assert await notices_to(bot, "waiting", 1) == ["您的办件已办结，可以来领取了。"]
+    again = await clerk.post("/console/outbox/resend", data={"_csrf": csrf_of(page), "since": "明天"})
+    assert again.status == 400                              # a time it cannot read changes nothing
+    assert [line.action for line in await bot.store.audit.lines(centers=None, action="notice_resent")] == [
+        "notice_resent"]

@@ -337,3 +337,18 @@ async def test_a_hold_lets_one_holder_in_at_a_time(store):
         async with asyncio.timeout(5):
             async with store.db.hold("dialog:o-resident-2"):   # another key is free meanwhile
                 pass
+
+
+async def test_a_dead_notice_resent_is_owed_again_for_another_day(store):
+    gone = await dead_notice(store, "o-resident-1")
+    await store.residents.bind("o-resident-2", BAISHUI, NOW)
+    other = await dead_notice(store, "o-resident-2", "另一条")
+    assert await store.outbox.resend(later(hours=30), centers=[QINGSHAN], item_id=other) == []   # not theirs
+    assert await store.outbox.resend(later(hours=30), centers=[QINGSHAN], item_id=gone) == []    # nobody bound
+    await store.residents.bind("o-resident-1", QINGSHAN, NOW)
+    assert await store.outbox.resend(later(hours=30), centers=[QINGSHAN], item_id=gone) == [gone]
+    (owed,) = await store.outbox.claim(later(hours=30), LEASE, "pusher-a")
+    assert (owed.id, owed.created_at) == (gone, later(hours=30))   # retried for a day from the resend
+    assert [d["id"] for d in await store.outbox.dead()] == [other]
+    assert await store.outbox.resend(later(hours=31), since=later(hours=-1)) == [other]
+    assert await store.outbox.resend(later(hours=31), since=later(hours=-1)) == []

@@ -14,6 +14,8 @@ ALTER TABLE outbox ADD COLUMN delivery TEXT;
 CREATE INDEX outbox_msgid ON outbox(wechat_msgid);
 -- claimed_by: the pusher holding the claim, which renews it before each send
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+-- resent_at: staff sent a dead notice again; it is retried for a day from then
+ALTER TABLE outbox ADD COLUMN resent_at TEXT;
 
 CREATE TABLE callback_nonces (
     stamp   TEXT NOT NULL,                               -- the callback's timestamp parameter
