@@ -36,3 +36,18 @@ async def test_reply_to_need_materials_is_recorded_on_the_case(bot):
     history = (await bot.store.cases.get(case.number)).history
     assert history[-1].actor == "resident" and "户口簿复印件明天送到村里" in history[-1].note
     assert (await bot.store.cases.get(case.number)).state == "need_materials"
+
+
+async def test_a_status_question_that_names_a_service_gets_that_services_case(bot):
+    desk = bot.app[CASE_DESK]
+    allowance = await _case(bot, "r1")
+    disability = await desk.open(kind="proxy", openid="r1", guide="残疾人证办理", center="village-a", data={})
+    await desk.move(allowance.number, Move(to="accepted"), actor="staff:t")
+    text = await bot.say("r1", "俺爹的高龄津贴交上去好些天了，办到哪一步了")
+    assert "您的【高龄津贴申领】办件" in text and allowance.number in text and "已受理" in text
+    assert disability.number not in text
+    text = await bot.say("r1", "建房审批交上去两个月了，批下来没有，办到哪了")
+    assert "没有查到您【农村村民住宅建设审批】的办件记录" in text and "0571-12345678" in text
+    assert allowance.number in text and disability.number in text   # what they do have here
+    assert "您最近的办件" in await bot.say("r1", "查进度")
+    assert "还没有办件记录" in await bot.say("r2", "查进度")
