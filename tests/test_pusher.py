@@ -59,6 +59,7 @@ async def test_failed_push_is_retried_after_backoff(bot):
 async def test_expired_token_is_refreshed_once(bot):
     await bot.store.outbox.add("r1", ["第一条"], bot.clock.now())
     await _attempts(bot, 1)
+    bot.clock.advance(minutes=5)
     bot.fake.expire_tokens()  # WeChat invalidated the token (40001)
     await bot.store.outbox.add("r1", ["第二条"], bot.clock.now())
     await _attempts(bot, 1)
@@ -241,3 +242,27 @@ async def test_a_report_on_someone_elses_or_no_notice_changes_nothing(bot):
     assert after["delivery"] is None and after["dead_at"] is None
     assert await bot.store.outbox.dead() == []
 
+
+
+async def test_a_token_wechat_keeps_refusing_is_replaced_at_most_once_a_minute(bot):
+    """WeChat answers 40001 to every send (the token was taken by another system): twenty notices
+    do not make twenty token fetches; a minute later one more is tried."""
+    await bot.store.outbox.add("r1", ["第一条"], bot.clock.now())
+    await _attempts(bot, 1)                      # a token is taken and works
+    bot.fake.failing = 40001
+    for n in range(2, 22):
+        await bot.store.residents.seen(f"r{n}", bot.clock.now())
+        await bot.store.outbox.add(f"r{n}", [f"第{n}条"], bot.clock.now())
+    bot.clock.advance(seconds=61)                # the first token is a minute old: one refresh allowed
+    for _ in range(200):
+        bot.app[PUSHER].wake()
+        rows = await _outbox(bot)
+        if all(r["attempts"] >= 1 for r in rows):
+            break
+        await asyncio.sleep(0.02)
+    assert bot.fake.token_fetches == 2
+    bot.clock.advance(seconds=30)
+    for _ in range(10):
+        bot.app[PUSHER].wake()
+        await asyncio.sleep(0.02)
+    assert bot.fake.token_fetches == 2           # not again within the minute

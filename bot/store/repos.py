@@ -410,8 +410,13 @@ class AccessTokens(_Repo):
         row = await self.store.fetchone("SELECT token, expires_at FROM access_tokens WHERE app_id=?", app_id)
         return (row["token"], datetime.fromisoformat(row["expires_at"])) if row else None
 
-    async def save(self, app_id: str, token: str, expires_at: datetime) -> None:
+    async def fetched_at(self, app_id: str) -> datetime | None:
+        """When the token kept now was taken from WeChat."""
+        row = await self.store.fetchone("SELECT fetched_at FROM access_tokens WHERE app_id=?", app_id)
+        return datetime.fromisoformat(row["fetched_at"]) if row and row["fetched_at"] else None
+
+    async def save(self, app_id: str, token: str, expires_at: datetime, fetched_at: datetime | None = None) -> None:
         await self.store.write(
-            "INSERT INTO access_tokens(app_id, token, expires_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(app_id) DO UPDATE SET token=excluded.token, expires_at=excluded.expires_at",
-            app_id, token, iso(expires_at))
+            "INSERT INTO access_tokens(app_id, token, expires_at, fetched_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(app_id) DO UPDATE SET token=excluded.token, expires_at=excluded.expires_at, "
+            "fetched_at=excluded.fetched_at", app_id, token, iso(expires_at), iso(fetched_at) if fetched_at else None)

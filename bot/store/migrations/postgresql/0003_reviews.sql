@@ -28,4 +28,7 @@ CREATE INDEX callback_nonces_seen ON callback_nonces(seen_at);
 
 ALTER TABLE residents ADD COLUMN latitude DOUBLE PRECISION;
 ALTER TABLE residents ADD COLUMN longitude DOUBLE PRECISION;
+-- fetched_at: when the shared access token was taken, so it is refreshed at most once a minute
+ALTER TABLE access_tokens ADD COLUMN fetched_at TEXT;
+
 ALTER TABLE residents ADD COLUMN located_at TEXT;
