@@ -14,6 +14,9 @@ from pathlib import Path
 from bot.knowledge.matcher import Matcher
 
 
+LONG = 60   # a question this long tells a story before it asks: a message-board post
+
+
 @dataclass
 class Figures:
     """What residents would have met. For service questions: answered at once with a right guide;
@@ -29,6 +32,8 @@ class Figures:
     confidently_wrong: int = 0    # answered at once with a wrong guide
     referred: int = 0             # a service question sent elsewhere (首问负责 referral)
     fell_back: int = 0            # a service question the bot said it could not answer
+    long: int = 0                 # service questions of LONG characters or more (message-board posts)
+    long_right: int = 0           # … of those, answered right at once
     unknown: int = 0
     unknown_answered: int = 0     # out-of-scope questions answered with a guide
     unknown_referred: int = 0     # out-of-scope questions told where to go instead
@@ -47,6 +52,8 @@ class Figures:
             f"confidently wrong {self.rate(self.confidently_wrong, n):.1%}  "
             f"referred {self.rate(self.referred, n):.1%}  fallback {self.rate(self.fell_back, n):.1%}",
             f"  ranking: top-1 {self.rate(self.top1, n):.1%}  top-3 {self.rate(self.top3, n):.1%}",
+            f"  long posts ({LONG}+ characters): {self.long_right}/{self.long} = "
+            f"{self.rate(self.long_right, self.long):.1%} answered right at once",
             f"out-of-scope answered with a guide: {self.unknown_answered}/{self.unknown} = "
             f"{self.rate(self.unknown_answered, self.unknown):.1%}  (referred: {self.unknown_referred})",
             f"intent accuracy: {self.intents_right}/{self.intents} = {self.rate(self.intents_right, self.intents):.1%}",
@@ -89,6 +96,9 @@ def evaluate(matcher: Matcher, tsv: Path) -> Figures:
             figures.top1 += first
             figures.top3 += bool(right & set(names[:3]))
             figures.answered_right += first and answered
+            if len(q) >= LONG:
+                figures.long += 1
+                figures.long_right += first and answered
             figures.within_choice += (first and answered) or (
                 m.decision == "clarify" and bool(right & set(names[:3])))
             figures.confidently_wrong += answered and not first
