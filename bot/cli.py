@@ -70,6 +70,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               '"postgresql://…" (SQLite serves one process)', file=sys.stderr)
         return 2
     if args.workers > 1:
+        _check_worker_needs(config)   # a ConfigError or KnowledgeError stops here, before any worker
         return _supervise(args, config.resolve(s.pid_file))
     app = create_app(config)
     banner = f"frontdesk serving http://{s.host}:{s.port}{s.wechat_path} (mode {config.wechat.mode})"
@@ -78,12 +79,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_worker_needs(config: Config) -> None:
+    """What every worker needs before it can start: the keys for personal data and a knowledge
+    base that loads. Checked once by the supervisor, so a broken one is said plainly and the
+    supervisor exits, rather than starting workers that die at once, again and again."""
+    from bot.knowledge.loader import load_knowledge
+    from bot.vault import Vault
+
+    Vault.from_env()
+    load_knowledge(config.knowledge_dir)
+
+
+FAST_EXIT = 15      # seconds: a worker that dies this soon after starting did not get going …
+GIVE_UP_AFTER = 3   # … and after this many such deaths in a row the supervisor stops, non-zero
+
+
+def _ignore_reload_while_starting() -> None:
+    """In a new worker, before Python starts: SIGHUP ignored until its event loop takes it, so a
+    `reload` arriving while it starts does not end it (the default action of SIGHUP)."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
 def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
     """Run `--workers N` processes on one port (SO_REUSEPORT: the kernel spreads connections),
-    start again any that dies, pass SIGHUP (reload) on, and stop them all on SIGTERM or SIGINT."""
+    start again any that dies, pass SIGHUP (reload) on, and stop them all on SIGTERM or SIGINT.
+    Workers that keep dying as soon as they start are not started for ever: after GIVE_UP_AFTER
+    fast deaths in a row the supervisor stops the others and exits 1, so systemd sees it."""
     command = [sys.executable, "-m", "bot.cli", "serve", "--config", args.config, "--worker"]
-    workers = [subprocess.Popen(command) for _ in range(args.workers)]
-    stopping, reloads = False, 0
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(command, preexec_fn=_ignore_reload_while_starting)
+
+    workers = [start() for _ in range(args.workers)]
+    started = [time.monotonic()] * args.workers
+    fast_deaths = 0
+    stopping, reloads, status = False, 0, 0
 
     def stop(_signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -99,6 +129,7 @@ def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
     print(f"frontdesk supervising {args.workers} workers: {', '.join(str(w.pid) for w in workers)}", flush=True)
+    supervisor_log = logging.getLogger(__name__)
     try:
         while not stopping:
             time.sleep(0.2)
@@ -107,10 +138,18 @@ def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
                     worker.send_signal(signal.SIGHUP)
             reloads = 0
             for n, worker in enumerate(workers):
-                if worker.poll() is not None and not stopping:
-                    logging.getLogger(__name__).error("worker %d exited with %s; starting another",
-                                                      worker.pid, worker.returncode)
-                    workers[n] = subprocess.Popen(command)
+                if worker.poll() is None or stopping:
+                    continue
+                lived = time.monotonic() - started[n]
+                fast_deaths = fast_deaths + 1 if lived < FAST_EXIT else 0
+                if fast_deaths >= GIVE_UP_AFTER:
+                    supervisor_log.error("workers keep exiting as soon as they start (the last with %s after "
+                                         "%.1f s); stopping — see the lines above for why", worker.returncode, lived)
+                    stopping, status = True, 1
+                    break
+                supervisor_log.error("worker %d exited with %s after %.1f s; starting another",
+                                     worker.pid, worker.returncode, lived)
+                workers[n], started[n] = start(), time.monotonic()
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -121,7 +160,7 @@ def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
             except subprocess.TimeoutExpired:
                 worker.kill()
         pid_file.unlink(missing_ok=True)
-    return 0
+    return status
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
