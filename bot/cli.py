@@ -336,6 +336,10 @@ def cmd_resident(args: argparse.Namespace) -> int:
         try:
             if args.resident_command == "export":
                 result = await store.privacy.export(args.openid)
+                if result["unreadable"]:
+                    print(f"{len(result['unreadable'])} value(s) could not be opened with the keys in "
+                          f"FRONTDESK_DATA_KEYS (shown as unreadable): {'; '.join(result['unreadable'])}",
+                          file=sys.stderr)
             else:
                 result = await store.privacy.erase(args.openid)
             await store.audit.add(actor="command line", role="admin", action=f"resident_{args.resident_command}",

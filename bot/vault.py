@@ -44,8 +44,10 @@ class Vault:
         except (ValueError, TypeError):
             raise ConfigError(f"{ENV}: each key must be a Fernet key (32 bytes, url-safe base64), as "
                               "`frontdesk keys new` prints it") from None
-        # the blind index follows the newest key, so `keys rotate` recomputes it too
-        self._index_key = hashlib.sha256(b"frontdesk blind index\x00" + keys[0].strip().encode()).digest()
+        # the blind index follows the newest key, so `keys rotate` recomputes it too; until then an
+        # index made with an older key listed is still found (`blinds`)
+        self._index_keys = [hashlib.sha256(b"frontdesk blind index\x00" + k.strip().encode()).digest() for k in keys]
+        self._index_key = self._index_keys[0]
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Vault":
@@ -72,9 +74,14 @@ class Vault:
         except InvalidToken:
             raise SealBroken("a stored value cannot be decrypted with the keys in " + ENV) from None
 
-    def blind(self, phone: str) -> str:
+    def blind(self, phone: str, key: bytes | None = None) -> str:
         """A keyed hash of a phone number: equal numbers, equal hashes; the number not recoverable."""
-        return hmac.new(self._index_key, phone.strip().encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.new(key or self._index_key, phone.strip().encode(), hashlib.sha256).hexdigest()[:32]
+
+    def blinds(self, phone: str) -> list[str]:
+        """The phone's blind index under every listed key: what a search looks for, so a case
+        is found between a key change and `keys rotate`."""
+        return [self.blind(phone, key) for key in self._index_keys]
 
     # what the case repository stores --------------------------------------------------------
 
@@ -88,9 +95,17 @@ class Vault:
                 out[name] = self.seal(out[name])
         return out
 
-    def open_fields(self, data: dict[str, Any]) -> dict[str, Any]:
+    def open_fields(self, data: dict[str, Any], unreadable: list[str] | None = None) -> dict[str, Any]:
+        """A case's data opened. With `unreadable`, a field no listed key opens is named there and
+        left empty (None) instead of stopping everything (a resident's export goes on)."""
         out = {k: v for k, v in data.items() if k != "phone_index"}
         for name in SECRET_FIELDS:
             if isinstance(out.get(name), str):
-                out[name] = self.open(out[name])
+                try:
+                    out[name] = self.open(out[name])
+                except SealBroken:
+                    if unreadable is None:
+                        raise
+                    unreadable.append(name)
+                    out[name] = None
         return out

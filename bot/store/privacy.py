@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import TZ
 from bot.store.db import Tx, iso, marks
+from bot.vault import SealBroken
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -29,15 +30,23 @@ class ResidentData:
         async def rows(sql: str) -> list[dict[str, Any]]:
             return [dict(r) for r in await store.fetchall(sql, openid)]
 
-        cases = [await store.cases.get(r["number"]) for r in await rows(
-            "SELECT number FROM cases WHERE openid=? ORDER BY id")]
-        dialog = await store.dialogs.get(openid, datetime.now(tz=TZ), timedelta(days=365))
+        unreadable: list[str] = []
+        cases = []
+        for r in await rows("SELECT number FROM cases WHERE openid=? ORDER BY id"):
+            broken: list[str] = []
+            cases.append(await store.cases.get(r["number"], unreadable=broken))
+            unreadable += [f"case {r['number']}: {name}" for name in broken]
+        try:
+            dialog = await store.dialogs.get(openid, datetime.now(tz=TZ), timedelta(days=365))
+        except SealBroken:
+            dialog, unreadable = None, unreadable + ["dialog in progress"]
+        questions = [self._opened(q, unreadable) for q in await rows(
+            "SELECT question, contact, center, intent, guide, decision, at FROM inquiries WHERE openid=? ORDER BY id")]
         return {
             "openid": openid,
             "resident": (await rows("SELECT * FROM residents WHERE openid=?") or [None])[0],
             "dialog_in_progress": bool(dialog),
-            "questions": [self._opened(q) for q in await rows(
-                "SELECT question, contact, center, intent, guide, decision, at FROM inquiries WHERE openid=? ORDER BY id")],
+            "questions": questions,
             "cases": [asdict(c) for c in cases if c is not None],
             "ratings": await rows("SELECT case_id, score, words, at FROM ratings WHERE openid=? ORDER BY id"),
             "bookings": await rows("SELECT code, guide, center, window_no, start, status, note FROM bookings "
@@ -45,12 +54,17 @@ class ResidentData:
             "requests_for_a_person": await rows("SELECT question, status, answer, created_at, answered_at "
                                                 "FROM handoff_requests WHERE openid=? ORDER BY id"),
             "notices": await rows("SELECT text, created_at, sent_at, dead_at FROM outbox WHERE openid=? ORDER BY id"),
+            "unreadable": unreadable,   # values no key in FRONTDESK_DATA_KEYS opens (left empty above)
         }
 
-    def _opened(self, question: dict[str, Any]) -> dict[str, Any]:
+    def _opened(self, question: dict[str, Any], unreadable: list[str]) -> dict[str, Any]:
         """A logged question with the numbers typed into it, opened for the resident."""
         if question["contact"] and self.store.vault is not None:
-            question["contact"] = self.store.vault.open(question["contact"])
+            try:
+                question["contact"] = self.store.vault.open(question["contact"])
+            except SealBroken:
+                question["contact"] = None
+                unreadable.append(f"question of {question['at']}: contact")
         return question
 
     async def erase(self, openid: str) -> dict[str, int]:

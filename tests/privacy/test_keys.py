@@ -4,6 +4,7 @@ rotation done as the README says, and unreadable once the only key that sealed i
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -77,3 +78,32 @@ def test_a_missing_or_malformed_key_is_named():
         Vault(["not-a-key"])
     made = _cli("keys", "new", keys=[])
     assert made.returncode == 0 and Vault([made.stdout.strip().splitlines()[-1]])
+
+
+def test_between_a_key_change_and_the_rotation_a_case_is_found_by_the_whole_phone(tmp_path, store_url):
+    old, fresh = new_key(), new_key()
+    number = asyncio.run(_fill(store_url, tmp_path, Vault([old])))
+
+    async def search(vault: Vault) -> list[str]:
+        store = await open_store(store_url, tmp_path, vault)
+        try:
+            return [c.number for c in await store.cases.list(centers=None, search="13800001234")]
+        finally:
+            await store.close()
+
+    assert asyncio.run(search(Vault([fresh, old]))) == [number]   # new key first, old one still listed
+
+
+def test_an_export_names_what_no_key_opens_and_goes_on(tmp_path, store_url):
+    lost, kept = new_key(), new_key()
+    asyncio.run(_fill(store_url, tmp_path, Vault([lost])))
+    config = tmp_path / "config.toml"
+    config.write_text('[wechat]\napp_id = "wx"\napp_secret = "s"\ntoken = "t"\nmode = "plain"\n'
+                      f'[store]\nurl = "{store_url}"\n', encoding="utf-8")
+    done = _cli("resident", "export", "--config", str(config), "o-1", keys=[kept])
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    assert "could not be opened" in done.stderr and "phone" in done.stderr and "id_number" in done.stderr
+    exported = json.loads(done.stdout)
+    [case] = exported["cases"]
+    assert case["data"]["phone"] is None and case["data"]["name"] == "王秀英"
+    assert any("phone" in line for line in exported["unreadable"])
