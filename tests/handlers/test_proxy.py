@@ -56,3 +56,11 @@ async def test_cancel_in_the_middle_leaves_nothing(bot):
     await bot.say("r4", "王秀英")
     assert "已退出" in await bot.say("r4", "取消")
     assert await bot.store.cases.list(centers=None, openid="r4") == []
+
+
+async def test_each_step_of_a_proxy_request_asks_one_thing_and_says_the_way_out_on_its_own_line(bot):
+    await bot.say("r9", "代办高龄津贴")
+    for answer, asked in (("王秀英", "请回复您的手机号"), ("1380000", "手机号好像不对"), ("13800001234", "身份证号码")):
+        text = await bot.say("r9", answer)
+        question, way_out = text.rsplit("\n", 1)
+        assert asked in question and way_out == "不办了回复“取消”。", text
