@@ -290,6 +290,58 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff_token(args: argparse.Namespace) -> int:
+    """A new API token for a staff account (one made in the console has none its member knows), or
+    with --revoke none that works: either way the old token stops working at once. Audited."""
+    import secrets
+
+    from bot.clock import Clock
+    from bot.store import open_store
+
+    config = Config.load(args.config)
+    token = secrets.token_urlsafe(32)
+
+    async def replace() -> bool:
+        store = await open_store(config.store.url, config.base_dir)
+        try:
+            if not await store.staff.replace_token(args.name, token):
+                return False
+            await store.audit.add(actor="command line", role="admin", target=args.name, now=Clock().now(),
+                                  action="staff_token_revoked" if args.revoke else "staff_token_issued")
+            return True
+        finally:
+            await store.close()
+
+    if not asyncio.run(replace()):
+        print(f"no staff member named {args.name}", file=sys.stderr)
+        return 1
+    if args.revoke:
+        print(f"the API token of {args.name} no longer works; issue a new one with `frontdesk staff token`")
+        return 0
+    print(f"a new API token for {args.name} (the old one no longer works):")
+    print(token)
+    return 0
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    """The retention purge now, as the server runs it at start and every [retention] check_hours."""
+    from bot.clock import Clock
+    from bot.retention import Retention
+    from bot.store import open_store
+
+    config = Config.load(args.config)
+
+    async def purge() -> dict[str, int]:
+        store = await open_store(config.store.url, config.base_dir)
+        try:
+            return await Retention(store, Clock(), config.retention).purge()
+        finally:
+            await store.close()
+
+    print(json.dumps(asyncio.run(purge()), ensure_ascii=False))
+    return 0
+
+
 def cmd_keys_new(args: argparse.Namespace) -> int:
     from bot.vault import ENV, new_key
 
@@ -438,6 +490,17 @@ def parser() -> argparse.ArgumentParser:
     staff_add.add_argument("--center", help="center id; leave out for an admin, who sees every center")
     staff_add.add_argument("--role", required=True, choices=["clerk", "supervisor", "admin"])
     staff_add.set_defaults(func=cmd_staff_add)
+    staff_token = staff.add_parser("token", help="a new API token for a staff account (the old one stops working); "
+                                                 "prints it on the last line")
+    staff_token.add_argument("--config", required=True)
+    staff_token.add_argument("--name", required=True)
+    staff_token.add_argument("--revoke", action="store_true", help="only stop the current token working")
+    staff_token.set_defaults(func=cmd_staff_token)
+    retention = sub.add_parser("retention", help="the retention purge").add_subparsers(dest="retention_command",
+                                                                                       required=True)
+    retention_run = retention.add_parser("run", help="delete now what has outlived its [retention] period")
+    retention_run.add_argument("--config", required=True)
+    retention_run.set_defaults(func=cmd_retention_run)
     reload = sub.add_parser("reload", help="make the running server reload the knowledge base")
     reload.add_argument("--config", required=True)
     reload.set_defaults(func=cmd_reload)

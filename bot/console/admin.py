@@ -19,7 +19,8 @@ from bot.store.staff import ROLES
 
 ACTIONS = ("login", "login_failed", "login_locked", "logout", "password_changed", "case_move", "reveal_personal", "reveal_contact",
            "checkin", "noshow", "close_day", "handoff_answer", "staff_added", "staff_password_reset",
-           "staff_unlocked", "staff_disabled", "staff_enabled", "refused", "csrf_refused", "notice_followed_up",
+           "staff_unlocked", "staff_disabled", "staff_enabled", "staff_token_issued", "staff_token_revoked",
+           "refused", "csrf_refused", "notice_followed_up",
            "notice_resent", "resident_export", "resident_erase", "retention_purge")
 
 

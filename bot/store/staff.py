@@ -77,6 +77,11 @@ class Staff:
             raise StoreError(f"a staff member named {name!r} already exists")
         return StaffMember(id=added["id"], name=name, center=center, role=role)
 
+    async def replace_token(self, name: str, token: str) -> bool:
+        """Give `name` a new API token; the old one stops working at once. False for no such member."""
+        changed = await self.store.write("UPDATE staff SET token_hash=? WHERE name=?", token_hash(token), name)
+        return changed == 1
+
     async def by_token(self, token: str) -> StaffMember | None:
         row = await self.store.fetchone(
             "SELECT id, name, center, role FROM staff WHERE token_hash=? AND disabled_at IS NULL", token_hash(token))

@@ -259,3 +259,60 @@ def test_staff_add_names_an_unknown_center(tmp_path):
            "--center", "qinghe-dongcum", "--role", "clerk"]
     done = subprocess.run(cmd, input="", capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT)
     assert done.returncode == 2 and "qinghe-dongcum" in done.stderr and "qinghe-dongcun" in done.stderr
+
+
+def _cli(config, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args, "--config", str(config)], input="",
+                          capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT)
+
+
+async def test_a_staff_token_is_issued_anew_and_revoked_from_the_command_line(tmp_path):
+    """An account made in the console has no token its member knows: `staff token` gives one, and
+    the one before stops working; `--revoke` leaves none that works."""
+    from bot.store import open_store
+
+    config = tmp_path / "config.toml"
+    config.write_text('[wechat]\napp_id = "wx"\napp_secret = "s"\ntoken = "t"\nmode = "plain"\n'
+                      '[store]\nurl = "sqlite:///fd.db"\n', encoding="utf-8")
+    first = _cli(config, "staff", "add", "--name", "王芳", "--center", "village-a", "--role", "clerk")
+    old = first.stdout.strip().splitlines()[-1]
+    issued = _cli(config, "staff", "token", "--name", "王芳")
+    assert issued.returncode == 0, issued.stderr
+    new = issued.stdout.strip().splitlines()[-1]
+    assert _cli(config, "staff", "token", "--name", "李四").returncode == 1
+    store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path)
+    try:
+        assert await store.staff.by_token(old) is None and (await store.staff.by_token(new)).name == "王芳"
+        revoked = _cli(config, "staff", "token", "--name", "王芳", "--revoke")
+        assert revoked.returncode == 0 and new not in revoked.stdout
+        assert await store.staff.by_token(new) is None
+        actions = [line.action for line in await store.audit.lines(centers=None)]
+        assert actions[:2] == ["staff_token_revoked", "staff_token_issued"]
+    finally:
+        await store.close()
+
+
+async def test_the_retention_purge_runs_now_from_the_command_line(tmp_path):
+    from datetime import timedelta
+
+    from bot.clock import Clock
+    from bot.store import open_store
+
+    config = tmp_path / "config.toml"
+    config.write_text('[wechat]\napp_id = "wx"\napp_secret = "s"\ntoken = "t"\nmode = "plain"\n'
+                      '[store]\nurl = "sqlite:///fd.db"\n[retention]\ninquiries_days = 30\n', encoding="utf-8")
+    store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path)
+    try:
+        for days, question in ((40, "去年问的"), (1, "昨天问的")):
+            await store.inquiries.log(openid="o-1", question=question, intent="unknown", guide=None, score=None,
+                                      decision="fallback", at=Clock().now() - timedelta(days=days))
+    finally:
+        await store.close()
+    done = _cli(config, "retention", "run")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["questions"] == 1
+    store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path)
+    try:
+        assert [q["question"] for q in await store.inquiries.recent()] == ["昨天问的"]
+    finally:
+        await store.close()
