@@ -19,6 +19,7 @@ from bot.app import CLOCK, STORE, create_app
 from bot.clock import FixedClock
 from bot.config import PROJECT_ROOT, Config
 from bot.demo import demo_aes_key
+from bot.knowledge.library import Library
 from bot.wechat.fake import FakeWeChat
 from bot.wechat.simulator import WeChatSide, text_xml
 from bot.vault import ENV
@@ -29,6 +30,7 @@ TOKEN, APP_ID, SECRET = "test-token", "wxtest000000000001", "test-secret"
 # personal data at rest is encrypted with keys from the environment; the servers tests start inherit it
 os.environ.setdefault(ENV, "v8DUs8ApD9ulGgQbVLsVbS6ZC3mAlkOvWw0hKKQIYvw=")
 AES_KEY = demo_aes_key("tests")
+KNOWLEDGE = PROJECT_ROOT / "knowledge"
 
 
 def make_config(tmp_path: Path, api_base: str, mode: str = "safe", **overrides: dict[str, Any]) -> Config:
@@ -129,14 +131,22 @@ def clock() -> FixedClock:
     return FixedClock()  # Tuesday 2026-11-24 10:00, Asia/Shanghai: a working morning
 
 
+@pytest.fixture(scope="session")
+def knowledge_library() -> Library:
+    """The bundled knowledge base, loaded once for the whole run: learning its examples takes
+    seconds, and the bots the tests start on it only read it."""
+    return Library(KNOWLEDGE)
+
+
 @pytest.fixture
-def start_bot(tmp_path, aiohttp_client, fake_wechat, clock) -> Callable[..., Any]:
+def start_bot(tmp_path, aiohttp_client, fake_wechat, clock, knowledge_library) -> Callable[..., Any]:
     """Start a bot: `await start_bot(mode="plain", dialog={"idle_timeout_minutes": 5})`."""
     fake, api_base = fake_wechat
 
     async def start(mode: str = "safe", **overrides: dict[str, Any]) -> Bot:
         config = make_config(tmp_path, api_base, mode, **overrides)
-        app = create_app(config, clock=clock)
+        bundled = config.knowledge_dir.resolve() == KNOWLEDGE.resolve()
+        app = create_app(config, clock=clock, library=knowledge_library if bundled else None)
         client = await aiohttp_client(app)
         side = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode=mode, now=clock.timestamp)
         return Bot(client=client, side=side, fake=fake, clock=clock, config=config)

@@ -76,8 +76,7 @@ def evaluate(matcher: Matcher, tsv: Path) -> Figures:
         figures.intents += 1
         if expect == "@unknown":
             figures.unknown += 1
-            figures.intents_right += intent in ("unknown", "guide") and not answered and m.decision in (
-                "fallback", "refer")
+            figures.intents_right += intent in ("unknown", "guide") and m.decision in ("fallback", "refer")
             figures.unknown_referred += m.decision == "refer"
             if answered:
                 figures.unknown_answered += 1

@@ -23,39 +23,9 @@ class Edition:
     matcher: Matcher
 
 
-def fingerprint(directory: Path) -> tuple:
-    """What the knowledge folder holds, as far as loading it is concerned: every file's path,
-    size and modification time."""
-    files = sorted(p for p in directory.rglob("*") if p.is_file())
-    return (str(directory.resolve()), *((str(p.relative_to(directory)), p.stat().st_size, p.stat().st_mtime_ns)
-                                       for p in files))
-
-
-class _Editions:
-    """Editions already built in this process, by fingerprint: an edition is immutable, so a
-    reload of an unchanged folder, or a second app on the same folder (the tests start many),
-    shares it instead of learning the examples again (seconds each time)."""
-
-    def __init__(self, keep: int = 4):
-        self.keep = keep
-        self.built: dict[tuple, Edition] = {}
-
-    def get(self, directory: Path) -> Edition:
-        key = fingerprint(directory)
-        if (edition := self.built.get(key)) is None:
-            knowledge = load_knowledge(directory)
-            edition = Edition(knowledge=knowledge, matcher=Matcher(knowledge))
-            if len(self.built) >= self.keep:
-                self.built.pop(next(iter(self.built)))
-            self.built[key] = edition
-        return edition
-
-
-_EDITIONS = _Editions()
-
-
 def build(directory: Path) -> Edition:
-    return _EDITIONS.get(Path(directory))
+    knowledge = load_knowledge(directory)
+    return Edition(knowledge=knowledge, matcher=Matcher(knowledge))
 
 
 class Library:

@@ -170,10 +170,6 @@ def _best(scores: np.ndarray, n: int) -> np.ndarray:
     return np.argsort(-scores)
 
 
-FEATURES = ("lexical", "central", "nearest", "lexical_first", "central_first", "nearest_first",
-            "central_lead", "nearest_lead", "is_guide", "is_intent", "is_referral", "is_none")
-
-
 class Fusion:
     """The scores a target got → the probability that it is what the resident means."""
 

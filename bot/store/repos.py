@@ -276,8 +276,7 @@ class Outbox(_Repo):
             return []
         ids = [r["id"] for r in claimed]
         rows = await self.store.fetchall(
-            "SELECT o.id, o.openid, o.text, o.attempts, COALESCE(o.resent_at, o.created_at) AS since, r.last_message_at "
-            "FROM outbox o "
+            f"SELECT {_ITEM_COLUMNS} FROM outbox o "
             f"LEFT JOIN residents r ON r.openid = o.openid WHERE o.id IN ({marks(ids)}) ORDER BY o.id", *ids)
         return [_item(r) for r in rows]
 
@@ -297,8 +296,7 @@ class Outbox(_Repo):
             where += " AND o.openid = ?"
             args.append(openid)
         rows = await self.store.fetchall(
-            "SELECT o.id, o.openid, o.text, o.attempts, COALESCE(o.resent_at, o.created_at) AS since, r.last_message_at "
-            "FROM outbox o "
+            f"SELECT {_ITEM_COLUMNS} FROM outbox o "
             f"LEFT JOIN residents r ON r.openid = o.openid WHERE {where} ORDER BY o.id LIMIT ?", *args, limit)
         return [_item(r) for r in rows]
 
@@ -322,11 +320,11 @@ class Outbox(_Repo):
 
     async def failed(self, item_id: int, error: str, retry_at: datetime | None, now: datetime) -> None:
         if retry_at is None:
-            await self.store.write("UPDATE outbox SET attempts=attempts+1, dead_at=?, last_error=?, claimed_until=NULL, claimed_by=NULL "
-                                   "WHERE id=?", iso(now), error, item_id)
+            await self.store.write("UPDATE outbox SET attempts=attempts+1, dead_at=?, last_error=?, "
+                                   "claimed_until=NULL, claimed_by=NULL WHERE id=?", iso(now), error, item_id)
         else:
-            await self.store.write("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, claimed_until=NULL, claimed_by=NULL "
-                                   "WHERE id=?", iso(retry_at), error, item_id)
+            await self.store.write("UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, "
+                                   "claimed_until=NULL, claimed_by=NULL WHERE id=?", iso(retry_at), error, item_id)
 
     async def dead(self, limit: int = 100, centers: list[str] | None = None, open_only: bool = False,
                    item_id: int | None = None) -> list[dict[str, Any]]:
@@ -379,6 +377,11 @@ class Outbox(_Repo):
         return row["n"] if row else 0
 
 
+
+
+# what a pusher needs of a notice: the resident's last message opens WeChat's 48-hour window, and
+# a notice is retried for a day from when it was written, or resent
+_ITEM_COLUMNS = "o.id, o.openid, o.text, o.attempts, COALESCE(o.resent_at, o.created_at) AS since, r.last_message_at"
 
 
 def _of_centers(centers: list[str], table: str = "o") -> str:

@@ -11,7 +11,6 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.errors import KnowledgeError
-from bot.knowledge.library import build
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.ranker import choose_thresholds
 
@@ -19,8 +18,8 @@ KNOWLEDGE = PROJECT_ROOT / "knowledge"
 
 
 @pytest.fixture(scope="module")
-def matcher():
-    return build(KNOWLEDGE).matcher
+def matcher(knowledge_library):
+    return knowledge_library.matcher
 
 
 @pytest.fixture

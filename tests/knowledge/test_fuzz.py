@@ -6,14 +6,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bot.config import PROJECT_ROOT
-from bot.knowledge.library import Library
 from tests.knowledge.fuzzing import broken_guides, check_guide, check_match, questions
 
 
 @pytest.fixture(scope="module")
-def matcher():
-    return Library(PROJECT_ROOT / "knowledge").matcher
+def matcher(knowledge_library):
+    return knowledge_library.matcher
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

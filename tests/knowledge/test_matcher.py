@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import PROJECT_ROOT
 from bot.knowledge.evaluation import evaluate
-from bot.knowledge.library import build
 from bot.knowledge.matcher import Candidate, decide, normalise
 
 
 @pytest.fixture(scope="module")
-def matcher():
-    return build(PROJECT_ROOT / "knowledge").matcher
+def matcher(knowledge_library):
+    return knowledge_library.matcher
 
 
 @pytest.mark.parametrize("raw, expected", [
