@@ -139,13 +139,10 @@ class StaffAPI:
         access = _access(request)
         if not access.acts:
             return _error(self.texts, 403, "forbidden")
-        desk = request.app[CASE_DESK]
-        resent = await desk.store.outbox.resend(desk.clock.now(), centers=access.centers, item_id=item_id, since=since)
+        resent = await request.app[CASE_DESK].resend_notices(
+            member=request[STAFF], address=request.remote or "", centers=access.centers, item_id=item_id, since=since)
         if item_id is not None and not resent:
             return _error(self.texts, 404, "not_found")
-        await _audit(request, "notice_resent", center=None,
-                     target=", ".join(f"#{n}" for n in resent) or "-",
-                     detail=f"since {since.isoformat()}" if since else "")
         return web.json_response({"resent": resent})
 
     async def _visible_case(self, request: web.Request) -> Case | web.Response:

@@ -59,9 +59,14 @@ class Turn:
         return self.message.openid
 
     def say(self, template: str, /, **context) -> TextReply:
-        """A reply from a template; a text longer than one WeChat message may hold is split
-        at line ends and the rest follows through the customer-service API."""
-        parts = split_text(self.ctx.texts.chat(template, **context))
+        """A reply from a template (see `reply`)."""
+        return self.reply(self.ctx.texts.chat(template, **context))
+
+    @staticmethod
+    def reply(text: str) -> TextReply:
+        """A reply of `text`; a text longer than one WeChat message may hold is split at line
+        ends and the rest follows through the customer-service API."""
+        parts = split_text(text)
         return TextReply(parts[0], more=tuple(parts[1:]))
 
     async def enter(self, state: str, **data) -> None:

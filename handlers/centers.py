@@ -133,7 +133,7 @@ def _whole(turn: Turn, rows: list[dict], villages: list, label: str) -> TextRepl
     while True:
         text = turn.ctx.texts.chat("nearest", rows=rows, villages=villages, label=label)
         if fits(text) or len(rows) == 1:
-            return turn.say("nearest", rows=rows, villages=villages, label=label)
+            return turn.reply(text)
         rows = rows[:-1]
 
 

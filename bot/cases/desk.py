@@ -4,7 +4,7 @@ around the store's one-transaction write."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.cases.machine import InvalidMove, Move, check
@@ -85,6 +85,19 @@ class CaseDesk:
         await self.store.audit.add(actor=member.name, role=member.role, action="reveal_personal", center=case.center,
                                    target=case.number, address=address, now=self.clock.now())
         return case_fields(case.data, revealed=True)
+
+    async def resend_notices(self, *, member: StaffMember, address: str, centers: list[str] | None,
+                             item_id: int | None = None, since: datetime | None = None) -> list[int]:
+        """Dead notices of `centers`' residents owed again (one, or all dead since `since`): their
+        ids, recorded in the audit log unless one was asked for and none was found. The console
+        and the JSON API both resend through here; whether the member may act is theirs to check."""
+        resent = await self.store.outbox.resend(self.clock.now(), centers=centers, item_id=item_id, since=since)
+        if resent or item_id is None:
+            await self.store.audit.add(actor=member.name, role=member.role, action="notice_resent",
+                                       target=", ".join(f"#{n}" for n in resent) or "-",
+                                       detail=f"since {since.isoformat()}" if since else "", address=address,
+                                       now=self.clock.now())
+        return resent
 
     async def _await_rating(self, case: Case) -> None:
         """Let the resident's next message be their rating — unless they are in the middle of

@@ -73,12 +73,10 @@ class CasePages:
             since = parse_time(field(form, "since"))
             if since is None:
                 return pages.refuse(request, 400, "bad_request", back="/console/dashboard")
-        resent = await pages.store(request).outbox.resend(pages.now(request), centers=access.centers,
-                                                          item_id=item_id, since=since)
+        resent = await pages.desk(request).resend_notices(member=access.member, address=request.remote or "",
+                                                          centers=access.centers, item_id=item_id, since=since)
         if item_id is not None and not resent:
             return pages.refuse(request, 404, "not_found")
-        await pages.audit(request, "notice_resent", target=", ".join(f"#{n}" for n in resent) or "-",
-                          detail=f"since {since.isoformat()}" if since else "")
         raise pages.back_to("/console/dashboard", done="resent")
 
     async def list(self, request: web.Request) -> web.Response:
