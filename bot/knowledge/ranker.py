@@ -26,7 +26,9 @@ needs no model file.
 from __future__ import annotations
 
 import logging
+import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -34,6 +36,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
 
 from bot.knowledge.model import Knowledge, Target
 
@@ -49,6 +52,9 @@ SHORTLIST = 4              # candidates each score puts forward
 SOUND_SHARE = 0.4          # the pinyin view's share of a row's (squared) weight
 COMMON_ROWS = 0.02         # an n-gram in more than this share of rows is left out of the nearest example
 CHUNK = 400                # examples scored together when calibrating
+MARGIN_C = 0.5             # the margin classifier's regularisation (5-fold CV over the examples: 0.3–1 alike)
+MARGIN_TARGETS = 600       # beyond this many targets the margin classifier costs more to train than it adds
+KEPT_WEIGHT = 1e-3         # smaller weights of the margin classifier are dropped: a sparse model, same ranking
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,47 @@ def _best(scores: np.ndarray, n: int) -> np.ndarray:
     return np.argsort(-scores)
 
 
+class Margins:
+    """A linear classifier (one-vs-rest linear SVM, liblinear through scikit-learn) over the same
+    rows: where the centroid and the nearest example weigh every n-gram alike, it learns which
+    n-grams tell one target from its neighbours (低保 vs 特困, 参保 vs 待遇申领). Its margins are
+    one more score per target for the fusion. For calibration every example also gets the margins
+    of a model trained without it: two folds, each fitted on the other half of the examples (and
+    all the guides' own texts)."""
+
+    FOLDS = 2
+
+    def __init__(self, space: "ExampleSpace", example_rows: list[int]):
+        self.size = len(space.targets)
+        fold = np.full(len(space.texts), -1, dtype=np.int64)
+        fold[example_rows] = np.random.RandomState(2026).randint(0, self.FOLDS, len(example_rows))
+        trainings = [np.ones(len(space.texts), dtype=bool)] + [fold != k for k in range(self.FOLDS) if example_rows]
+        # liblinear lets go of the GIL while it trains: the three fits share the cores
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            fitted = list(pool.map(lambda train: self._fit(space.rows[train], space.row_target[train]), trainings))
+        (self.by_feature, self.bias), folds = fitted[0], fitted[1:]
+        self.held_out: dict[int, np.ndarray] = {}
+        for k, (by_feature, bias) in enumerate(folds):
+            rows = np.flatnonzero(fold == k)
+            self.held_out.update(zip(rows.tolist(), (space.rows[rows] @ by_feature).toarray() + bias))
+
+    def _fit(self, rows: sparse.csr_matrix, labels: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """(weights by feature, sparse: features × targets; bias per target). A target absent
+        from the rows (all its examples in the other fold) gets a margin that never wins."""
+        model = LinearSVC(C=MARGIN_C, tol=1e-2).fit(rows, labels)
+        coef = model.coef_ if len(model.classes_) > 2 else np.vstack([-model.coef_[0], model.coef_[0]])
+        bias_of = model.intercept_ if len(model.classes_) > 2 else np.array([-model.intercept_[0], model.intercept_[0]])
+        kept = sparse.csr_matrix(np.where(np.abs(coef) >= KEPT_WEIGHT, coef, 0.0).astype(np.float32))
+        placed = sparse.csr_matrix((np.ones(len(model.classes_), dtype=np.float32),
+                                    (model.classes_, np.arange(len(model.classes_)))), shape=(self.size, len(model.classes_)))
+        bias = np.full(self.size, -2.0)
+        bias[model.classes_] = bias_of
+        return sparse.csr_matrix((placed @ kept).T), bias
+
+    def score(self, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        return _gather(self.by_feature, index, weight, self.size) + self.bias
+
+
 class Fusion:
     """The scores a target got → the probability that it is what the resident means."""
 
@@ -268,16 +315,21 @@ class Learned:
                 rows.append((t, sound(t), target))
         self.space = ExampleSpace(rows)
         self.position = {t: i for i, t in enumerate(self.space.targets)}
-        self.fusion, self.calibration = self._train(
-            [i for i, (text, target) in enumerate(zip(self.space.texts, self.space.row_targets))
-             if (text, target) in examples])
+        example_rows = [i for i, (text, target) in enumerate(zip(self.space.texts, self.space.row_targets))
+                        if (text, target) in examples]
+        self.margins = Margins(self.space, example_rows) if len(self.space.targets) <= MARGIN_TARGETS else None
+        self.fusion, self.calibration = self._train(example_rows)
         log.info("%d rows for %d targets; %s", len(rows), len(self.space.targets), self.calibration.report())
 
-    def _candidates(self, text: str, central: np.ndarray, nearest: np.ndarray) -> tuple[list[Target], np.ndarray]:
+    def _candidates(self, text: str, central: np.ndarray, nearest: np.ndarray,
+                    margins: np.ndarray | None) -> tuple[list[Target], np.ndarray]:
         lexical = {Target("guide", c.name): c.score for c in self.lexical(text, SHORTLIST)}
         by_central, by_nearest = _best(central, SHORTLIST), _best(nearest, SHORTLIST)
+        by_margin = _best(margins, SHORTLIST) if margins is not None else by_central[:0]
         targets = self.space.targets
-        chosen = list(dict.fromkeys([*(targets[i] for i in by_central), *(targets[i] for i in by_nearest), *lexical]))
+        chosen = list(dict.fromkeys([*(targets[i] for i in by_margin), *(targets[i] for i in by_central),
+                                     *(targets[i] for i in by_nearest), *lexical]))
+        top_m = margins[by_margin[:2]] if margins is not None else None
         position = self.position
         top_c, top_n = central[by_central[:2]], nearest[by_nearest[:2]]
         first_lexical = next(iter(lexical), None)
@@ -288,8 +340,13 @@ class Learned:
             n = float(nearest[i]) if i is not None else 0.0
             c_lead = c - float(top_c[1] if i == by_central[0] and len(top_c) > 1 else top_c[0])
             n_lead = n - float(top_n[1] if i == by_nearest[0] and len(top_n) > 1 else top_n[0])
+            if top_m is not None and i is not None:
+                m = float(margins[i])
+                m_lead = m - float(top_m[1] if i == by_margin[0] and len(top_m) > 1 else top_m[0])
+            else:
+                m, m_lead = -1.0, -1.0
             rows.append([lexical.get(target, 0.0), c, n, float(target == first_lexical),
-                         float(i == by_central[0]), float(i == by_nearest[0]), c_lead, n_lead,
+                         float(i == by_central[0]), float(i == by_nearest[0]), c_lead, n_lead, m, m_lead,
                          float(target.kind == "guide"), float(target.kind == "intent"),
                          float(target.kind == "referral"), float(target.kind == "none")])
         return chosen, np.array(rows, dtype=np.float64)
@@ -303,7 +360,8 @@ class Learned:
             rows = np.array(example_rows[start:start + CHUNK])
             central, nearest = self.space.scores(self.space.rows[rows], rows)
             for line, row in enumerate(rows):
-                chosen, feats = self._candidates(self.space.texts[row], central[line], nearest[line])
+                margins = self.margins.held_out[int(row)] if self.margins is not None else None
+                chosen, feats = self._candidates(self.space.texts[row], central[line], nearest[line], margins)
                 groups.append((chosen, feats, self.space.row_targets[row]))
         x = np.vstack([feats for _, feats, _ in groups])
         y = np.concatenate([[t == truth for t in chosen] for chosen, _, truth in groups])
@@ -328,7 +386,9 @@ class Learned:
     def rank(self, text: str, sound: str) -> list[Scored]:
         if not text:
             return []
-        central, nearest = self.space.score(*self.space.vector(text, sound))
-        chosen, feats = self._candidates(text, central, nearest)
+        vector = self.space.vector(text, sound)
+        central, nearest = self.space.score(*vector)
+        margins = self.margins.score(*vector) if self.margins is not None else None
+        chosen, feats = self._candidates(text, central, nearest, margins)
         p = self.fusion.probability(feats)
         return [Scored(chosen[i], float(p[i])) for i in np.argsort(-p)]
