@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from bot.knowledge.model import Guide
     from bot.store import Store
 
+NAMED_AT = 0.15   # a guide this likely, and NAMED_LEAD times likelier than the next, is the one a
+NAMED_LEAD = 4    # request (进度, 预约, 代办 …) names
+
 
 @dataclass
 class Context:
@@ -77,11 +80,18 @@ class Turn:
             self.state_unkept = True   # the front desk decides whether the reply still stands
 
     def guide(self, text: str | None = None, at_least: float = 0.5) -> "Guide | None":
-        """The guide the resident's message (or `text`) names with some confidence, or None."""
+        """The guide the resident's message (or `text`) names with some confidence, or None. In a
+        message that asks for something else (进度, 预约, 代办 …) the request takes most of the
+        likelihood; the service it names is then the guide that stands out among the guides."""
         if text is not None:
             self.match = self.ctx.library.matcher.match(text)
         match = self.match
-        if match is None or match.best is None or match.best.score < at_least:
+        if match is None or match.best is None:
+            return None
+        best = match.best.score
+        runner_up = match.candidates[1].score if len(match.candidates) > 1 else 0.0
+        standing_out = match.intent != "guide" and best >= NAMED_AT and best >= NAMED_LEAD * runner_up
+        if best < at_least and not standing_out:
             return None
         return self.ctx.library.knowledge.guide(match.best.name)
 

@@ -281,6 +281,15 @@ class Index:
                 scores[doc] = scores.get(doc, 0.0) + value
         return scores
 
+    def names_a_service(self, text: str) -> bool:
+        """Whether a (normalised) text holds a guide's name, alias or everyday keyword."""
+        for g in bigrams(text):
+            if any(self.terms[n].text in text for n in self.term_start.get(g, ())):
+                return True
+            if any(self.keywords[n][1] in text for n in self.keyword_start.get(g, ())):
+                return True
+        return False
+
     def rank(self, q: str, limit: int = 3) -> list[Candidate]:
         if not q:
             return []
@@ -312,7 +321,21 @@ def decide(candidates: list[Candidate]) -> str:
     return "clarify"
 
 
-_CLAUSES = re.compile(r"[，。？！；、,.?!;\s]+")
+_DELIMITERS = r"，。？！；、,.?!;\s"
+_CLAUSES = re.compile(rf"[{_DELIMITERS}]+")
+_PART = rf"[^{_DELIMITERS}]"     # a character within a clause
+_ENDS = rf"(?=[{_DELIMITERS}]|$)"
+# A service named only to be set aside: "不是临时救助那种…", "丧葬补助金那个我们不问", "身份证还在，…".
+_SET_ASIDE = (
+    re.compile(rf"(?<![是还])不是({_PART}{{2,12}}?)(?:那种|那个|这种|这个|的|{_ENDS})"),
+    re.compile(rf"({_PART}{{2,12}}?)(?:那种|那个|这个)?(?:我们|我|俺)?(?:不问|不是问|先不问)"),
+    re.compile(rf"({_PART}{{2,8}}?)(?:还在|没丢|没有丢)"),
+)
+
+
+def set_aside(question: str) -> list[str]:
+    """The parts of a message that name something only to set it aside (its own text)."""
+    return [m.group(1) for pattern in _SET_ASIDE for m in pattern.finditer(question)]
 QUESTION_WORDS = ("哪", "怎么", "咋", "啥", "什么", "吗", "多少", "多久", "能不能", "可不可以", "可以不", "是不是",
                   "如何", "几", "要不要", "有没有", "行不行", "中不中", "找谁")
 
@@ -359,16 +382,19 @@ def says(raw: str, phrases: tuple[str, ...], q: str | None = None) -> str | None
 # Intents that name an action on a service win over the guide itself; the others only when
 # no guide was matched with confidence.
 ACTION_INTENTS = ("handoff", "withdraw", "materials_reply", "complaint", "cancel_booking", "reschedule",
-                  "my_bookings", "home_visit", "bind", "status", "proxy", "booking", "rating")
+                  "my_bookings", "home_visit", "bind", "status", "rating", "proxy", "booking")
 SOFT_INTENTS = ("centers", "greeting")
 
 
-def detect_intent(raw: str, q: str, knowledge: Knowledge, guide_decision: str, learned: str | None = None) -> str:
-    """The phrases of an action intent first; then the intent the examples point to (叫个人来,
-    zhuan rengong …); then, unless a guide was matched with confidence, the soft intents."""
+def detect_intent(raw: str, q: str, knowledge: Knowledge, guide_decision: str, learned: str | None = None,
+                  referred_over: frozenset[str] = frozenset()) -> str:
+    """The phrases of an action intent first — unless the examples find the message a matter for
+    another office rather than that intent (`referred_over`: 投诉 a shop, 举报 a polluting plant);
+    then the intent the examples point to (叫个人来, zhuan rengong …); then, unless a guide was
+    matched with confidence, the soft intents."""
     for intent in ACTION_INTENTS:
         if find_phrase(q, knowledge.intents.get(intent, ())):
-            return intent
+            return "guide" if intent in referred_over else intent
     if learned is not None:
         return learned
     if guide_decision not in ("answer", "refer"):
@@ -396,20 +422,30 @@ class Matcher:
 
     def match(self, question: str) -> Match:
         q = normalise(question, self.knowledge.synonyms)
-        if self.learned is None or not _wordy(q):
-            candidates = self.index.rank(q)
-            decision, learned_intent, sure = decide(candidates), None, True
+        asked = self._without_set_aside(question, q)
+        if self.learned is None or not _wordy(asked):
+            candidates = self.index.rank(asked)
+            decision, learned_intent, sure, referred_over = decide(candidates), None, True, frozenset()
         else:
             clause = asking_clause(question)
-            decision, candidates, learned_intent, sure = self._learned(
-                q, normalise(clause, self.knowledge.synonyms) if clause else None)
-        intent = detect_intent(question, q, self.knowledge, decision, learned_intent)
+            decision, candidates, learned_intent, sure, referred_over = self._learned(
+                asked, self._without_set_aside(clause, normalise(clause, self.knowledge.synonyms)) if clause else None)
+        intent = detect_intent(question, q, self.knowledge, decision, learned_intent, referred_over)
         if intent in SOFT_INTENTS or intent == "unknown":
             decision = "fallback" if intent == "unknown" else decision
         return Match(question=question, normalised=q, intent=intent, decision=decision,
                      candidates=tuple(candidates), aspect=detect_aspect(q, self.knowledge), sure=sure)
 
-    def _learned(self, q: str, clause: str | None = None) -> tuple[str, list[Candidate], str | None, bool]:
+    def _without_set_aside(self, question: str, q: str) -> str:
+        """The normalised question without the services it names only to set aside ("不是临时救助
+        那种，…低保"), when something is left to go by."""
+        for part in set_aside(question):
+            part = normalise(part, self.knowledge.synonyms)
+            if part and self.index.names_a_service(part) and _wordy(rest := q.replace(part, "")):
+                q = rest
+        return q
+
+    def _learned(self, q: str, clause: str | None = None) -> tuple[str, list[Candidate], str | None, bool, frozenset[str]]:
         """The decision the calibrated probabilities give: answer (or refer) at once from
         `answer_at`, offer a choice from `clarify_at`, else fall back; and the intent the examples
         point to when it is the likeliest target. A message of several clauses is read whole and
@@ -419,7 +455,7 @@ class Matcher:
         calibration = self.learned.calibration
         scored = self.learned.rank(q, pinyin(q))
         if not scored:
-            return "fallback", [], None, False
+            return "fallback", [], None, False, frozenset()
         if clause and clause != q and _wordy(clause):
             asked = self.learned.rank(clause, pinyin(clause))
             asked_best = next((s for s in asked if s.target.kind in ("guide", "referral")), None)
@@ -432,14 +468,16 @@ class Matcher:
         matters = [s for s in scored if s.target.kind in ("guide", "referral")]
         guides = [Candidate(s.target.name, s.probability) for s in matters if s.target.kind == "guide"][:3]
         if not matters or top.target.kind == "none":
-            return "fallback", guides, intent, False
+            return "fallback", guides, intent, False, frozenset()
         best = matters[0]
         runner_up = matters[1].probability if len(matters) > 1 else 0.0
         sure = best.probability >= calibration.sure_at or runner_up < RUNNER_UP_AT
         if best.probability >= calibration.answer_at:
             if best.target.kind == "referral":
-                return "refer", [Candidate(best.target.name, best.probability)], intent, sure
-            return "answer", guides, intent, sure
+                likelier = {s.target.name for s in scored if s.target.kind == "intent"} - {
+                    s.target.name for s in scored if s.target.kind == "intent" and s.probability >= best.probability}
+                return "refer", [Candidate(best.target.name, best.probability)], intent, sure, frozenset(likelier)
+            return "answer", guides, intent, sure, frozenset()
         if guides and guides[0].score >= calibration.clarify_at:
-            return "clarify", guides, intent, False
-        return "fallback", guides, intent, False
+            return "clarify", guides, intent, False, frozenset()
+        return "fallback", guides, intent, False, frozenset()

@@ -137,3 +137,72 @@ def test_a_question_is_weighed_as_scikit_learn_would():
         mine = np.zeros_like(expected)
         mine[index] = weight
         assert np.allclose(mine, expected, atol=1e-6), text
+
+
+@pytest.mark.parametrize("question, guide", [
+    ("我问的不是临时救助那种给一次的，是每个月都发的兜底的低保钱", "最低生活保障申请"),
+    ("高龄津贴那个我们不问，想问老人一个人在家能不能有人上门送饭打扫", "居家养老服务申请"),
+    ("包丢了，身份证还在，就是看病刷的那张卡没了怎么补", "社会保障卡挂失与补换"),
+])
+def test_a_service_named_only_to_be_set_aside_is_not_the_answer(matcher, question, guide):
+    assert matcher.match(question).best.name == guide
+
+
+def test_what_is_set_aside_is_read_from_the_clause_that_names_it():
+    from bot.knowledge.matcher import set_aside
+
+    assert set_aside("不是临时救助那种一次性的，每月都有的那个") == ["临时救助"]
+    assert set_aside("残疾证那个我们先不问，护理补贴呢") == ["残疾证"]
+    assert set_aside("户口本还在，身份证丢了") == ["户口本"]
+    assert set_aside("这个是不是低保") == [] and set_aside("还不是党员") == []
+
+
+@pytest.mark.parametrize("question", [
+    "俺家低保的材料交上去一个月了，批下来没",
+    "上个月报的残疾证审到哪了",
+    "我申请的高龄津贴审核通过了没有啊",
+    "建房的申请递上去好久了，卡在哪一步了",
+    "我家低保申請遞上去了，批下來沒有",
+])
+def test_a_question_about_an_application_already_made_is_a_status_question(matcher, question):
+    assert matcher.match(question).as_json()["intent"] == "status"
+
+
+@pytest.mark.parametrize("question, intent, decision", [
+    ("镇上小卖部卖过期饮料还不给退，我要投诉", "guide", "refer"),
+    ("砖厂半夜排烟呛得人睡不着，去哪举报", "guide", "refer"),
+    ("服务站那个办事员态度恶劣，我要投诉他", "complaint", None),
+    ("在大厅等了一上午窗口一直没人，我要投诉", "complaint", None),
+])
+def test_a_complaint_about_a_shop_is_referred_and_one_about_our_staff_is_taken(matcher, question, intent, decision):
+    match = matcher.match(question)
+    assert match.as_json()["intent"] == intent
+    if decision:
+        assert match.decision == decision
+
+
+def test_praise_for_help_with_a_service_is_a_rating():
+    from bot.knowledge.matcher import detect_intent
+    from bot.knowledge.loader import load_knowledge as load
+
+    knowledge = load(KNOWLEDGE)
+    assert detect_intent("上次帮我办老年证的小姑娘很耐心，给个好评", "上次帮我办老年证的小姑娘很耐心给个好评",
+                         knowledge, "answer") == "rating"
+
+
+def test_each_example_is_calibrated_on_margins_of_a_classifier_that_never_saw_it(matcher):
+    """The margins the calibration reads for an example come from a fold trained without it: for
+    some they are much lower than the full model's (their words appear nowhere else), for none
+    much higher."""
+    from bot.knowledge.matcher import pinyin
+
+    space, margins = matcher.learned.space, matcher.learned.margins
+    rows = sorted(margins.held_out)[:400]
+    lower = 0
+    for row in rows:
+        target = space.row_target[row]
+        full = margins.score(*space.vector(space.texts[row], pinyin(space.texts[row])))[target]
+        held_out = margins.held_out[row][target]
+        lower += full - held_out > 0.2
+        assert held_out < full + 0.2, space.texts[row]
+    assert lower > len(rows) // 10
