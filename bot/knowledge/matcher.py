@@ -413,6 +413,11 @@ def detect_aspect(q: str, knowledge: Knowledge) -> str | None:
     return None
 
 
+def _lead(scored: list) -> float:
+    """How much the likeliest target's probability leads the next one's."""
+    return scored[0].probability - (scored[1].probability if len(scored) > 1 else 0.0)
+
+
 class Matcher:
     def __init__(self, knowledge: Knowledge):
         self.knowledge = knowledge
@@ -458,21 +463,19 @@ class Matcher:
             return "fallback", [], None, False, frozenset()
         if clause and clause != q and _wordy(clause):
             asked = self.learned.rank(clause, pinyin(clause))
-            asked_best = next((s for s in asked if s.target.kind in ("guide", "referral")), None)
-            whole_best = next((s for s in scored if s.target.kind in ("guide", "referral")), None)
-            if asked_best is not None and asked_best.probability >= calibration.answer_at and (
-                    whole_best is None or asked_best.probability > whole_best.probability):
+            if asked[0].target.kind in ("guide", "referral") and _lead(asked) >= calibration.answer_at and (
+                    scored[0].target.kind not in ("guide", "referral") or _lead(asked) > _lead(scored)):
                 scored = asked
-        top = scored[0]
-        intent = top.target.name if top.target.kind == "intent" and top.probability >= calibration.answer_at else None
+        top, lead = scored[0], _lead(scored)
+        intent = top.target.name if top.target.kind == "intent" and lead >= calibration.answer_at else None
         matters = [s for s in scored if s.target.kind in ("guide", "referral")]
         guides = [Candidate(s.target.name, s.probability) for s in matters if s.target.kind == "guide"][:3]
         if not matters or top.target.kind == "none":
             return "fallback", guides, intent, False, frozenset()
         best = matters[0]
         runner_up = matters[1].probability if len(matters) > 1 else 0.0
-        sure = best.probability >= calibration.sure_at or runner_up < RUNNER_UP_AT
-        if best.probability >= calibration.answer_at:
+        if best is top and lead >= calibration.answer_at:
+            sure = lead >= calibration.sure_at or runner_up < RUNNER_UP_AT
             if best.target.kind == "referral":
                 likelier = {s.target.name for s in scored if s.target.kind == "intent"} - {
                     s.target.name for s in scored if s.target.kind == "intent" and s.probability >= best.probability}

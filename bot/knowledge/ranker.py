@@ -203,7 +203,7 @@ class Margins:
     def _fit(self, rows: sparse.csr_matrix, labels: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
         """(weights by feature, sparse: features × targets; bias per target). A target absent
         from the rows (all its examples in the other fold) gets a margin that never wins."""
-        model = LinearSVC(C=MARGIN_C, tol=1e-2).fit(rows, labels)
+        model = LinearSVC(C=MARGIN_C, tol=1e-2, random_state=0).fit(rows, labels)
         coef = model.coef_ if len(model.classes_) > 2 else np.vstack([-model.coef_[0], model.coef_[0]])
         bias_of = model.intercept_ if len(model.classes_) > 2 else np.array([-model.intercept_[0], model.intercept_[0]])
         kept = sparse.csr_matrix(np.where(np.abs(coef) >= KEPT_WEIGHT, coef, 0.0).astype(np.float32))
@@ -230,9 +230,9 @@ class Fusion:
 
 @dataclass(frozen=True)
 class Calibration:
-    sure_at: float        # from this probability the answer needs no alternative
-    answer_at: float      # from this probability the bot answers at once (offering the runner-up)
-    clarify_at: float     # under this it says it does not know
+    sure_at: float        # from this lead over the runner-up the answer needs no alternative
+    answer_at: float      # from this lead the bot answers at once (offering the runner-up)
+    clarify_at: float     # under this probability of the best guide it says it does not know
     precision: float      # of the answers given at once, out of fold
     answered: float       # share of the examples answered at once, out of fold
     right_at_once: float  # share answered at once with the right target
@@ -242,45 +242,50 @@ class Calibration:
     def report(self) -> str:
         return (f"examples out of fold ({self.examples}): answered right at once {self.right_at_once:.1%}, "
                 f"right within the choice {self.within_choice:.1%}, answers right {self.precision:.1%}; "
-                f"sure from p={self.sure_at:.2f}, answer from p={self.answer_at:.2f}, clarify from p={self.clarify_at:.2f}")
+                f"sure from a lead of {self.sure_at:.2f}, answer from {self.answer_at:.2f}, clarify from p={self.clarify_at:.2f}")
 
 
-def choose_thresholds(best: np.ndarray, right: np.ndarray, offered: np.ndarray, stray: np.ndarray,
+def choose_thresholds(lead: np.ndarray, right: np.ndarray, offered: np.ndarray, stray: np.ndarray,
                       guide_best: np.ndarray, guide_holds: np.ndarray, about_matters: np.ndarray) -> Calibration:
-    """`best`: each example's top probability; `right`: whether that target was the right one;
-    `offered`: whether the right target was among the first three; `stray`: whether the example
-    is out of scope (none of our matters); `guide_best`: the best a guide scored (a choice of
-    guides is offered on it); `guide_holds`: whether the example's guide was among the first three
-    guides; `about_matters`: the example is about a guide, a referral or nothing of ours (not an
-    intent, which is routed before any choice). The answer thresholds are the lowest at which the
-    answers above them are still right PRECISION (sure) or LIKELY of the time, walking down from
-    the most confident. The clarify threshold is the lowest at which a numbered choice holds the
-    right target at least CHOICE_HOLDS of the time, out-of-scope examples weighed as if they were
-    OUT_OF_SCOPE_SHARE of the questions (residents ask far more of them than the examples hold)."""
-    order = np.argsort(-best)
+    """`lead`: how much each example's top target's probability leads the runner-up's; `right`:
+    whether that target was the right one; `offered`: whether the right target was among the
+    first three; `stray`: whether the example is out of scope (none of our matters); `guide_best`:
+    the best a guide scored (a choice of guides is offered on it); `guide_holds`: whether the
+    example's guide was among the first three guides; `about_matters`: the example is about a
+    guide, a referral or nothing of ours (not an intent, which is routed before any choice).
+
+    The answer thresholds are the lowest leads at which the answers above them are still right
+    PRECISION (sure) or LIKELY of the time, walking down from the most confident. The lead, not the
+    top probability alone: a target at 0.6 with every other under 0.05 is right far more often
+    than one at 0.8 beside another at 0.7 (out of fold, the lead answers a fifth more of the
+    examples at the same precision). The clarify threshold is the lowest probability of the best
+    guide at which a numbered choice, where no answer is given, holds the right target at least
+    CHOICE_HOLDS of the time, out-of-scope examples weighed as if they were OUT_OF_SCOPE_SHARE of
+    the questions (residents ask far more of them than the examples hold)."""
+    order = np.argsort(-lead)
     running = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
 
     def lowest(precision: float) -> float:
         precise = np.flatnonzero(running >= precision)
-        return float(max(best[order][precise[-1]], 0.3)) if len(precise) else 0.99
+        return float(max(lead[order][precise[-1]], 0.3)) if len(precise) else 0.99
 
     sure_at, answer_at = lowest(PRECISION), lowest(LIKELY)
-    weight = np.ones(len(best))
+    answered = lead >= answer_at
+    weight = np.ones(len(lead))
     if stray.any() and not stray.all():
         weight[stray] = OUT_OF_SCOPE_SHARE / (1 - OUT_OF_SCOPE_SHARE) * (~stray).sum() / stray.sum()
-    clarify_at = answer_at
-    for threshold in np.linspace(0.05, answer_at, 60):
-        band = about_matters & (guide_best >= threshold) & (guide_best < answer_at)
+    clarify_at = 1.0
+    for threshold in np.linspace(0.05, 1.0, 77):
+        band = about_matters & ~answered & (guide_best >= threshold)
         if band.any() and np.average(guide_holds[band], weights=weight[band]) >= CHOICE_HOLDS:
             clarify_at = float(threshold)
             break
-    answered = best >= answer_at
-    choice = ~answered & (best >= clarify_at) & offered
-    n = max(len(best), 1)
+    choice = ~answered & (guide_best >= clarify_at) & offered
+    n = max(len(lead), 1)
     return Calibration(sure_at=sure_at, answer_at=answer_at, clarify_at=clarify_at,
                        precision=float(right[answered].mean()) if answered.any() else 1.0,
                        answered=float(answered.sum() / n), right_at_once=float((answered & right).sum() / n),
-                       within_choice=float(((answered & right) | choice).sum() / n), examples=len(best))
+                       within_choice=float(((answered & right) | choice).sum() / n), examples=len(lead))
 
 
 MIN_EXAMPLES = 20          # fewer examples than this (or all of one target) teach nothing to calibrate on
@@ -368,11 +373,11 @@ class Learned:
         model = LogisticRegression(C=1.0, max_iter=1000)
         model.fit(x, y)
         fusion = Fusion(model)
-        best, right, offered, guide_best, guide_holds = [], [], [], [], []
+        lead, right, offered, guide_best, guide_holds = [], [], [], [], []
         for chosen, feats, truth in groups:
             p = fusion.probability(feats)
             order = np.argsort(-p)
-            best.append(p[order[0]])
+            lead.append(p[order[0]] - (p[order[1]] if len(order) > 1 else 0.0))
             right.append(chosen[order[0]] == truth)
             offered.append(any(chosen[i] == truth for i in order[:3]))
             guides = [i for i in order if chosen[i].kind == "guide"]
@@ -380,7 +385,7 @@ class Learned:
             guide_holds.append(any(chosen[i] == truth for i in guides[:3]))
         stray = np.array([truth.kind == "none" for _, _, truth in groups])
         about_matters = np.array([truth.kind != "intent" for _, _, truth in groups])
-        return fusion, choose_thresholds(np.array(best), np.array(right), np.array(offered), stray,
+        return fusion, choose_thresholds(np.array(lead), np.array(right), np.array(offered), stray,
                                          np.array(guide_best), np.array(guide_holds), about_matters)
 
     def rank(self, text: str, sound: str) -> list[Scored]:

@@ -206,3 +206,19 @@ def test_each_example_is_calibrated_on_margins_of_a_classifier_that_never_saw_it
         lower += full - held_out > 0.2
         assert held_out < full + 0.2, space.texts[row]
     assert lower > len(rows) // 10
+
+
+def test_what_decides_an_answer_is_how_far_the_first_leads_the_second(matcher, monkeypatch):
+    """A guide at a middling probability with nothing else near is answered; one that is likelier
+    but has a close second is offered as a choice."""
+    from bot.knowledge.model import Target
+    from bot.knowledge.ranker import Scored
+
+    learned = matcher.learned
+    answer_at = learned.calibration.answer_at
+    first, second = Target("guide", "高龄津贴申领"), Target("guide", "老年人优待证办理")
+    monkeypatch.setattr(learned, "rank", lambda text, sound: [Scored(first, answer_at + 0.05), Scored(second, 0.02)])
+    assert matcher.match("老人的那个怎么办").decision == "answer"
+    monkeypatch.setattr(learned, "rank", lambda text, sound: [Scored(first, 0.9), Scored(second, 0.9 - answer_at + 0.05)])
+    match = matcher.match("老人的那个怎么办")
+    assert match.decision == "clarify" and [c.name for c in match.candidates[:2]] == [first.name, second.name]
