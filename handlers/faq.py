@@ -45,11 +45,13 @@ def _materials(turn: Turn, guide: Guide) -> TextReply:
     return TextReply(parts[0], more=tuple(parts[1:]))
 
 
-async def answer_guide(turn: Turn, guide: Guide, runner_up: str | None = None) -> TextReply:
+async def answer_guide(turn: Turn, guide: Guide, runner_up: str | None = None, also_asked: bool = False) -> TextReply:
+    """The guide's answer; `runner_up` is offered after it in one line, answered by 2 — another
+    guide the resident may have meant, or (`also_asked`) a second one the message asked about."""
     await turn.enter(TOPIC, guide=guide.name, runner_up=runner_up)
     text = full_answer(turn.ctx.texts, turn.ctx.config.service, guide)
     if runner_up:
-        offer = turn.ctx.texts.chat("runner_up", name=runner_up)
+        offer = turn.ctx.texts.chat("also_asked" if also_asked else "runner_up", name=runner_up)
         return TextReply(f"{text}\n\n{offer}") if fits(f"{text}\n\n{offer}") else TextReply(text, more=(offer,))
     return TextReply(text)
 
@@ -114,6 +116,8 @@ async def guide_or_dont_know(turn: Turn):
     if match.decision == "answer":
         guide = knowledge.guide(match.candidates[0].name)
         if guide is not None:
+            if match.also and knowledge.guide(match.also):
+                return await answer_guide(turn, guide, match.also, also_asked=True)
             others = [c.name for c in match.candidates[1:] if knowledge.guide(c.name)]
             return await answer_guide(turn, guide, None if match.sure or not others else others[0])
     names = [c.name for c in match.candidates]

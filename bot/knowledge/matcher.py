@@ -135,6 +135,7 @@ class Match:
     candidates: tuple[Candidate, ...]
     aspect: str | None = None         # materials time place fee … when the question asks one thing
     sure: bool = True                 # an answer likely but not sure offers the runner-up too
+    also: str | None = None           # a second service the message asks about, offered after the answer
 
     @property
     def best(self) -> Candidate | None:
@@ -438,8 +439,33 @@ class Matcher:
         intent = detect_intent(question, q, self.knowledge, decision, learned_intent, referred_over)
         if intent in SOFT_INTENTS or intent == "unknown":
             decision = "fallback" if intent == "unknown" else decision
+        also = None
+        if intent == "guide" and decision in ("answer", "clarify") and len(asked_about := self._two_asked(question)) >= 2:
+            # "社保卡丢了咋补，老年证在哪办": the first is answered, the second offered in one line
+            first, also = asked_about[:2]
+            decision, sure = "answer", True
+            candidates = [first, *(c for c in candidates if c.name != first.name)][:3]
+            also = also.name
         return Match(question=question, normalised=q, intent=intent, decision=decision,
-                     candidates=tuple(candidates), aspect=detect_aspect(q, self.knowledge), sure=sure)
+                     candidates=tuple(candidates), aspect=detect_aspect(q, self.knowledge), sure=sure, also=also)
+
+    def _two_asked(self, question: str) -> list[Candidate]:
+        """The guides a message asks about clause by clause, in its order, each one the examples
+        are sure of on its own; only for a message with two or three asking clauses (a story with
+        one question at its end asks one thing) and not a service named to be set aside."""
+        if self.learned is None:
+            return []
+        asking = [p for p in _CLAUSES.split(question) if p and any(w in p for w in QUESTION_WORDS)]
+        if not 2 <= len(asking) <= 3:
+            return []
+        found: list[Candidate] = []
+        for clause in asking:
+            text = self._without_set_aside(clause, normalise(clause, self.knowledge.synonyms))
+            scored = self.learned.rank(text, pinyin(text)) if _wordy(text) else []
+            if scored and scored[0].target.kind == "guide" and _lead(scored) >= self.learned.calibration.sure_at:
+                if all(c.name != scored[0].target.name for c in found):
+                    found.append(Candidate(scored[0].target.name, scored[0].probability))
+        return found
 
     def _without_set_aside(self, question: str, q: str) -> str:
         """The normalised question without the services it names only to set aside ("不是临时救助

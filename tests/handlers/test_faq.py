@@ -184,3 +184,26 @@ async def test_a_sure_answer_offers_nothing_else(bot):
     assert bot.app[CASE_DESK].library.matcher.match("社保卡丢了怎么补").sure
     text = await bot.say("r1", "社保卡丢了怎么补")
     assert text.startswith("【社会保障卡挂失与补换】") and "请回复 2" not in text
+
+
+@pytest.mark.parametrize("message, first, second", [
+    ("社保卡丢了咋补？老年证在哪里办？", "社会保障卡挂失与补换", "老年人优待证办理"),
+    ("低保要准备啥材料 残疾证咋办", "最低生活保障申请", "残疾人证办理"),
+])
+async def test_a_message_asking_two_things_answers_the_first_and_offers_the_second(bot, message, first, second):
+    """The offer follows the answer, in the same message or (a long answer) in the next one."""
+    import asyncio
+
+    text = await bot.say("r1", message)
+    assert text.startswith(f"【{first}】")
+    for _ in range(100):
+        if f"您还问到了“{second}”" in (said := "\n".join([text, *bot.fake.texts_to("r1")])):
+            break
+        await asyncio.sleep(0.05)
+    assert f"您还问到了“{second}”，想看它的说明请回复 2。" in said
+    assert (await bot.say("r1", "2")).startswith(f"【{second}】")
+
+
+async def test_a_story_with_one_question_offers_nothing_more(bot):
+    text = await bot.say("r1", "俺爹八十六了，腿脚不好，村里说有高龄补贴，这个咋领？")
+    assert text.startswith("【高龄津贴申领】") and "您还问到了" not in text
