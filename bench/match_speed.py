@@ -88,11 +88,13 @@ def _measure(label: str, kb: Path, questions: list[str], rounds: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--guides", type=int, default=5000)
+    ap.add_argument("--guides", type=int, default=5000, help="0: the real knowledge base only")
     ap.add_argument("--questions", type=int, default=2000)
     args = ap.parse_args()
     questions = _questions()
     _measure("real knowledge base", ROOT / "knowledge", questions, args.questions)
+    if args.guides <= 0:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         _generate(Path(tmp), args.guides)
         _measure("generated knowledge base", Path(tmp), questions, min(args.questions, 500))
