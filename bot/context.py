@@ -22,10 +22,6 @@ if TYPE_CHECKING:
     from bot.knowledge.model import Guide
     from bot.store import Store
 
-NAMED_AT = 0.15   # a guide this likely, and NAMED_LEAD times likelier than the next, is the one a
-NAMED_LEAD = 4    # request (进度, 预约, 代办 …) names
-
-
 @dataclass
 class Context:
     """Shared by every turn; built once by the app."""
@@ -82,18 +78,19 @@ class Turn:
     def guide(self, text: str | None = None, at_least: float = 0.5) -> "Guide | None":
         """The guide the resident's message (or `text`) names with some confidence, or None. In a
         message that asks for something else (进度, 预约, 代办 …) the request takes most of the
-        likelihood; the service it names is then the guide that stands out among the guides."""
+        likelihood; the service it names is then the one its own words name (`Matcher.named`)."""
         if text is not None:
             self.match = self.ctx.library.matcher.match(text)
         match = self.match
-        if match is None or match.best is None:
+        if match is None:
             return None
-        best = match.best.score
-        runner_up = match.candidates[1].score if len(match.candidates) > 1 else 0.0
-        standing_out = match.intent != "guide" and best >= NAMED_AT and best >= NAMED_LEAD * runner_up
-        if best < at_least and not standing_out:
+        if match.best is not None and match.best.score >= at_least:
+            name = match.best.name
+        elif match.intent != "guide" and (named := self.ctx.library.matcher.named(match)) is not None:
+            name = named
+        else:
             return None
-        return self.ctx.library.knowledge.guide(match.best.name)
+        return self.ctx.library.knowledge.guide(name)
 
     async def home(self) -> str | None:
         """The resident's bound village or community, if they bound one."""

@@ -449,6 +449,12 @@ class Matcher:
         return Match(question=question, normalised=q, intent=intent, decision=decision,
                      candidates=tuple(candidates), aspect=detect_aspect(q, self.knowledge), sure=sure, also=also)
 
+    def named(self, match: Match) -> str | None:
+        """The guide a request names in so many words (its name, an alias, its everyday words),
+        whatever else the request asks: "建房审批交上去两个月了，批下来没" names 建房审批."""
+        candidates = self.index.rank(match.normalised)
+        return candidates[0].name if decide(candidates) == "answer" else None
+
     def _two_asked(self, question: str) -> list[Candidate]:
         """The guides a message asks about clause by clause, in its order, each one the examples
         are sure of on its own; only for a message with two or three asking clauses (a story with
