@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.knowledge.model import Centers
 from bot.store.staff import StaffMember
 
-ROLE_NAMES = {"clerk": "窗口工作人员", "supervisor": "督查", "admin": "管理员"}
+ROLE_NAMES = {"clerk": "窗口工作人员", "supervisor": "督查", "editor": "知识库编辑", "admin": "管理员"}
 
 
 @dataclass(frozen=True)

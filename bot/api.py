@@ -21,9 +21,11 @@ from bot.appointments import Appointments, NotNow
 from bot.cases.desk import CaseDesk, InvalidMove, StaleCase
 from bot.cases.machine import STATES, Move, allowed
 from bot.clock import TZ
+from bot.knowledge.teaching import Refused, Teaching, may_propose
 from bot.personal import case_fields
 from bot.store.bookings import Booking
 from bot.store.cases import Case
+from bot.store.examples import STATUSES
 from bot.store.staff import StaffMember
 from bot.texts import Texts
 
@@ -33,6 +35,7 @@ STAFF = web.RequestKey("staff_member", StaffMember)
 
 
 def _error(texts: Texts, status: int, code: str, **context: Any) -> web.Response:
+    context.setdefault("field", "")
     message = texts.chat("api_error", code=code, **context)
     return web.json_response({"error": code, "message": message}, status=status)
 
@@ -270,6 +273,69 @@ class StaffAPI:
         return web.json_response({"center": center_id, "date": day.isoformat(), "reason": reason,
                                   "cancelled": [_booking_json(b) for b in released]})
 
+    def _teaching(self, request: web.Request) -> Teaching:
+        desk = request.app[CASE_DESK]
+        return Teaching(desk.store, desk.library)
+
+    def _refused(self, refused: Refused) -> web.Response:
+        status = {"forbidden": 403, "not_found": 404, "clash": 409}.get(refused.code, 400)
+        response = _error(self.texts, status, refused.code, field=refused.field)
+        if not refused.field and not refused.clashes:
+            return response
+        body = json.loads(response.body)
+        body["field"] = refused.field
+        if refused.clashes:
+            body["clashes"] = [{"question": q, t.kind: t.name} if t.kind != "none" else {"question": q, "none": True}
+                               for q, t in refused.clashes]
+        return web.json_response(body, status=status)
+
+    async def list_examples(self, request: web.Request) -> web.Response:
+        """Taught examples in use and proposed, newest first (`?status=` one of them)."""
+        status = request.query.get("status")
+        if status is not None and status not in STATUSES:
+            return _error(self.texts, 400, "bad_request", field="status")
+        examples = await request.app[CASE_DESK].store.examples.list((status,) if status else ("active", "proposed"))
+        return web.json_response({"examples": [e.as_json() for e in examples]})
+
+    async def add_example(self, request: web.Request) -> web.Response:
+        """`{"question", "guide"|"intent"|"referral"}` (and `"confirm": true` to keep it although it
+        is close to another target's examples) → 201 `{"id", "status"}`: `active` for an editor
+        or admin, `proposed` for a clerk."""
+        try:
+            body = await request.json()
+        except (ValueError, json.JSONDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            return _error(self.texts, 400, "bad_request", field="question")
+        teaching = self._teaching(request)
+        if not may_propose(request[STAFF]):
+            return _error(self.texts, 403, "forbidden")
+        target = teaching.target(body)
+        if isinstance(target, Refused):
+            return self._refused(target)
+        desk = request.app[CASE_DESK]
+        example = await teaching.teach(request[STAFF], question=body.get("question"), target=target,
+                                       now=desk.clock.now(), address=request.remote or "",
+                                       confirm=body.get("confirm") is True)
+        if isinstance(example, Refused):
+            return self._refused(example)
+        return web.json_response({"id": example.id, "status": example.status}, status=201)
+
+    async def decide_example(self, request: web.Request) -> web.Response:
+        """DELETE removes an example (its teaching undone at once); POST …/accept or …/reject
+        decides a clerk's proposal."""
+        try:
+            example_id = int(request.match_info["id"])
+        except ValueError:
+            return _error(self.texts, 404, "not_found")
+        action = request.match_info.get("action", "remove")
+        desk = request.app[CASE_DESK]
+        example = await self._teaching(request).decide(request[STAFF], example_id, action=action,
+                                                       now=desk.clock.now(), address=request.remote or "")
+        if isinstance(example, Refused):
+            return self._refused(example)
+        return web.json_response(example.as_json())
+
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/api/cases", self.list_cases),
                 web.get("/api/cases/{number}", self.show_case),
@@ -280,4 +346,8 @@ class StaffAPI:
                 web.post("/api/outbox/{id}/resend", self.resend_one),
                 web.get("/api/appointments", self.appointments),
                 web.post("/api/appointments/{code}/{action:checkin|noshow}", self.mark_appointment),
-                web.post("/api/centers/{center}/closures", self.close_center)]
+                web.post("/api/centers/{center}/closures", self.close_center),
+                web.get("/api/examples", self.list_examples),
+                web.post("/api/examples", self.add_example),
+                web.delete("/api/examples/{id}", self.decide_example),
+                web.post("/api/examples/{id}/{action:accept|reject}", self.decide_example)]

@@ -129,6 +129,11 @@ def _forget_nonces(app: web.Application) -> Callable[[], Awaitable[int]]:
 
 
 _nonces_ctx = _every("callback nonce purge", lambda app: app[CONFIG].server.timestamp_window_seconds, _forget_nonces)
+# Examples staff teach reach every worker (also on other machines) through the store: one read of
+# its knowledge revision a second, a rebuild of the ranker only when it changed.
+TAUGHT_POLL_SECONDS = 1.0
+_taught_ctx = _every("taught examples", lambda app: TAUGHT_POLL_SECONDS,
+                     lambda app: lambda: app[LIBRARY].refresh(app[STORE].examples))
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -165,7 +170,7 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
                       deadline=float(config.server.reply_deadline_seconds), clock=app[CLOCK])
     app[GATEWAY] = gateway
     app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx, _reminders_ctx, _retention_ctx,
-                             _nonces_ctx])
+                             _nonces_ctx, _taught_ctx])
     staff_api = StaffAPI(Texts())
     app.middlewares.append(staff_api.auth)
     app.add_routes(staff_api.routes())

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.config import PROJECT_ROOT, Config
 from bot.errors import ConfigError, KnowledgeError
+from bot.store.staff import COUNTY_ROLES, ROLES
 
 log = logging.getLogger("frontdesk")
 
@@ -249,7 +250,7 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     from bot.store import open_store
 
     config = Config.load(args.config)
-    if args.role != "admin" and not args.center:
+    if args.role not in COUNTY_ROLES and not args.center:
         print("--center is required for a clerk or supervisor", file=sys.stderr)
         return 2
     if args.center and (config.knowledge_dir / "centers.toml").exists():
@@ -320,6 +321,27 @@ def cmd_staff_token(args: argparse.Namespace) -> int:
         return 0
     print(f"a new API token for {args.name} (the old one no longer works):")
     print(token)
+    return 0
+
+
+def cmd_export_examples(args: argparse.Namespace) -> int:
+    """The examples staff taught (in use now) written into a knowledge folder's example files."""
+    from bot.knowledge.teaching import export
+    from bot.store import open_store
+
+    config = Config.load(args.config)
+
+    async def taught():
+        store = await open_store(config.store.url, config.base_dir)
+        try:
+            return await store.examples.list(("active",), limit=1_000_000)
+        finally:
+            await store.close()
+
+    written = export(asyncio.run(taught()), Path(args.dir))
+    for path, count in sorted(written.items()):
+        print(f"{path}: {count} example{'s' if count > 1 else ''} added")
+    print(f"{sum(written.values())} taught examples written to {args.dir}")
     return 0
 
 
@@ -488,7 +510,7 @@ def parser() -> argparse.ArgumentParser:
     staff_add.add_argument("--config", required=True)
     staff_add.add_argument("--name", required=True)
     staff_add.add_argument("--center", help="center id; leave out for an admin, who sees every center")
-    staff_add.add_argument("--role", required=True, choices=["clerk", "supervisor", "admin"])
+    staff_add.add_argument("--role", required=True, choices=ROLES)
     staff_add.set_defaults(func=cmd_staff_add)
     staff_token = staff.add_parser("token", help="a new API token for a staff account (the old one stops working); "
                                                  "prints it on the last line")
@@ -516,6 +538,11 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("file")
     ev.add_argument("--kb", default=str(PROJECT_ROOT / "knowledge"), help="knowledge base folder")
     ev.set_defaults(func=cmd_eval)
+    kb = sub.add_parser("kb", help="the knowledge base and the store").add_subparsers(dest="kb_command", required=True)
+    export_examples = kb.add_parser("export-examples", help="write the taught examples into a knowledge folder")
+    export_examples.add_argument("--config", required=True)
+    export_examples.add_argument("dir", help="the knowledge folder (its examples/ files are added to)")
+    export_examples.set_defaults(func=cmd_export_examples)
     check = sub.add_parser("check-kb", help="validate the knowledge base")
     check.add_argument("dir", nargs="?", default=str(PROJECT_ROOT / "knowledge"))
     check.set_defaults(func=cmd_check_kb)

@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.console.pages import ACCESS, Pages, field
 from bot.errors import StoreError
 from bot.passwords import hash_password, weak
-from bot.store.staff import ROLES
+from bot.store.staff import COUNTY_ROLES, ROLES
 
 ACTIONS = ("login", "login_failed", "login_locked", "logout", "password_changed", "case_move", "reveal_personal", "reveal_contact",
            "checkin", "noshow", "close_day", "handoff_answer", "staff_added", "staff_password_reset",
@@ -56,7 +56,7 @@ class AdminPages:
         password = str(form.get("password", ""))
         draft = {"name": name, "role": role, "center": center or ""}
         problem = ("no_name" if not name else "bad_role" if role not in ROLES else
-                   "no_center" if role != "admin" and not center else
+                   "no_center" if role not in COUNTY_ROLES and not center else
                    "bad_center" if center and pages.centers(request).get(center) is None else
                    "weak" if weak(password) else "")
         if problem:

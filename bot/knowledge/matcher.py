@@ -33,7 +33,7 @@ import opencc
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
-from bot.knowledge.model import Guide, Knowledge
+from bot.knowledge.model import Example, Guide, Knowledge, Target
 from bot.knowledge.ranker import RUNNER_UP_AT, Learned, learnable
 
 _T2S = opencc.OpenCC("t2s")
@@ -423,11 +423,45 @@ class Matcher:
     def __init__(self, knowledge: Knowledge):
         self.knowledge = knowledge
         self.index = Index(knowledge)
+        self.teach(tuple(e for e in knowledge.examples if e.source.startswith("taught:")))
         self.learned = Learned(knowledge, lambda text, limit: self.index.rank(text, limit),
                                lambda t: normalise(t, knowledge.synonyms), pinyin) if learnable(knowledge) else None
 
+    def teach(self, taught: tuple[Example, ...]) -> None:
+        """Questions staff taught, answered as taught from now on (the ranker learns their
+        variants when the knowledge base is built again with them)."""
+        self.taught = {key: e.target for e in taught if (key := normalise(e.question, self.knowledge.synonyms))}
+
+    def close_examples(self, question: str, other_than: Target) -> list[tuple[str, Target]]:
+        """Examples of another target than `other_than` with the same words as `question`, or
+        (with the learned ranker) close to them: teaching `question` may change their answer."""
+        q = normalise(question, self.knowledge.synonyms)
+        written = {normalise(e.question, self.knowledge.synonyms): e for e in self.knowledge.examples}
+        close = [q] if q in written else []
+        if self.learned is not None and q:
+            space = self.learned.space
+            close += [space.texts[i] for i in space.displaced(*space.vector(q, pinyin(q)), other_than)]
+        found: dict[str, tuple[str, Target]] = {}
+        for text in close:
+            example = written.get(text)
+            if example is not None and example.target != other_than and text not in found:
+                found[text] = (example.question, example.target)
+        return list(found.values())[:5]
+
+    def _as_taught(self, question: str, q: str) -> Match | None:
+        target = self.taught.get(q)
+        if target is None:
+            return None
+        if target.kind == "intent":
+            return Match(question=question, normalised=q, intent=target.name, decision="answer", candidates=())
+        decision = "refer" if target.kind == "referral" else "answer"
+        return Match(question=question, normalised=q, intent="guide", decision=decision,
+                     candidates=(Candidate(target.name, 1.0),), aspect=detect_aspect(q, self.knowledge))
+
     def match(self, question: str) -> Match:
         q = normalise(question, self.knowledge.synonyms)
+        if (taught := self._as_taught(question, q)) is not None:
+            return taught
         asked = self._without_set_aside(question, q)
         if self.learned is None or not _wordy(asked):
             candidates = self.index.rank(asked)

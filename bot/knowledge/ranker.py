@@ -52,6 +52,8 @@ SHORTLIST = 4              # candidates each score puts forward
 SOUND_SHARE = 0.4          # the pinyin view's share of a row's (squared) weight
 COMMON_ROWS = 0.02         # an n-gram in more than this share of rows is left out of the nearest example
 CHUNK = 400                # examples scored together when calibrating
+TAUGHT_WEIGHT = 5.0        # an example staff taught weighs as much as five written ones: they meant it
+CLOSE_ROWS = 0.25          # rows this similar (cosine without the commonest n-grams) share a matter's words
 MANY_TEXTS = 200           # from this many texts, an n-gram of one text alone is left out
 MARGIN_C = 0.5             # the margin classifier's regularisation (5-fold CV over the examples: 0.3–1 alike)
 MARGIN_TARGETS = 600       # beyond this many targets the margin classifier costs more to train than it adds
@@ -147,6 +149,27 @@ class ExampleSpace:
         return (np.concatenate((chars, sounds + len(self.chars.vocabulary))),
                 np.concatenate((char_weights * np.sqrt(1 - SOUND_SHARE), sound_weights * np.sqrt(SOUND_SHARE))))
 
+    def displaced(self, index: np.ndarray, weight: np.ndarray, target: Target, look: int = 10) -> list[int]:
+        """Rows of other targets to which a question, taught as an example of `target`, would be
+        closer than any row of their own target is (and close at all, CLOSE_ROWS): their nearest
+        example would change."""
+        sims = _gather(self.by_feature, index, weight, len(self.texts))
+        ends = np.r_[self.starts[1:], len(self.texts)]
+        found = []
+        for row in np.argsort(-sims)[:look]:
+            if sims[row] < CLOSE_ROWS:
+                break
+            if self.row_targets[row] == target:
+                continue
+            own = self.rows[row]
+            mine = _gather(self.by_feature, own.indices.astype(np.int64), own.data.astype(np.float64), len(self.texts))
+            mine[row] = 0.0
+            t = self.row_target[row]
+            start = self.starts[t]
+            if sims[row] >= mine[start:ends[t]].max(initial=0.0):
+                found.append(int(row))
+        return found
+
     def score(self, index: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(cosine to each target's centroid, best cosine to one of its rows) for one question."""
         sims = _gather(self.by_feature, index, weight, len(self.texts))
@@ -196,14 +219,17 @@ class Margins:
 
     FOLDS = 4
 
-    def __init__(self, space: "ExampleSpace", example_rows: list[int]):
+    def __init__(self, space: "ExampleSpace", example_rows: list[int], weights: np.ndarray | None = None):
+        """`weights`: how much each row counts (an example staff taught counts TAUGHT_WEIGHT times)."""
         self.size = len(space.targets)
+        weights = np.ones(len(space.texts)) if weights is None else weights
         fold = np.full(len(space.texts), -1, dtype=np.int64)
         fold[example_rows] = np.random.RandomState(2026).randint(0, self.FOLDS, len(example_rows))
         trainings = [fold != k for k in range(self.FOLDS)]
         # liblinear lets go of the GIL while it trains: the fits share the cores
         with ThreadPoolExecutor(max_workers=min(self.FOLDS, os.cpu_count() or 1)) as pool:
-            folds = list(pool.map(lambda train: self._fit(space.rows[train], space.row_target[train]), trainings))
+            folds = list(pool.map(lambda train: self._fit(space.rows[train], space.row_target[train], weights[train]),
+                                  trainings))
         self.by_feature = sparse.csr_matrix(sum(by_feature for by_feature, _ in folds) / self.FOLDS)
         self.bias = sum(bias for _, bias in folds) / self.FOLDS
         self.held_out: dict[int, np.ndarray] = {}
@@ -211,10 +237,10 @@ class Margins:
             rows = np.flatnonzero(fold == k)
             self.held_out.update(zip(rows.tolist(), (space.rows[rows] @ by_feature).toarray() + bias))
 
-    def _fit(self, rows: sparse.csr_matrix, labels: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+    def _fit(self, rows: sparse.csr_matrix, labels: np.ndarray, weights: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
         """(weights by feature, sparse: features × targets; bias per target). A target absent
         from the rows (all its examples in the left-out fold) gets a margin that never wins."""
-        model = LinearSVC(C=MARGIN_C, tol=1e-2, random_state=0).fit(rows, labels)
+        model = LinearSVC(C=MARGIN_C, tol=1e-2, random_state=0).fit(rows, labels, sample_weight=weights)
         coef = model.coef_ if len(model.classes_) > 2 else np.vstack([-model.coef_[0], model.coef_[0]])
         bias_of = model.intercept_ if len(model.classes_) > 2 else np.array([-model.intercept_[0], model.intercept_[0]])
         kept = sparse.csr_matrix(np.where(np.abs(coef) >= KEPT_WEIGHT, coef, 0.0).astype(np.float32))
@@ -318,10 +344,13 @@ class Learned:
         self.lexical = lexical
         rows: list[tuple[str, str, Target]] = []
         examples = set()
+        taught = set()
         for example in knowledge.examples:
             if text := normal(example.question):
                 rows.append((text, sound(text), example.target))
                 examples.add((text, example.target))
+                if example.source.startswith("taught:"):
+                    taught.add((text, example.target))
         texts = [(t, Target("guide", g.name)) for g in knowledge.guides.values()
                  for t in (g.name, *g.aliases, g.summary, *(f.q for f in g.faq))]
         texts += [(r.name, Target("referral", r.name)) for r in knowledge.referrals.values()]
@@ -333,7 +362,9 @@ class Learned:
         self.position = {t: i for i, t in enumerate(self.space.targets)}
         example_rows = [i for i, (text, target) in enumerate(zip(self.space.texts, self.space.row_targets))
                         if (text, target) in examples]
-        self.margins = Margins(self.space, example_rows) if len(self.space.targets) <= MARGIN_TARGETS else None
+        weights = np.array([TAUGHT_WEIGHT if (text, target) in taught else 1.0
+                            for text, target in zip(self.space.texts, self.space.row_targets)])
+        self.margins = Margins(self.space, example_rows, weights) if len(self.space.targets) <= MARGIN_TARGETS else None
         self.fusion, self.calibration = self._train(example_rows)
         log.info("%d rows for %d targets; %s", len(rows), len(self.space.targets), self.calibration.report())
 

@@ -19,7 +19,8 @@ from bot.store.db import iso
 if TYPE_CHECKING:
     from bot.store.store import Store
 
-ROLES = ("clerk", "supervisor", "admin")
+ROLES = ("clerk", "supervisor", "editor", "admin")
+COUNTY_ROLES = ("editor", "admin")   # roles that belong to the whole county, not to a center
 
 
 @dataclass(frozen=True)
