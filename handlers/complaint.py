@@ -41,6 +41,6 @@ async def complaint(turn: Turn):
 async def details(turn: Turn):
     words = turn.text.strip()
     if len(words) < MIN_WORDS:
-        return turn.say("complaint_ask", again=True)
+        return turn.ask_again("complaint_ask")
     first = turn.dialog.data.get("first", "")
     return await _register(turn, f"{first}\n{words}" if first else words)
