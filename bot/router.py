@@ -30,6 +30,7 @@ class Router:
     catch_all: list[Handler] = field(default_factory=list)
     backs: dict[str, Handler] = field(default_factory=dict)
     asks: dict[str, Handler] = field(default_factory=dict)
+    aheads: list[Handler] = field(default_factory=list)
 
     def state(self, name: str, *, back: Handler | None = None, ask: Handler | None = None
               ) -> Callable[[Handler], Handler]:
@@ -48,6 +49,12 @@ class Router:
 
     def kind(self, message_type: type) -> Callable[[Handler], Handler]:
         return self._register(self.kinds, message_type)
+
+    def ahead(self, handler: Handler) -> Handler:
+        """Tried for every text before the handler of its intent (an answer that depends on
+        the resident's own case rather than on the words alone)."""
+        self.aheads.append(handler)
+        return handler
 
     def fallback(self, handler: Handler) -> Handler:
         self.catch_all.append(handler)
@@ -73,7 +80,9 @@ class RootRouter:
         self.catch_all: list[Handler] = []
         self.backs: dict[str, Handler] = {}
         self.asks: dict[str, Handler] = {}
+        self.aheads: list[Handler] = []
         for router in routers:
+            self.aheads.extend(router.aheads)
             for key, handler in router.backs.items():
                 self.backs.setdefault(key, handler)
             for key, handler in router.asks.items():
@@ -108,6 +117,10 @@ class RootRouter:
         return await handler(turn) if handler is not None else None
 
     async def for_intent(self, turn: Turn) -> Reply | None:
+        if turn.text:
+            for handler in self.aheads:
+                if (reply := await handler(turn)) is not None:
+                    return reply
         handler = self.intents.get(turn.intent or "")
         if handler is not None and (reply := await handler(turn)) is not None:
             return reply

@@ -5,13 +5,14 @@ the catch-all, which is the guide matcher (`faq`) and therefore comes last.
 """
 
 from bot.router import RootRouter
-from handlers import (booking, centers, complaint, faq, greeting, handoff, home_visit, kinds, my_bookings, my_cases,
-                      proxy, rating, status)
+from handlers import (booking, case_talk, centers, complaint, faq, greeting, handoff, home_visit, kinds, my_bookings,
+                      my_cases, proxy, rating, status)
 
 
 def build_root() -> RootRouter:
     return RootRouter(
         handoff.router,
+        case_talk.router,   # a question about the resident's waiting case, before the words' intent
         proxy.router,
         my_cases.router,
         status.router,

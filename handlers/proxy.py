@@ -34,9 +34,17 @@ async def _start(turn: Turn, guide: Guide):
     return turn.say("proxy_start", g=guide)
 
 
+def _guide_at_hand(turn: Turn) -> Guide | None:
+    """The guide just answered, when the resident asks for 代办 right after it."""
+    dialog = turn.dialog
+    if dialog is None or dialog.state != "faq:topic":
+        return None
+    return turn.ctx.library.knowledge.guide(dialog.data.get("guide", ""))
+
+
 @router.intent("proxy")
 async def proxy(turn: Turn):
-    guide = turn.guide()
+    guide = turn.guide() or _guide_at_hand(turn)
     if guide is None:
         await turn.enter(SERVICE)
         return turn.say("proxy_ask_service", again=False)
