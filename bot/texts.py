@@ -39,7 +39,26 @@ def fits(text: str, limit: int = WECHAT_TEXT_LIMIT) -> bool:
 
 
 def split_text(text: str, limit: int = WECHAT_TEXT_LIMIT) -> list[str]:
-    """Split a long text at line ends into messages that each fit WeChat's limit."""
+    """Split a long text into messages that each fit WeChat's limit: between paragraphs where
+    one fits (so a guide's next message begins with its next section), else at line ends."""
+    parts: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        candidate = f"{current}\n\n{paragraph}" if current else paragraph
+        if fits(candidate, limit):
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        pieces = _split_lines(paragraph, limit) if paragraph else [""]
+        parts += pieces[:-1]
+        current = pieces[-1]
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _split_lines(text: str, limit: int) -> list[str]:
     parts: list[str] = []
     current = ""
     for line in text.splitlines():

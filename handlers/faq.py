@@ -44,13 +44,14 @@ _WILL_DO = re.compile(r"^(.{1,12}?)(?:行不行|行吗|可以吗|可不可以|�
 
 
 def full_answer(texts: Texts, service: Section, guide: Guide) -> str:
-    """The whole guide in one message; trimmed step by step until it fits WeChat's limit.
-    The console shows it too, so staff read a guide as residents do."""
-    for notes, limit in ((True, None), (False, None), (False, 8), (False, 5), (False, 3)):
-        text = texts.chat("guide_answer", g=guide, service=service, notes=notes, limit=limit or len(guide.materials))
-        if fits(text):
-            return text
-    return split_text(text)[0]
+    """The whole guide with every material (一次性告知): with the materials' notes when that
+    fits one WeChat message, else without them; a guide longer than one message is sent in
+    two (`answer_guide`), never cut short. The console shows it too, so staff read a guide as
+    residents do."""
+    text = texts.chat("guide_answer", g=guide, service=service, notes=True, limit=len(guide.materials))
+    if fits(text):
+        return text
+    return texts.chat("guide_answer", g=guide, service=service, notes=False, limit=len(guide.materials))
 
 
 def _materials(turn: Turn, guide: Guide) -> TextReply:
@@ -63,8 +64,8 @@ async def answer_guide(turn: Turn, guide: Guide, runner_up: str | None = None) -
     text = full_answer(turn.ctx.texts, turn.ctx.config.service, guide)
     if runner_up:
         offer = turn.ctx.texts.chat("runner_up", name=runner_up)
-        return TextReply(f"{text}\n\n{offer}") if fits(f"{text}\n\n{offer}") else TextReply(text, more=(offer,))
-    return TextReply(text)
+        text = f"{text}\n\n{offer}"
+    return turn.reply(text)
 
 
 @router.state(TOPIC)
