@@ -30,6 +30,9 @@ router = Router("faq")
 
 CHOOSE, TOPIC = "faq:choose", "faq:topic"
 MATERIAL_WORDS = ("材料", "全部材料", "材料清单", "看材料")
+VAGUE_WORDS = ("证", "补贴", "补助", "津贴", "材料", "手续", "带什么", "带啥", "东西", "卡", "报销", "救助", "登记")
+VAGUE_LENGTH = 12
+VAGUE_SCORE = 0.02   # below this a candidate is noise, not a likely guide
 # follow-ups about the guide just answered that are not among the matcher's aspects: asked
 # right after a guide, "别人能代办吗" is about that guide, not a request to start 代办
 PROXY_WORDS = ("代办", "代理", "别人", "替我", "帮我办", "帮忙办", "家里人", "子女", "儿子", "女儿", "亲戚",
@@ -147,10 +150,23 @@ async def from_menu(turn: Turn):
     return None
 
 
+def _vague(turn: Turn) -> list[str]:
+    """A short question that names a kind of thing (证, 补贴, 材料) but no service: the guides
+    the matcher ranks for it, to choose from rather than hear "答不上来"."""
+    match = turn.match
+    q = normalise(turn.text, turn.ctx.library.knowledge.synonyms)
+    if match is None or len(q) > VAGUE_LENGTH or not any(w in q for w in VAGUE_WORDS):
+        return []
+    return [c.name for c in match.candidates if c.score >= VAGUE_SCORE and turn.ctx.library.knowledge.guide(c.name)]
+
+
 @router.fallback
 async def guide_or_dont_know(turn: Turn):
     match = turn.match
     knowledge = turn.ctx.library.knowledge
+    if match is not None and match.decision == "fallback" and (names := _vague(turn)):
+        await turn.enter(CHOOSE, candidates=names)
+        return turn.say("clarify", names=names, again=False)
     if match is None or match.decision == "fallback" or not match.candidates:
         await turn.leave()
         return turn.say("fallback", service=turn.ctx.config.service)

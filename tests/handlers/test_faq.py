@@ -203,3 +203,11 @@ async def test_a_guide_longer_than_one_message_tells_every_material_in_a_second_
     told = "\n".join([first, *rest])
     assert all(f"{i}. {m.name}（" in told for i, m in enumerate(guide.materials, 1))
     assert "还有" not in told and rest[-1].endswith("回复“转人工”。")
+
+
+@pytest.mark.parametrize("question", ["去哪领证", "去哪領證", "去哪儿领证啊"])
+async def test_a_vague_question_gets_the_likely_guides_to_choose_from(bot, question):
+    text = await bot.say("vague", question)
+    assert "答不上来" not in text and "请回复数字" in text and "1. " in text
+    chosen = await bot.say("vague", "1")
+    assert chosen.startswith("【") and "材料" in chosen
