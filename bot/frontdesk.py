@@ -31,6 +31,7 @@ from bot.replies import NoReply, Reply, TextReply
 from bot.router import BACK_WORDS, RootRouter
 from bot.steps import MISSES, Steps, leaves, wants_back_in, wants_out
 from bot.store.redis import StateUnavailable
+from bot.tone import kindly
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class FrontDesk:
                 turn.dialog = await ctx.store.dialogs.get(message.openid, ctx.clock.now(), ctx.dialog_idle)
             except StateUnavailable:
                 turn.state_unread = True
-            reply = await self._route(turn)
+            reply = await kindly(turn, await self._route(turn))
             if self._step_lost(turn):
                 log.warning("dialog of %s unavailable; told the resident", message.openid)
                 return TextReply(ctx.texts.chat("dialog_unavailable"))
