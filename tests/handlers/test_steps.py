@@ -161,3 +161,12 @@ async def test_voice_in_a_step_is_read_like_text(bot):
     await _in_booking_day_step(bot, "r15")
     reply = await bot.send(voice_xml("r15", "嗯那个转人工吧", create_time=int(bot.clock.timestamp())))
     assert "工作人员" in reply["Content"] and "继续预约" in reply["Content"]
+
+
+async def test_cancelling_a_booking_right_after_a_guide_answer_cancels_it(bot):
+    await _in_booking_day_step(bot, "r16")
+    await bot.say("r16", "明天上午九点半")
+    assert "预约成功" in await bot.say("r16", "确认")
+    await bot.say("r16", "老年证怎么办")
+    text = await bot.say("r16", "取消预约")
+    assert "已退出" not in text and "社会保障卡申领" in text
