@@ -1,10 +1,12 @@
 """Reading a resident's answer to a numbered question: "2", "２", "第二个", "二"; a day
-("明天", "周一", "30号", "11月30日"); a time ("9:30", "9点半", "下午两点")."""
+("明天", "周一", "30号", "11月30日"); a time ("9:30", "9点半", "下午两点"); all of these in
+one message ("明天上午九点半", `parse_when`)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, time
 
 CN = {"零": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -105,3 +107,44 @@ def parse_day(text: str, today: date, options: list[date]) -> date | None:
         wanted = [d for d in options if d.day == day_no and (month is None or d.month == month)]
         return wanted[0] if wanted else None
     return None
+
+
+_DAY_WORD = re.compile(r"大后天|今天|明天|后天|下?(?:周|星期|礼拜)[一二三四五六日天1-7]"
+                       r"|(?:[0-9一二三四五六七八九十]{1,3}月)?[0-9一二三四五六七八九十]{1,3}[号日]")
+_TIME_WORD = re.compile(r"(?:上午|下午|早上|中午|晚上|傍晚)?(?:\d{1,2}[:：]\d{2}"
+                        r"|[0-9一二两三四五六七八九十]{1,3}点(?:半|一刻|[0-9一二三四五六七八九十]{1,3}分?)?钟?)")
+PERIODS = {"上午": "am", "早上": "am", "上半天": "am", "中午": "noon", "下午": "pm", "下半天": "pm"}
+
+
+@dataclass(frozen=True)
+class When:
+    """What a resident's words say about when: a day among those offered (`day_named` when a
+    day was named at all), a time of day, or a part of the day ("am", "noon", "pm")."""
+
+    day: date | None = None
+    day_named: bool = False
+    time: time | None = None
+    period: str | None = None
+
+    @property
+    def said(self) -> bool:
+        return self.day_named or self.time is not None or self.period is not None
+
+
+def parse_when(text: str, today: date, days: list[date]) -> When:
+    """明天, 后天, 周三, 下周一, 12月1号 (a day among `days`); 九点半, 10:30, 下午两点 (a time);
+    上午, 中午, 下午 (a part of the day) — alone or together: "明天上午九点半"."""
+    t = _clean(text).replace(" ", "")
+    day_match = _DAY_WORD.search(t)
+    day = parse_day(day_match.group(0), today, days) if day_match else None
+    rest = t.replace(day_match.group(0), "", 1) if day_match else t
+    time_match = _TIME_WORD.search(rest)
+    at = parse_time(time_match.group(0)) if time_match else None
+    period = None
+    if at is None:
+        period = next((p for word, p in PERIODS.items() if word in rest), None)
+    return When(day=day, day_named=day_match is not None, time=at, period=period)
+
+
+def in_period(at: time, period: str) -> bool:
+    return {"am": at.hour < 12, "noon": 11 <= at.hour < 14, "pm": 12 <= at.hour < 18}.get(period, False)

@@ -52,6 +52,7 @@ class Turn:
     more: list[str] = field(default_factory=list)
     state_unread: bool = False        # the resident's dialog could not be read (Redis away)
     state_unkept: bool = False        # the next step of a dialog could not be kept (Redis away)
+    missed: bool = False              # the message was not an answer to the step (see bot/steps.py)
 
     @property
     def openid(self) -> str:
@@ -61,6 +62,12 @@ class Turn:
         """A reply from a template (see `reply`)."""
         return self.reply(self.ctx.texts.chat(template, **context))
 
+    def ask_again(self, template: str, /, **context) -> TextReply:
+        """The step's question again: the message was not its answer. The front desk then tries
+        the ways out of the step (bot/steps.py)."""
+        self.missed = True
+        return self.say(template, again=True, **context)
+
     @staticmethod
     def reply(text: str) -> TextReply:
         """A reply of `text`; a text longer than one WeChat message may hold is split at line
@@ -69,6 +76,7 @@ class Turn:
         return TextReply(parts[0], more=tuple(parts[1:]))
 
     async def enter(self, state: str, **data) -> None:
+        data.pop("_misses", None)   # counted afresh for each step by the front desk
         self.dialog = Dialog(state=state, data=data)
         try:
             await self.ctx.store.dialogs.set(self.openid, self.dialog, self.ctx.clock.now())

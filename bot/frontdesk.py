@@ -29,7 +29,9 @@ from bot.messages import Inbound, MenuClick, Text, Unsubscribe, Voice
 from bot.metrics import Metrics
 from bot.replies import NoReply, Reply, TextReply
 from bot.router import BACK_WORDS, RootRouter
+from bot.steps import MISSES, Steps, leaves, wants_back_in, wants_out
 from bot.store.redis import StateUnavailable
+from bot.tone import kindly
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +39,13 @@ SEEN_EVERY = timedelta(minutes=1)
 # A message claimed this long ago without a reply was lost with its process (a crash or kill);
 # WeChat's retry is then handled afresh. Answers that run late are recorded long before this.
 ABANDONED_AFTER = 10
-EXIT_WORDS = ("取消", "退出", "不办了", "算了", "退出办理", "不约了")
 
 
 class FrontDesk:
     def __init__(self, ctx: Context, root: RootRouter, metrics: Metrics):
         self.ctx = ctx
         self.root = root
+        self.steps = Steps(root)
         self.metrics = metrics
         self._inflight: dict[str, asyncio.Task[Reply]] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -159,7 +161,7 @@ class FrontDesk:
                 turn.dialog = await ctx.store.dialogs.get(message.openid, ctx.clock.now(), ctx.dialog_idle)
             except StateUnavailable:
                 turn.state_unread = True
-            reply = await self._route(turn)
+            reply = await kindly(turn, await self._route(turn))
             if self._step_lost(turn):
                 log.warning("dialog of %s unavailable; told the resident", message.openid)
                 return TextReply(ctx.texts.chat("dialog_unavailable"))
@@ -225,14 +227,36 @@ class FrontDesk:
         if not turn.text:
             return turn.say("help")
         said = turn.text.strip("。.!！ ")
+        steps = self.steps
+        if wants_back_in(said) and (turn.dialog is None or not self.root.resumable(turn.dialog.state)) \
+                and (reply := await steps.resume(turn)) is not None:
+            return reply
         if turn.dialog is not None and said in BACK_WORDS and (reply := await self.root.for_back(turn)):
             return reply
-        if turn.dialog is not None and (said in EXIT_WORDS or said in BACK_WORDS):
+        if turn.dialog is not None and (wants_out(said) or said in BACK_WORDS):
             await turn.leave()
             return turn.say("dialog_left")
-        if (reply := await self.root.for_state(turn)) is not None:
-            return reply
-        turn.match = match = turn.ctx.library.matcher.match(turn.text)
+        if turn.dialog is not None:
+            state, misses = turn.dialog.state, turn.dialog.data.get(MISSES, 0)
+            reply = await self.root.for_state(turn)
+            if not turn.missed:
+                if reply is not None:
+                    return reply
+            elif not leaves(turn):
+                return await steps.missed(turn, state, misses, reply)
+            else:   # not an answer to the step but a request or a question of its own
+                kept = await steps.keep(turn)
+                await turn.leave()
+                turn.missed = False
+                reply = await self._match_and_answer(turn)
+                if kept is not None and turn.dialog is not None and turn.dialog.state.split(":")[0] == kept.split(":")[0]:
+                    await steps.forget(turn.openid, turn.ctx.store)   # the same request begun afresh
+                    return reply
+                return steps.with_note(turn, reply, kept)
+        return await self._match_and_answer(turn)
+
+    async def _match_and_answer(self, turn: Turn) -> Reply | None:
+        turn.match = match = turn.match or turn.ctx.library.matcher.match(turn.text)
         turn.intent = match.intent
         best = match.best
         await turn.ctx.store.inquiries.log(  # 首问登记: stored with any phone or ID number masked

@@ -29,12 +29,19 @@ class Router:
     kinds: dict[type, Handler] = field(default_factory=dict)
     catch_all: list[Handler] = field(default_factory=list)
     backs: dict[str, Handler] = field(default_factory=dict)
+    asks: dict[str, Handler] = field(default_factory=dict)
+    aheads: list[Handler] = field(default_factory=list)
 
-    def state(self, name: str, *, back: Handler | None = None) -> Callable[[Handler], Handler]:
+    def state(self, name: str, *, back: Handler | None = None, ask: Handler | None = None
+              ) -> Callable[[Handler], Handler]:
         """Handle residents whose dialog is in state `name` ("feature:step"). `back` answers
-        返回 in that state (one step back); in a state without it, 返回 leaves the dialog."""
+        返回 in that state (one step back); in a state without it, 返回 leaves the dialog.
+        `ask` asks the state's question again from what the dialog holds: a step that has it
+        is kept when the resident leaves it, and 继续 takes them back to it."""
         if back is not None:
             self.backs[name] = back
+        if ask is not None:
+            self.asks[name] = ask
         return self._register(self.states, name)
 
     def intent(self, name: str) -> Callable[[Handler], Handler]:
@@ -42,6 +49,12 @@ class Router:
 
     def kind(self, message_type: type) -> Callable[[Handler], Handler]:
         return self._register(self.kinds, message_type)
+
+    def ahead(self, handler: Handler) -> Handler:
+        """Tried for every text before the handler of its intent (an answer that depends on
+        the resident's own case rather than on the words alone)."""
+        self.aheads.append(handler)
+        return handler
 
     def fallback(self, handler: Handler) -> Handler:
         self.catch_all.append(handler)
@@ -66,9 +79,14 @@ class RootRouter:
         self.kinds: dict[type, Handler] = {}
         self.catch_all: list[Handler] = []
         self.backs: dict[str, Handler] = {}
+        self.asks: dict[str, Handler] = {}
+        self.aheads: list[Handler] = []
         for router in routers:
+            self.aheads.extend(router.aheads)
             for key, handler in router.backs.items():
                 self.backs.setdefault(key, handler)
+            for key, handler in router.asks.items():
+                self.asks.setdefault(key, handler)
             for table, own in ((self.states, router.states), (self.intents, router.intents),
                                (self.kinds, router.kinds)):
                 for key, handler in own.items():
@@ -90,7 +108,19 @@ class RootRouter:
         handler = self.backs.get(turn.dialog.state) if turn.dialog else None
         return await handler(turn) if handler is not None else None
 
+    def resumable(self, state: str) -> bool:
+        return state in self.asks
+
+    async def for_ask(self, turn: Turn) -> Reply | None:
+        """The question of the resident's step again (after 继续)."""
+        handler = self.asks.get(turn.dialog.state) if turn.dialog else None
+        return await handler(turn) if handler is not None else None
+
     async def for_intent(self, turn: Turn) -> Reply | None:
+        if turn.text:
+            for handler in self.aheads:
+                if (reply := await handler(turn)) is not None:
+                    return reply
         handler = self.intents.get(turn.intent or "")
         if handler is not None and (reply := await handler(turn)) is not None:
             return reply

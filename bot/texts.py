@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import jinja2
 
@@ -39,23 +40,38 @@ def fits(text: str, limit: int = WECHAT_TEXT_LIMIT) -> bool:
 
 
 def split_text(text: str, limit: int = WECHAT_TEXT_LIMIT) -> list[str]:
-    """Split a long text at line ends into messages that each fit WeChat's limit."""
+    """Split a long text into messages that each fit WeChat's limit: between paragraphs where
+    one fits (so a guide's next message begins with its next section), else at line ends."""
+    def lines(paragraph: str) -> list[str]:
+        return _pack(paragraph.splitlines(), "\n", limit, lambda line: _cut(line, limit))
+    return _pack(text.split("\n\n"), "\n\n", limit, lines)
+
+
+def _pack(pieces: list[str], sep: str, limit: int, split: Callable[[str], list[str]]) -> list[str]:
+    """Pieces joined by `sep` into as few messages as fit; a piece too long for one is `split`."""
     parts: list[str] = []
     current = ""
-    for line in text.splitlines():
-        candidate = f"{current}\n{line}" if current else line
+    for piece in pieces:
+        candidate = f"{current}{sep}{piece}" if current else piece
         if fits(candidate, limit):
             current = candidate
             continue
         if current:
             parts.append(current)
-        while not fits(line, limit):  # a single overlong line: cut by characters
-            cut = len(line)
-            while not fits(line[:cut], limit):
-                cut = cut * 3 // 4
-            parts.append(line[:cut])
-            line = line[cut:]
-        current = line
+        *whole, current = split(piece) or [""]
+        parts += whole
     if current:
         parts.append(current)
     return parts
+
+
+def _cut(line: str, limit: int) -> list[str]:
+    """A single overlong line cut by characters."""
+    parts: list[str] = []
+    while not fits(line, limit):
+        cut = len(line)
+        while not fits(line[:cut], limit):
+            cut = cut * 3 // 4
+        parts.append(line[:cut])
+        line = line[cut:]
+    return [*parts, line]

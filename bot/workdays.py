@@ -45,6 +45,16 @@ class WorkCalendar:
             return (day.month, day.day) not in FIXED_HOLIDAYS
         return holiday is None
 
+    def holiday(self, day: date) -> str | None:
+        """The statutory holiday `day` falls in, by the library's name ("National Day"), or None."""
+        if self.is_workday(day):
+            return None
+        try:
+            _, holiday = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            return "National Day" if (day.month, day.day) in FIXED_HOLIDAYS and day.month == 10 else None
+        return holiday
+
     def add_workdays(self, start: date, days: int) -> date:
         """The day on which `days` working days after `start` have passed (`start` itself not
         counted): a case accepted on a Friday with 1 working day is due the next Monday."""

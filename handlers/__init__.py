@@ -5,13 +5,14 @@ the catch-all, which is the guide matcher (`faq`) and therefore comes last.
 """
 
 from bot.router import RootRouter
-from handlers import (booking, centers, complaint, faq, greeting, handoff, home_visit, kinds, my_bookings, my_cases,
-                      proxy, rating, status)
+from handlers import (booking, case_talk, centers, complaint, faq, greeting, handoff, home_visit, kinds, my_bookings,
+                      my_cases, opening, proxy, rating, status)
 
 
 def build_root() -> RootRouter:
     return RootRouter(
         handoff.router,
+        case_talk.router,   # a question about the resident's waiting case, before the words' intent
         proxy.router,
         my_cases.router,
         status.router,
@@ -21,6 +22,7 @@ def build_root() -> RootRouter:
         my_bookings.router,
         home_visit.router,
         centers.router,
+        opening.router,     # 今天上班不, 现在去行吗: the calendar and the hours
         greeting.router,
         kinds.router,
         faq.router,  # catch-all: guide answers and the honest "don't know"

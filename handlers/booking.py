@@ -5,18 +5,21 @@
                                    one fits; why)     free places)                    time, window,
                                                                                       materials
 
-Numbered choices; an answer that is not a valid choice re-asks and keeps what was chosen;
-取消 leaves at any step; 返回 goes back one step. Two residents confirming the last place: one
+Numbered choices, or words: 明天, 周三, 下周一, 九点半, 上午, 中午 — at whichever step they fit
+(a day or a time given before its step is kept for it, and the resident is told which step is
+asked first). An answer that is not a valid choice re-asks and keeps what was chosen; 取消
+leaves at any step; 返回 goes back one step; a step left for another question is kept and
+继续预约 asks its question again (bot/steps.py). Two residents confirming the last place: one
 gets it, the other is offered the times still free. 改约 runs the same dialog for a booking
 the resident holds, and the old place is given back in the same step as the new one is taken.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.appointments import BookingLimit, Paused, SlotTaken
-from bot.choices import agrees, parse_day, parse_time, pick
+from bot.choices import When, agrees, in_period, parse_when, pick
 from bot.context import Turn
 from bot.hours import day_label
 from bot.knowledge.model import Guide
@@ -35,9 +38,20 @@ async def _enter(turn: Turn, state: str, data: dict) -> None:
     await turn.enter(state, **{**data, "trail": [*trail, state]})
 
 
-async def ask_service(turn: Turn, data: dict, again: bool = False):
-    await _enter(turn, SERVICE, {k: v for k, v in data.items() if k in ("trail", "replaces")})
-    return turn.say("booking_ask_service", again=again)
+KEPT = ("trail", "replaces", "want_day", "want_time", "want_period")
+
+
+async def ask_service(turn: Turn, data: dict, again: bool = False, hint: str | None = None):
+    await _enter(turn, SERVICE, {k: v for k, v in data.items() if k in KEPT})
+    turn.missed = turn.missed or (again and hint is None)
+    return turn.say("booking_ask_service", again=again, hint=hint)
+
+
+def _wanted(data: dict, when: When) -> dict:
+    """A day or a time the resident named before its step, kept for that step."""
+    wants = {"want_day": when.day.isoformat() if when.day else None,
+             "want_time": when.time.strftime("%H:%M") if when.time else None, "want_period": when.period}
+    return {**data, **{k: v for k, v in wants.items() if v}}
 
 
 async def _paused(turn: Turn, until: date, count: int):
@@ -79,18 +93,22 @@ async def start(turn: Turn, guide: Guide, data: dict | None = None):
     return await ask_center(turn, data)
 
 
-async def ask_center(turn: Turn, data: dict, again: bool = False):
+async def ask_center(turn: Turn, data: dict, again: bool = False, hint: str | None = None):
     await _enter(turn, CENTER, data)
+    turn.missed = turn.missed or (again and hint is None)
     centers = [turn.ctx.library.knowledge.centers.get(c) for c in data["centers"]]
     return turn.say("booking_ask_center", centers=centers, g=_guide(turn, data), why=data["why"], again=again,
-                    home=turn.ctx.library.knowledge.centers.get(data.get("home")))
+                    home=turn.ctx.library.knowledge.centers.get(data.get("home")), hint=hint)
 
 
 async def ask_day(turn: Turn, data: dict, again: bool = False, taken: bool = False,
-                  closed: dict | None = None):
+                  closed: dict | None = None, hint: str | None = None):
     guide, center = _guide(turn, data), _center(turn, data)
     days = await turn.ctx.appointments.free_days(center, guide)
     data = {**data, "days": [d.isoformat() for d, _ in days]}
+    wanted = data.pop("want_day", None)
+    if wanted in data["days"] and not (again or taken):   # the day was named before this step
+        return await ask_time(turn, {**data, "day": wanted})
     if not days:
         others = [c for c in data["centers"] if c != center.id]
         if others:
@@ -99,24 +117,45 @@ async def ask_day(turn: Turn, data: dict, again: bool = False, taken: bool = Fal
         await turn.leave()
         return turn.say("booking_no_days", c=center, g=guide, service=turn.ctx.config.service)
     await _enter(turn, DAY, data)
+    turn.missed = turn.missed or (again and hint is None)
     today = turn.ctx.clock.now().date()
     return turn.say("booking_ask_day", c=center, g=guide, why=data["why"], again=again, taken=taken, closed=closed,
                     days=[(day_label(d, today), free) for d, free in days], single=len(data["centers"]) == 1,
                     home=turn.ctx.library.knowledge.centers.get(data.get("home")),
-                    replaces=data.get("replaces"))
+                    replaces=data.get("replaces"), hint=hint, wanted=_wanted_words(data, today))
 
 
-async def ask_time(turn: Turn, data: dict, again: bool = False, taken: bool = False):
+def _wanted_words(data: dict, today: date) -> str:
+    """What the resident named ahead of its step, in words: "明天", "9:30", "上午"."""
+    words = [day_label(date.fromisoformat(data["want_day"]), today) if data.get("want_day") else "",
+             data.get("want_time") or "", {"am": "上午", "noon": "中午", "pm": "下午"}.get(data.get("want_period"), "")]
+    return " ".join(w for w in words if w)
+
+
+async def ask_time(turn: Turn, data: dict, again: bool = False, taken: bool = False, hint: str | None = None):
     guide, center = _guide(turn, data), _center(turn, data)
     day = date.fromisoformat(data["day"])
-    times = await turn.ctx.appointments.free_times(center, guide, day)
+    times = [f.start for f in await turn.ctx.appointments.free_times(center, guide, day)]
     if not times:   # the day filled up, or the center was closed that day, since it was offered
         closed = await turn.ctx.store.bookings.closure(center.id, day)
-        return await ask_day(turn, {k: v for k, v in data.items() if k != "day"}, taken=True,
+        return await ask_day(turn, {k: v for k, v in data.items() if k not in ("day", "want_day")}, taken=True,
                              closed={**closed, "day": day_label(day, turn.ctx.clock.now().date())} if closed else None)
-    await _enter(turn, TIME, {**data, "times": [f.start.isoformat() for f in times]})
+    data.pop("want_day", None)   # the day is chosen now: 返回 must show the days again
+    wanted_time, period = data.pop("want_time", None), data.pop("want_period", None)
+    if wanted_time is not None and not taken:   # a time named before this step, or with the day
+        chosen = next((t for t in times if t.strftime("%H:%M") == wanted_time), None)
+        if chosen is not None:
+            return await ask_confirm(turn, {**data, "start": chosen.isoformat()})
+        hint = "not_free"
+    shown = times
+    if period is not None and not taken:
+        shown = [t for t in times if in_period(t.time(), period)] or times
+        hint = hint or ("period" if len(shown) < len(times) else "not_free")
+    await _enter(turn, TIME, {**data, "times": [t.isoformat() for t in shown]})
+    turn.missed = turn.missed or (again and hint is None)
     return turn.say("booking_ask_time", c=center, day=day_label(day, turn.ctx.clock.now().date()),
-                    times=[f.start for f in times], again=again, taken=taken)
+                    times=shown, again=again, taken=taken, hint=hint, wanted=wanted_time or
+                    {"am": "上午", "noon": "中午", "pm": "下午"}.get(period or "", ""))
 
 
 async def ask_confirm(turn: Turn, data: dict):
@@ -165,7 +204,7 @@ def step(state: str):
             if not _knowledge_ok(turn, turn.dialog.data):
                 return await ask_service(turn, {})
             return await handler(turn, turn.dialog.data)
-        return router.state(state, back=_back)(checked)
+        return router.state(state, back=_back, ask=ask)(checked)
     return register
 
 
@@ -179,12 +218,30 @@ async def booking(turn: Turn):
     return await start(turn, guide)
 
 
-@router.state(SERVICE, back=_back)
+def _when(turn: Turn, data: dict) -> When:
+    """The day and time in the resident's words; before the days are offered, any of the next
+    weeks (whether it is free is told at the day step)."""
+    today = turn.ctx.clock.now().date()
+    days = [date.fromisoformat(d) for d in data.get("days", [])] or [today + timedelta(days=n) for n in range(62)]
+    return parse_when(turn.text, today, days)
+
+
+async def ask(turn: Turn):
+    """The question of the step the resident is in, asked again (after 继续预约)."""
+    data = dict(turn.dialog.data)
+    if turn.dialog.state != SERVICE and not _knowledge_ok(turn, data):
+        return await ask_service(turn, {})
+    return await ASK[turn.dialog.state](turn, data)
+
+
+@router.state(SERVICE, back=_back, ask=ask)
 async def which_service(turn: Turn):
     guide = turn.guide(turn.text)
+    data = turn.dialog.data
     if guide is None:
-        return turn.say("booking_ask_service", again=True)
-    return await start(turn, guide, {k: v for k, v in turn.dialog.data.items() if k in ("trail", "replaces")})
+        when = _when(turn, data)
+        return await ask_service(turn, _wanted(data, when), again=True, hint="service_first" if when.said else None)
+    return await start(turn, guide, {k: v for k, v in data.items() if k in KEPT})
 
 
 @step(CENTER)
@@ -193,7 +250,8 @@ async def which_center(turn: Turn, data: dict):
     if n is None:
         found = [c.id for c in turn.ctx.library.knowledge.centers.find(turn.text) if c.id in data["centers"]]
         if len(found) != 1:
-            return await ask_center(turn, data, again=True)
+            when = _when(turn, data)
+            return await ask_center(turn, _wanted(data, when), again=True, hint="center_first" if when.said else None)
         chosen = found[0]
     else:
         chosen = data["centers"][n - 1]
@@ -204,28 +262,36 @@ async def which_center(turn: Turn, data: dict):
 async def which_day(turn: Turn, data: dict):
     days = [date.fromisoformat(d) for d in data["days"]]
     n = pick(turn.text, len(days))
-    day = days[n - 1] if n else parse_day(turn.text, turn.ctx.clock.now().date(), days)
-    if day is None:
-        return await ask_day(turn, data, again=True)
-    return await ask_time(turn, {**data, "day": day.isoformat()})
+    if n:
+        return await ask_time(turn, {**data, "day": days[n - 1].isoformat()})
+    when = _when(turn, data)
+    if when.day is not None:
+        return await ask_time(turn, _wanted({**data, "day": when.day.isoformat()}, when))
+    if when.day_named:
+        return await ask_day(turn, data, again=True, hint="day_not_free")
+    if when.said:   # a time, before the day is chosen
+        return await ask_day(turn, _wanted(data, when), again=True, hint="day_first")
+    return await ask_day(turn, data, again=True)
 
 
 @step(TIME)
 async def which_time(turn: Turn, data: dict):
     times = [datetime.fromisoformat(t) for t in data["times"]]
     n = pick(turn.text, len(times))
-    chosen = times[n - 1] if n else None
-    if chosen is None and (wanted := parse_time(turn.text)) is not None:
-        chosen = next((t for t in times if t.time() == wanted), None)
-    if chosen is None:
-        return await ask_time(turn, data, again=True)
-    return await ask_confirm(turn, {**data, "start": chosen.isoformat()})
+    if n:
+        return await ask_confirm(turn, {**data, "start": times[n - 1].isoformat()})
+    when = _when(turn, data)
+    if when.day is not None and when.day.isoformat() != data["day"]:   # another day after all
+        return await ask_time(turn, _wanted({**data, "day": when.day.isoformat()}, when))
+    if when.time is not None or when.period is not None:
+        return await ask_time(turn, _wanted(data, when))
+    return await ask_time(turn, data, again=True, hint="day_not_free" if when.day_named else None)
 
 
 @step(CONFIRM)
 async def confirm(turn: Turn, data: dict):
     if not agrees(turn.text, also=("确认预约",)):
-        return turn.say("booking_confirm_again")
+        return turn.ask_again("booking_confirm_again")
     guide, center = _guide(turn, data), _center(turn, data)
     try:
         booked = await turn.ctx.appointments.book(openid=turn.openid, guide=guide, center=center,

@@ -73,6 +73,7 @@ async def _bind(turn: Turn, center: Center):
 async def _offer(turn: Turn, options: list[Center], distances: list[float] | None = None, again: bool = False,
                  label: str = ""):
     await turn.enter(PICK, options=[c.id for c in options], distances=distances or [])
+    turn.missed = turn.missed or again
     return turn.say("bind_pick", options=options, distances=distances or [], again=again, label=label)
 
 

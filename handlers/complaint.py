@@ -6,6 +6,7 @@ complainant in WeChat when staff close it.
 
 from bot.context import Turn
 from bot.router import Router
+from handlers.case_talk import case_in_question
 from handlers.centers import my_centers
 
 router = Router("complaint")
@@ -30,6 +31,8 @@ async def _register(turn: Turn, words: str):
 async def complaint(turn: Turn):
     # "窗口的人一直在玩手机，这个去哪投诉" already says what happened; "我要投诉" does not
     words = turn.text.strip()
+    if (about := case_in_question(turn)) is not None:   # chosen after a refusal was explained
+        words = f"关于办件 {about[0]}（{about[1]}）：{words}"
     stripped = words.replace("我要投诉", "").replace("投诉", "").replace("我要", "").strip("，,。.！! ")
     if len(stripped) >= MIN_WORDS * 2:
         return await _register(turn, words)
@@ -41,6 +44,6 @@ async def complaint(turn: Turn):
 async def details(turn: Turn):
     words = turn.text.strip()
     if len(words) < MIN_WORDS:
-        return turn.say("complaint_ask", again=True)
+        return turn.ask_again("complaint_ask")
     first = turn.dialog.data.get("first", "")
     return await _register(turn, f"{first}\n{words}" if first else words)

@@ -15,6 +15,8 @@ routing, so a new question is simply answered.
 
 from __future__ import annotations
 
+import re
+
 from bot.choices import number
 from bot.config import Section
 from bot.context import Turn
@@ -28,16 +30,31 @@ router = Router("faq")
 
 CHOOSE, TOPIC = "faq:choose", "faq:topic"
 MATERIAL_WORDS = ("材料", "全部材料", "材料清单", "看材料")
+VAGUE_WORDS = ("证", "补贴", "补助", "津贴", "材料", "手续", "带什么", "带啥", "东西", "卡", "报销", "救助", "登记")
+VAGUE_LENGTH = 12
+VAGUE_SCORE = 0.02   # below this a candidate is noise, not a likely guide
+# follow-ups about the guide just answered that are not among the matcher's aspects: asked
+# right after a guide, "别人能代办吗" is about that guide, not a request to start 代办
+PROXY_WORDS = ("代办", "代理", "别人", "替我", "帮我办", "帮忙办", "家里人", "子女", "儿子", "女儿", "亲戚",
+               "本人", "亲自", "自己去", "代领", "委托")
+ASKING = ("吗", "嘛", "么", "能", "可以", "行不行", "可不可", "不能", "能不能", "是不是", "必须", "一定要", "非得",
+          "得", "要不要", "中不中", "成不成")
+HOME_WORDS = ("上门", "来家", "到家里", "家里办", "走不动", "来不了", "去不了")
+GENERIC_PAIRS = {"原件", "复印", "印件", "证明", "材料", "一张", "一份", "两张", "本人", "的证"}
+_BRING = re.compile(r"(?:要|需要|得|用|还要|还得)?(?:带|拿|交|准备|提供|开)(?:上|着)?(.{1,12}?)(?:吗|嘛|么|不|没|呢|啊)?$")
+_BRING_AFTER = re.compile(r"^(.{1,12}?)(?:也|还)?(?:要|需要|得|用)?(?:带|拿|交|准备|提供)(?:吗|嘛|么|不|没)$")
+_WILL_DO = re.compile(r"^(.{1,12}?)(?:行不行|行吗|可以吗|可不可以|能用吗|管用吗|算不算|能不能用)$")
 
 
 def full_answer(texts: Texts, service: Section, guide: Guide) -> str:
-    """The whole guide in one message; trimmed step by step until it fits WeChat's limit.
-    The console shows it too, so staff read a guide as residents do."""
-    for notes, limit in ((True, None), (False, None), (False, 8), (False, 5), (False, 3)):
-        text = texts.chat("guide_answer", g=guide, service=service, notes=notes, limit=limit or len(guide.materials))
-        if fits(text):
-            return text
-    return split_text(text)[0]
+    """The whole guide with every material (一次性告知): with the materials' notes when that
+    fits one WeChat message, else without them; a guide longer than one message is sent in
+    two (`answer_guide`), never cut short. The console shows it too, so staff read a guide as
+    residents do."""
+    text = texts.chat("guide_answer", g=guide, service=service, notes=True, limit=len(guide.materials))
+    if fits(text):
+        return text
+    return texts.chat("guide_answer", g=guide, service=service, notes=False, limit=len(guide.materials))
 
 
 def _materials(turn: Turn, guide: Guide) -> TextReply:
@@ -52,8 +69,8 @@ async def answer_guide(turn: Turn, guide: Guide, runner_up: str | None = None, a
     text = full_answer(turn.ctx.texts, turn.ctx.config.service, guide)
     if runner_up:
         offer = turn.ctx.texts.chat("also_asked" if also_asked else "runner_up", name=runner_up)
-        return TextReply(f"{text}\n\n{offer}") if fits(f"{text}\n\n{offer}") else TextReply(text, more=(offer,))
-    return TextReply(text)
+        text = f"{text}\n\n{offer}"
+    return turn.reply(text)
 
 
 @router.state(TOPIC)
@@ -68,16 +85,51 @@ async def follow_up(turn: Turn):
     if text in MATERIAL_WORDS:
         return _materials(turn, guide)
     q = normalise(text, turn.ctx.library.knowledge.synonyms)
-    aspect = detect_aspect(q, turn.ctx.library.knowledge)
+    aspect = _own_aspect(q) or detect_aspect(q, turn.ctx.library.knowledge)
     if aspect is None:
         return None
-    # "多久" alone is about this guide; "社保卡要多久" may be about another one.
-    other = turn.ctx.library.matcher.match(turn.text)
-    if other.best and other.best.name != guide.name and other.decision == "answer":
+    # "多久" alone is about this guide; "社保卡要多久" is about another one, which it names in so
+    # many words ("照片要带吗" names none, however much the examples make of it).
+    matcher = turn.ctx.library.matcher
+    other = matcher.match(turn.text)
+    if other.best and other.best.name != guide.name and other.decision == "answer" and other.intent == "guide" \
+            and matcher.named(other) not in (None, guide.name):
         return None
+    if aspect == "bring":
+        return _bring(turn, guide, q)
     if aspect == "materials":
         return _materials(turn, guide)
     return turn.say("guide_aspect", g=guide, aspect=aspect, service=turn.ctx.config.service)
+
+
+def _own_aspect(q: str) -> str | None:
+    """代办 and 上门 asked about the guide at hand ("别人能代办吗"; "代办" alone is a request),
+    and "要带X吗" / "X行不行" about one thing to bring."""
+    asking = any(w in q for w in ASKING)
+    if asking and any(w in q for w in PROXY_WORDS):
+        return "proxy"
+    if asking and any(w in q for w in HOME_WORDS):
+        return "home_visit"
+    if _thing(q) is not None:
+        return "bring"
+    return None
+
+
+def _thing(q: str) -> str | None:
+    """The thing "要带发票吗" or "户口本复印件行不行" asks about."""
+    m = _BRING_AFTER.search(q) or _BRING.search(q) or _WILL_DO.search(q)
+    if m is None:
+        return None
+    thing = m.group(1).strip("的了个些啥什么")
+    return thing if len(thing) >= 2 and thing not in ("什么", "哪些", "材料", "东西") else None
+
+
+def _bring(turn: Turn, guide: Guide, q: str) -> TextReply:
+    """Is this thing among the guide's materials? The whole list either way (一次性告知)."""
+    thing = _thing(q) or ""
+    pairs = {thing[i:i + 2] for i in range(len(thing) - 1)} - GENERIC_PAIRS   # 户口本 finds 户口簿
+    listed = [m for m in guide.materials if any(p in m.name for p in pairs)]
+    return turn.reply(turn.ctx.texts.chat("guide_bring", g=guide, thing=thing, listed=listed))
 
 
 @router.state(CHOOSE)
@@ -103,10 +155,23 @@ async def from_menu(turn: Turn):
     return None
 
 
+def _vague(turn: Turn) -> list[str]:
+    """A short question that names a kind of thing (证, 补贴, 材料) but no service: the guides
+    the matcher ranks for it, to choose from rather than hear "答不上来"."""
+    match = turn.match
+    q = normalise(turn.text, turn.ctx.library.knowledge.synonyms)
+    if match is None or len(q) > VAGUE_LENGTH or not any(w in q for w in VAGUE_WORDS):
+        return []
+    return [c.name for c in match.candidates if c.score >= VAGUE_SCORE and turn.ctx.library.knowledge.guide(c.name)]
+
+
 @router.fallback
 async def guide_or_dont_know(turn: Turn):
     match = turn.match
     knowledge = turn.ctx.library.knowledge
+    if match is not None and match.decision == "fallback" and (names := _vague(turn)):
+        await turn.enter(CHOOSE, candidates=names)
+        return turn.say("clarify", names=names, again=False)
     if match is None or match.decision == "fallback" or not match.candidates:
         await turn.leave()
         return turn.say("fallback", service=turn.ctx.config.service)

@@ -4,7 +4,9 @@
                                                                                  │
                               case number (上门) ◀── 确认 ◀── home:confirm ◀───────┘
 
-返回 goes one step back from any step after the first (the answers so far are kept); 取消 leaves.
+返回 goes one step back from any step after the first (the answers so far are kept); 取消 leaves;
+a step left for another question is kept and 继续上门 asks its question again (bot/steps.py).
+The times may be chosen by number or in words: 明天上午, 周三, 下午.
 
 The request becomes a home_visit case at the resident's station (or the default center); staff
 schedule the visit through the API and the resident is told the time.
@@ -12,12 +14,15 @@ schedule the visit through the API and the resident is told the time.
 
 from __future__ import annotations
 
-from bot.choices import agrees, pick, pick_many
+from datetime import date, time
+
+from bot.choices import agrees, in_period, parse_when, pick, pick_many
 from bot.context import Turn
 from bot.hours import day_label
 from bot.knowledge.model import Guide
 from bot.personal import mask_mobile, mobile_ok
 from bot.router import Router
+from bot.steps import not_an_answer
 
 router = Router("home_visit")
 
@@ -27,15 +32,34 @@ WHO_OPTIONS = ("高龄老人（行动不便）", "残疾人", "重病或卧床",
 HALF_DAYS = 6   # half-days offered: the next three working days, morning and afternoon
 
 
-def _half_days(turn: Turn) -> list[str]:
+def _half_day_dates(turn: Turn) -> list[tuple[date, str]]:
+    """The half-days offered: (day, "am" | "pm")."""
     calendar = turn.ctx.appointments.schedule.calendar
-    today = turn.ctx.clock.now().date()
-    out, day = [], today
+    out, day = [], turn.ctx.clock.now().date()
     while len(out) < HALF_DAYS:
         day = calendar.add_workdays(day, 1)
-        label = day_label(day, today)
-        out += [f"{label}上午", f"{label}下午"]
+        out += [(day, "am"), (day, "pm")]
     return out[:HALF_DAYS]
+
+
+def _half_days(turn: Turn) -> list[str]:
+    today = turn.ctx.clock.now().date()
+    return [f"{day_label(d, today)}{'上午' if p == 'am' else '下午'}" for d, p in _half_day_dates(turn)]
+
+
+def _named_half_days(turn: Turn) -> list[int]:
+    """The half-days the resident names in words ("明天上午", "周三", "下午"), 1-based."""
+    offered = _half_day_dates(turn)
+    days = sorted({d for d, _ in offered})
+    when = parse_when(turn.text, turn.ctx.clock.now().date(), days)
+    if when.day is None and when.period is None and when.time is None:
+        return []
+    if when.day_named and when.day is None:
+        return []
+    period = when.period or (("am" if when.time.hour < 12 else "pm") if when.time else None)
+    return [i for i, (d, p) in enumerate(offered, 1)
+            if (when.day is None or d == when.day) and (period is None or p == period or
+                                                        (period == "noon" and in_period(when.time or time(12), "noon")))]
 
 
 async def _start(turn: Turn, guide: Guide):
@@ -55,11 +79,30 @@ async def home_visit(turn: Turn):
     return await _start(turn, guide)
 
 
-@router.state(SERVICE)
+async def ask(turn: Turn):
+    """The question of the step the resident is in, asked again (after 继续上门)."""
+    state = turn.dialog.state
+    if state == SERVICE:
+        return turn.say("home_visit_ask", field="service", again=False)
+    data = turn.dialog.data
+    if state == CONFIRM:
+        return await _confirm(turn, data)
+    field = {WHO: "who", ADDRESS: "address", PHONE: "phone", TIMES: "times"}[state]
+    options = _half_days(turn) if field == "times" else WHO_OPTIONS
+    g = turn.ctx.library.knowledge.guide(data.get("guide", ""))
+    return turn.say("home_visit_ask", field=field, g=g, options=options, again=False)
+
+
+async def _confirm(turn: Turn, data: dict):
+    center = turn.ctx.library.knowledge.centers.get(await turn.home() or turn.ctx.config.service.default_center)
+    return turn.say("home_visit_confirm", data=data, phone=mask_mobile(data["phone"]), center=center)
+
+
+@router.state(SERVICE, ask=ask)
 async def which_service(turn: Turn):
     guide = turn.guide(turn.text)
     if guide is None:
-        return turn.say("home_visit_ask", field="service", again=True)
+        return turn.ask_again("home_visit_ask", field="service")
     return await _start(turn, guide)
 
 
@@ -86,46 +129,46 @@ async def _next(turn: Turn, state: str, field: str, **data):
     return turn.say("home_visit_ask", field=field, options=options, again=False)
 
 
-@router.state(WHO, back=_back)
+@router.state(WHO, back=_back, ask=ask)
 async def who(turn: Turn):
     n = pick(turn.text, len(WHO_OPTIONS))
-    if n is None and len(turn.text.strip()) < 2:
-        return turn.say("home_visit_ask", field="who", options=WHO_OPTIONS, again=True)
+    if n is None and (len(turn.text.strip()) < 2 or not_an_answer(turn)):
+        return turn.ask_again("home_visit_ask", field="who", options=WHO_OPTIONS)
     reason = WHO_OPTIONS[n - 1] if n else turn.text.strip()[:100]
     return await _next(turn, ADDRESS, "address", who=reason)
 
 
-@router.state(ADDRESS, back=_back)
+@router.state(ADDRESS, back=_back, ask=ask)
 async def address(turn: Turn):
     text = turn.text.strip()
-    if len(text) < 5:
-        return turn.say("home_visit_ask", field="address", options=(), again=True)
+    if len(text) < 5 or not_an_answer(turn):
+        return turn.ask_again("home_visit_ask", field="address", options=())
     return await _next(turn, PHONE, "phone", address=text[:200])
 
 
-@router.state(PHONE, back=_back)
+@router.state(PHONE, back=_back, ask=ask)
 async def phone(turn: Turn):
     digits = "".join(ch for ch in turn.text if ch.isdigit())
     if not mobile_ok(digits):
-        return turn.say("home_visit_ask", field="phone", options=(), again=True)
+        return turn.ask_again("home_visit_ask", field="phone", options=())
     return await _next(turn, TIMES, "times", phone=digits)
 
 
-@router.state(TIMES, back=_back)
+@router.state(TIMES, back=_back, ask=ask)
 async def times(turn: Turn):
     options = _half_days(turn)
-    chosen = pick_many(turn.text, len(options))
+    chosen = pick_many(turn.text, len(options)) or _named_half_days(turn)
     if not chosen:
-        return turn.say("home_visit_ask", field="times", options=options, again=True)
+        return turn.ask_again("home_visit_ask", field="times", options=options)
     data = {**turn.dialog.data, "times": [options[i - 1] for i in chosen]}
     await turn.enter(CONFIRM, **data)
-    return turn.say("home_visit_confirm", data=data, phone=mask_mobile(data["phone"]))
+    return await _confirm(turn, data)
 
 
-@router.state(CONFIRM, back=_back)
+@router.state(CONFIRM, back=_back, ask=ask)
 async def confirm(turn: Turn):
     if not agrees(turn.text):
-        return turn.say("proxy_confirm_again")
+        return turn.ask_again("proxy_confirm_again")
     data = turn.dialog.data
     home = await turn.home()
     case = await turn.ctx.cases.open(

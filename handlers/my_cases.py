@@ -7,6 +7,7 @@ import re
 
 from bot.cases.machine import InvalidMove, Move
 from bot.context import Turn
+from bot.knowledge.matcher import QUESTION_WORDS
 from bot.router import Router
 from bot.store.cases import StaleCase
 
@@ -38,10 +39,16 @@ async def withdraw(turn: Turn):
     return turn.say("withdraw", case=case, refused=False)
 
 
+def says_asking(text: str) -> bool:
+    return any(word in text for word in QUESTION_WORDS)
+
+
 @router.intent("materials_reply")
 async def materials_reply(turn: Turn):
     case = await _own_case(turn, ("need_materials",))
     if case is None or case.state != "need_materials":
+        if says_asking(turn.text):
+            return None   # "户口本复印件行不行" with no case waiting: a question, answered as any other
         return turn.say("materials_reply", case=None)
     words = NUMBER.sub("", turn.text).replace("补材料", "").strip("，,。. ")
     await turn.ctx.store.cases.note(case, actor="resident", note=f"居民答复补材料：{words or '（已知悉）'}",

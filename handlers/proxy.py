@@ -5,7 +5,9 @@
                        case number ◀── 确认 ◀── proxy:confirm ◀── proxy:delivery ◀┘
 
 A guide that cannot be handled by proxy says why and what to do instead. An answer that is not
-valid re-asks without losing what was given; 取消 leaves at any step.
+valid re-asks without losing what was given (a command or a service's name is never taken for a
+name or an address); 取消 leaves at any step; a step left for another question is kept, and
+继续代办 asks its question again (bot/steps.py).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 from bot.choices import agrees
 from bot.context import Turn
 from bot.knowledge.model import Guide
-from bot.personal import id_number_ok, mask_id_number, mask_mobile, mask_name, mobile_ok, name_ok
+from bot.personal import id_number_ok, mask_id_number, mask_mobile, mobile_ok, name_ok
 from bot.router import Router
+from bot.steps import not_an_answer
 
 router = Router("proxy")
 
@@ -31,20 +34,41 @@ async def _start(turn: Turn, guide: Guide):
     return turn.say("proxy_start", g=guide)
 
 
+def _guide_at_hand(turn: Turn) -> Guide | None:
+    """The guide just answered, when the resident asks for 代办 right after it."""
+    dialog = turn.dialog
+    if dialog is None or dialog.state != "faq:topic":
+        return None
+    return turn.ctx.library.knowledge.guide(dialog.data.get("guide", ""))
+
+
 @router.intent("proxy")
 async def proxy(turn: Turn):
-    guide = turn.guide()
+    guide = turn.guide() or _guide_at_hand(turn)
     if guide is None:
         await turn.enter(SERVICE)
         return turn.say("proxy_ask_service", again=False)
     return await _start(turn, guide)
 
 
-@router.state(SERVICE)
+FIELDS = {NAME: "name", PHONE: "phone", ID: "id", DELIVERY: "delivery"}
+
+
+async def ask(turn: Turn):
+    """The question of the step the resident is in, asked again (after 继续代办)."""
+    state = turn.dialog.state
+    if state == SERVICE:
+        return turn.say("proxy_ask_service", again=False)
+    if state == CONFIRM:
+        return await _confirm(turn, turn.dialog.data)
+    return turn.say("proxy_ask", field=FIELDS[state], again=False)
+
+
+@router.state(SERVICE, ask=ask)
 async def which_service(turn: Turn):
     guide = turn.guide(turn.text)
     if guide is None:
-        return turn.say("proxy_ask_service", again=True)
+        return turn.ask_again("proxy_ask_service")
     return await _start(turn, guide)
 
 
@@ -54,45 +78,53 @@ async def _next(turn: Turn, state: str, field: str, **data):
     return turn.say("proxy_ask", field=field, again=False)
 
 
-@router.state(NAME)
+@router.state(NAME, ask=ask)
 async def name(turn: Turn):
-    if not name_ok(turn.text):
-        return turn.say("proxy_ask", field="name", again=True)
+    if not name_ok(turn.text) or not_an_answer(turn):
+        return turn.ask_again("proxy_ask", field="name")
     return await _next(turn, PHONE, "phone", name=turn.text.strip())
 
 
-@router.state(PHONE)
+@router.state(PHONE, ask=ask)
 async def phone(turn: Turn):
     digits = "".join(ch for ch in turn.text if ch.isdigit())
     if not mobile_ok(digits):
-        return turn.say("proxy_ask", field="phone", again=True)
+        return turn.ask_again("proxy_ask", field="phone")
     return await _next(turn, ID, "id", phone=digits)
 
 
-@router.state(ID)
+@router.state(ID, ask=ask)
 async def id_number(turn: Turn):
     value = turn.text.strip().replace(" ", "").upper()
     if not id_number_ok(value):
-        return turn.say("proxy_ask", field="id", again=True)
+        return turn.ask_again("proxy_ask", field="id")
     return await _next(turn, DELIVERY, "delivery", id_number=value)
 
 
-@router.state(DELIVERY)
+@router.state(DELIVERY, ask=ask)
 async def delivery(turn: Turn):
     text = turn.text.strip()
     address = "" if any(w in text for w in NO_DELIVERY) else text
-    if address and len(address) < 5:
-        return turn.say("proxy_ask", field="delivery", again=True)
+    if address and (len(address) < 5 or not_an_answer(turn)):
+        return turn.ask_again("proxy_ask", field="delivery")
     data = {**turn.dialog.data, "address": address}
     await turn.enter(CONFIRM, **data)
-    return turn.say("proxy_confirm", data=data, name=mask_name(data["name"]), phone=mask_mobile(data["phone"]),
-                    id_number=mask_id_number(data["id_number"]))
+    return await _confirm(turn, data)
 
 
-@router.state(CONFIRM)
+async def _confirm(turn: Turn, data: dict):
+    """Everything entered, so a mistake can be seen before it is sent: the name as typed, the
+    phone and 身份证号 masked (the number's check digit has caught typing slips)."""
+    centers = turn.ctx.library.knowledge.centers
+    center = centers.get(await turn.home() or turn.ctx.config.service.default_center)
+    return turn.say("proxy_confirm", data=data, name=data["name"], phone=mask_mobile(data["phone"]),
+                    id_number=mask_id_number(data["id_number"]), center=center)
+
+
+@router.state(CONFIRM, ask=ask)
 async def confirm(turn: Turn):
     if not agrees(turn.text):
-        return turn.say("proxy_confirm_again")
+        return turn.ask_again("proxy_confirm_again")
     data = turn.dialog.data
     case = await turn.ctx.cases.open(   # the resident's own station handles it for them (村代办员)
         kind="proxy", openid=turn.openid, guide=data["guide"],

@@ -44,3 +44,12 @@ def test_year_without_data_still_keeps_the_fixed_date_holidays_off():
 def test_workdays_between():
     assert cal.workdays_between(date(2026, 11, 20), date(2026, 11, 27)) == 5
     assert cal.workdays_between(date(2026, 11, 27), date(2026, 11, 20)) == -5
+
+
+def test_a_holiday_is_named_and_a_working_day_or_ordinary_weekend_is_not():
+    from bot.workdays import WorkCalendar
+
+    calendar = WorkCalendar()
+    assert calendar.holiday(date(2026, 10, 2)) == "National Day"
+    assert calendar.holiday(date(2026, 11, 24)) is None      # a Tuesday
+    assert calendar.holiday(date(2026, 11, 28)) is None      # an ordinary Saturday

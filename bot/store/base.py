@@ -19,6 +19,12 @@ class Dialog:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def kept_key(openid: str) -> str:
+    """Where a step the resident left is kept to be taken up again (bot/steps.py): beside their
+    dialog, in the same repository."""
+    return f"{openid}#kept"
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     id: int

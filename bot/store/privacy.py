@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import TZ
+from bot.store.base import kept_key
 from bot.store.db import Tx, iso, marks
 from bot.vault import SealBroken
 
@@ -81,6 +82,7 @@ class ResidentData:
             done["cases"] = len(ids)
             done["ratings"] = await db.execute("UPDATE ratings SET openid=?, words='' WHERE openid=?", ERASED, openid)
         await self.store.dialogs.clear(openid)   # kept in Redis, when there is one
+        await self.store.dialogs.clear(kept_key(openid))   # a step left to be taken up again
         return done
 
     async def purge(self, *, questions_before: datetime, cases_before: datetime, bookings_before: datetime,

@@ -62,7 +62,7 @@ async def test_a_wrong_answer_reasks_and_back_goes_one_step(bot):
     text = await bot.say("r1", "2")
     assert "预约地点：石桥镇便民服务中心" in text
     text = await bot.say("r1", "八十八")
-    assert "请回复序号（数字）选择日期" in text and "1. 11月24日" in text   # progress kept
+    assert "选日期这一步" in text and "1. 11月24日" in text   # progress kept
     text = await bot.say("r1", "明天")
     assert "11月25日 周三（明天），石桥镇便民服务中心可以约的时间" in text
     text = await bot.say("r1", "返回")

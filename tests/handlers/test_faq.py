@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from bot.api import CASE_DESK
+from bot.app import LIBRARY
 from bot.config import PROJECT_ROOT
 from bot.knowledge.model import Target
 from bot.knowledge.ranker import Scored
 from bot.knowledge.loader import load_knowledge
-from bot.texts import Texts, fits
+from bot.texts import Texts, fits, split_text
 from handlers.faq import _materials, full_answer
+from tests.support import notices_to
 
 SAMPLE = PROJECT_ROOT / "knowledge" / "guides" / "老年人优待证办理.toml"
 
@@ -104,7 +106,7 @@ async def test_a_question_with_a_phone_number_is_answered_as_asked_and_logged_ma
         ("老年人优待证怎么办？我电话 138****1234", "answer", "老年人优待证办理")
 
 
-def test_every_guide_answer_fits_one_wechat_message():
+def test_every_guide_answer_tells_every_material_in_messages_that_fit():
     knowledge = load_knowledge(PROJECT_ROOT / "knowledge")
     from types import SimpleNamespace
 
@@ -112,8 +114,10 @@ def test_every_guide_answer_fits_one_wechat_message():
         service=SimpleNamespace(hotline="12345", name="测试"))))
     for guide in knowledge.guides.values():
         answer = full_answer(turn.ctx.texts, turn.ctx.config.service, guide)
-        assert fits(answer), guide.name
-        assert "材料" in answer
+        parts = split_text(answer)
+        assert len(parts) <= 2 and all(fits(p) for p in parts), guide.name
+        assert all(f"{i}. {m.name}（" in answer for i, m in enumerate(guide.materials, 1)), guide.name
+        assert "还有" not in answer
         materials = _materials(turn, guide)
         assert all(fits(t) for t in (materials.text, *materials.more))
         shown = "\n".join((materials.text, *materials.more))
@@ -130,7 +134,9 @@ async def test_long_material_list_is_split_and_the_rest_pushed(start_bot, tmp_pa
     (kb / "guides" / SAMPLE.name).write_text(text, encoding="utf-8")
     bot = await start_bot(knowledge={"dir": str(kb)})
     answer = await bot.say("r1", "老年人优待证怎么办")
-    assert len(answer.encode()) <= 2048 and "回复“材料”查看全部材料" in answer
+    assert len(answer.encode()) <= 2048 and "还有" not in answer   # the rest follows, never cut short
+    told = "\n".join([answer, *await notices_to(bot, "r1", 1)])
+    assert all(f"第{i}项证明材料" in told for i in range(1, 40))
     first = await bot.say("r1", "材料")
     assert len(first.encode()) <= 2048
     import asyncio
@@ -207,3 +213,24 @@ async def test_a_message_asking_two_things_answers_the_first_and_offers_the_seco
 async def test_a_story_with_one_question_offers_nothing_more(bot):
     text = await bot.say("r1", "俺爹八十六了，腿脚不好，村里说有高龄补贴，这个咋领？")
     assert text.startswith("【高龄津贴申领】") and "您还问到了" not in text
+
+
+@pytest.mark.parametrize("question", ["低保要準備哪些材料", "最低生活保障怎麼申請", "俺家想吃低保 咋弄 要啥手续",
+                                      "dibao zenme shenqing"])
+async def test_a_guide_longer_than_one_message_tells_every_material_in_a_second_one(bot, question):
+    openid = f"long-{len(question)}"
+    first = await bot.say(openid, question)
+    guide = bot.app[LIBRARY].knowledge.guide("最低生活保障申请")
+    assert first.startswith("【最低生活保障申请】") and fits(first)
+    rest = await notices_to(bot, openid, 1)
+    told = "\n".join([first, *rest])
+    assert all(f"{i}. {m.name}（" in told for i, m in enumerate(guide.materials, 1))
+    assert "还有" not in told and rest[-1].endswith("回复“转人工”。")
+
+
+@pytest.mark.parametrize("question", ["去哪领证", "去哪領證", "去哪儿领证啊"])
+async def test_a_vague_question_gets_the_likely_guides_to_choose_from(bot, question):
+    text = await bot.say("vague", question)
+    assert "答不上来" not in text and "请回复数字" in text and "1. " in text
+    chosen = await bot.say("vague", "1")
+    assert chosen.startswith("【") and "材料" in chosen

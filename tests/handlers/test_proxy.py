@@ -22,7 +22,7 @@ async def test_resident_asks_for_proxy_and_hears_every_move(bot):
     assert "不对" in await bot.say(r, "110105194912310021")        # wrong check digit
     assert "送证上门" in await bot.say(r, VALID_ID.lower())
     summary = await bot.say(r, "不用")
-    assert "王**" in summary and "138****1234" in summary and "110***********002X" in summary
+    assert "姓名：王秀英" in summary and "138****1234" in summary and "110***********002X" in summary
     assert VALID_ID not in summary and "13800001234" not in summary
     done = await bot.say(r, "确认")
     number = done.split("编号 ")[1].split("。")[0]
