@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
@@ -42,6 +43,7 @@ class Workers:
     postgres: ThrowawayPostgres
     side: WeChatSide
     session: aiohttp.ClientSession
+    configs: list[Path]
 
     async def post(self, worker: int, xml: str) -> tuple[int, str]:
         """A message as WeChat sends it (signed, encrypted) to one worker: (status, reply text)."""
@@ -52,6 +54,11 @@ class Workers:
             return resp.status, raw
         reply = self.side.open_reply(raw)
         return 200, reply["Content"] if reply else ""
+
+    async def restart(self, worker: int, log: Path) -> None:
+        """Start a worker again (after a kill) on its own config and port."""
+        self.processes[worker] = _worker(self.configs[worker], log)
+        await _until_up(self.session, self.bases[worker], self.processes[worker], log)
 
     async def say(self, worker: int, openid: str, text: str) -> str:
         """A resident's message to one worker; the text it answers."""
@@ -83,6 +90,11 @@ url = "{redis_url}"
     return path
 
 
+def _worker(config: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(config), "--worker"],
+                            stdout=log.open("a"), stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+
+
 async def _until_up(session: aiohttp.ClientSession, base: str, process: subprocess.Popen, log: Path) -> None:
     for _ in range(200):
         if process.poll() is not None:
@@ -110,21 +122,20 @@ async def workers(request, tmp_path, aiohttp_server, postgres_server):
     fake = FakeWeChat(app_id=APP_ID, app_secret=SECRET)
     api_base = str((await aiohttp_server(fake.app())).make_url("")).rstrip("/")
     store_url = postgres_server.url_for(await postgres_server.new_schema())
-    processes, bases = [], []
+    processes, bases, configs = [], [], []
     async with aiohttp.ClientSession() as session:
         try:
             for n in range(2):
                 config = _config(tmp_path, n, store_url, api_base, redis_url)
                 log = tmp_path / f"worker{n}.log"
-                processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "bot.cli", "serve", "--config", str(config), "--worker"],
-                    stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=PROJECT_ROOT))
+                configs.append(config)
+                processes.append(_worker(config, log))
                 port = re.search(r"port = (\d+)", config.read_text()).group(1)
                 bases.append(f"http://127.0.0.1:{port}")
                 await _until_up(session, bases[-1], processes[-1], log)
             yield Workers(bases=bases, processes=processes, store_url=store_url, fake=fake, postgres=postgres_server,
                           side=WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="safe"),
-                          session=session)
+                          session=session, configs=configs)
         finally:
             for process in processes:
                 stop(process)
@@ -206,6 +217,36 @@ async def test_a_worker_killed_mid_load_loses_nothing(workers, tmp_path):
     # at least once: a worker killed after WeChat took a notice and before it marked it sent
     # leaves that one notice to be sent again; only the one in flight at the kill can be
     assert len(delivered) - len(set(delivered)) <= 1
+
+
+async def test_answer_in_progress_when_its_worker_is_killed_reaches_the_resident_once(workers, tmp_path):
+    question = "老年人优待证怎么办"
+    schema = re.search(r"search_path=(\w+)", workers.store_url).group(1)
+    blocker = await asyncpg.connect(workers.postgres.url)
+    try:
+        # a slow store: the question's log line waits behind a lock, the answer with it
+        holding = blocker.transaction()
+        await holding.start()
+        await blocker.execute(f"LOCK TABLE {schema}.inquiries IN EXCLUSIVE MODE")
+        assert await workers.say(0, "o-killed-midway", question) == PLEASE_WAIT   # WeChat will not retry
+        workers.processes[0].kill()   # kill -9 while it answers
+        workers.processes[0].wait(timeout=10)
+        # the dead worker's connections die with it, as when its machine goes down
+        await blocker.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+        await holding.rollback()
+        await workers.restart(0, tmp_path / "worker0.log")
+        for _ in range(400):   # the claim goes stale after 10 s; the restart or the other worker answers
+            if workers.fake.texts_to("o-killed-midway"):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(6)   # a further round of both workers finds nothing left to answer
+        pushed = workers.fake.texts_to("o-killed-midway")
+        logged = await blocker.fetch(f"SELECT question FROM {schema}.inquiries WHERE openid = 'o-killed-midway'")
+    finally:
+        await blocker.close()
+    assert len(pushed) == 1 and "老年人优待证" in pushed[0], pushed
+    assert [row["question"] for row in logged] == [question]
 
 
 async def test_postgresql_restarted_under_load_costs_an_apology_at_worst(workers, tmp_path):
