@@ -279,6 +279,8 @@ class FrontDesk:
         turn.match = match = turn.ctx.library.matcher.match(turn.text)
         turn.intent = match.intent
         best = match.best
+        if turn.state_unread and self._step_lost(turn):
+            return await self.root.for_intent(turn)   # maybe the answer to a step (a 身份证号): not a question
         await turn.ctx.store.inquiries.log(  # 首问登记: stored with any phone or ID number masked
             openid=turn.openid, question=turn.text[:500], intent=match.intent,
             guide=best.name if best else None, score=best.score if best else None,
