@@ -69,7 +69,8 @@ async def _api_ctx(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as session:
         app[API] = WeChatAPI(session, base=wechat.api_base, app_id=wechat.app_id,
                              app_secret=wechat.app_secret, timeout=wechat.api_timeout_seconds,
-                             shared=SharedToken(app[STORE], wechat.app_id, app[CLOCK]))
+                             shared=SharedToken(app[STORE], wechat.app_id, app[CLOCK],
+                                                 fetched=app[METRICS].token_refreshes.inc))
         yield
 
 
@@ -141,7 +142,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[METRICS].render()
+    app = request.app
+    try:
+        backlog = await app[STORE].outbox.backlog()
+    except Exception:  # noqa: BLE001 - the counters are still worth a scrape; /healthz says the store is down
+        log.exception("the outbox could not be read for /metrics")
+        backlog = None
+    app[METRICS].observe_outbox(backlog, app[CLOCK].now())
+    body = app[METRICS].render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 

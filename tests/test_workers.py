@@ -13,12 +13,14 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.clock import Clock
 from bot.config import PROJECT_ROOT
@@ -311,3 +313,64 @@ async def test_serve_workers_restarts_a_worker_that_dies_and_stops_them_all(tmp_
             os.kill(second, 0)   # the workers stopped with it
     finally:
         stop(supervisor)
+
+
+def _scraped(text: str) -> dict[str, float]:
+    """Each metric's samples summed over their labels."""
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            totals[sample.name] = totals.get(sample.name, 0) + sample.value
+    return totals
+
+
+async def test_metrics_of_serve_workers_are_the_sum_of_every_worker(tmp_path, aiohttp_server, postgres_server):
+    fake = FakeWeChat(app_id=APP_ID, app_secret=SECRET)
+    fake.failing = -1   # WeChat is down: the notices wait
+    api_base = str((await aiohttp_server(fake.app())).make_url("")).rstrip("/")
+    store_url = postgres_server.url_for(await postgres_server.new_schema())
+    store = await open_store(store_url, tmp_path)
+    an_hour_ago = Clock().now() - timedelta(hours=1)
+    try:
+        for n in range(3):
+            await store.residents.seen(f"o-waiting-{n}", Clock().now())   # within WeChat's 48 hours
+            await store.outbox.add(f"o-waiting-{n}", ["您的办件已受理"], an_hour_ago + timedelta(minutes=n))
+        await store.outbox.add("o-dead", ["您的办件已办结"], an_hour_ago)
+        await store.write("UPDATE outbox SET dead_at=? WHERE openid='o-dead'", an_hour_ago.isoformat())
+    finally:
+        await store.close()
+    config = _config(tmp_path, 8, store_url, api_base, "")
+    base = "http://127.0.0.1:" + re.search(r"port = (\d+)", config.read_text()).group(1)
+    log = tmp_path / "supervisor.log"
+    supervisor = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(config), "--workers",
+                                   "2"], stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+    side = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="safe")
+    try:
+        # a connection of its own for each request, so the kernel spreads them over both workers
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+            await _until_up(session, base, supervisor, log)
+            for _ in range(300):   # both workers serving, not only the first
+                if len(re.findall(r"frontdesk serving .*, worker \d+", log.read_text())) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            for n in range(20):
+                query, body = side.seal(text_xml(f"o-metrics-{n}", "老年人优待证怎么办"))
+                async with session.post(base + "/wechat", params=query, data=body) as resp:
+                    assert "老年人优待证" in side.open_reply(await resp.text())["Content"]
+            for _ in range(100):   # the pushers try the notices: one token for both workers
+                if fake.token_fetches:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
+            scrapes = []
+            for _ in range(8):
+                async with session.get(base + "/metrics") as resp:
+                    scrapes.append(_scraped(await resp.text()))
+    finally:
+        stop(supervisor)
+    for scraped in scrapes:
+        assert scraped["frontdesk_messages_total"] == 20, scraped
+        assert scraped["frontdesk_token_refreshes_total"] == fake.token_fetches == 1
+        assert scraped["frontdesk_outbox_waiting"] == 3
+        assert scraped["frontdesk_outbox_dead"] == 1
+        assert 3600 <= scraped["frontdesk_outbox_oldest_waiting_seconds"] < 3600 + 120

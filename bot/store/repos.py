@@ -407,6 +407,16 @@ class Outbox(_Repo):
         row = await self.store.fetchone("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL")
         return row["n"] if row else 0
 
+    async def backlog(self) -> tuple[int, str | None, int]:
+        """For monitoring: notices waiting, when the oldest of them was written, and dead notices
+        nobody has followed up yet."""
+        row = await self.store.fetchone(
+            "SELECT COALESCE(SUM(CASE WHEN dead_at IS NULL THEN 1 ELSE 0 END), 0) AS waiting, "
+            "MIN(CASE WHEN dead_at IS NULL THEN created_at END) AS oldest, "
+            "COALESCE(SUM(CASE WHEN dead_at IS NOT NULL AND handled_at IS NULL THEN 1 ELSE 0 END), 0) AS dead "
+            "FROM outbox WHERE sent_at IS NULL")
+        return int(row["waiting"]), row["oldest"], int(row["dead"])
+
 
 
 
