@@ -268,7 +268,8 @@ class RedisMessages:
         """Those claimed here, then those claimed through the database while Redis was away."""
         found: list[tuple[str, str]] = []
         try:
-            keys = await self.client.zrangebyscore(UNFINISHED, "-inf", claimed_before.timestamp(), start=0, num=limit)
+            keys = await self.client.zrangebyscore(UNFINISHED, "-inf", f"({claimed_before.timestamp()}",   # before: not at
+                                                   start=0, num=limit)
             if keys:
                 async with self.client.pipeline(transaction=False) as pipe:
                     for key in keys:
