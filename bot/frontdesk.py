@@ -35,12 +35,14 @@ from bot.metrics import Metrics
 from bot.replies import NoReply, Reply, TextReply
 from bot.router import BACK_WORDS, RootRouter
 from bot.store.redis import StateUnavailable
+from bot.vault import SealBroken
 
 log = logging.getLogger(__name__)
 
 SEEN_EVERY = timedelta(minutes=1)
 # A message claimed this long ago without a reply was lost with its process (a crash or kill);
-# WeChat's retry is then handled afresh. Answers that run late are recorded long before this.
+# WeChat's retry is then handled afresh. An answer that runs late renews its claim meanwhile; one
+# whose claim is this old without its answer recorded is answered again and pushed.
 ABANDONED_AFTER = 10
 RENEW_EVERY = ABANDONED_AFTER / 3   # a late answer being worked on keeps its claim fresh
 EXIT_WORDS = ("取消", "退出", "不办了", "算了", "退出办理", "不约了")
@@ -56,7 +58,6 @@ class FrontDesk:
         self._waiting: defaultdict[str, int] = defaultdict(int)
         self._background: set[asyncio.Task] = set()
         self._last_seen: dict[str, datetime] = {}
-        self._resuming: set[str] = set()
 
     # -- delivery: de-duplication and the deadline ------------------------------------------
 
@@ -139,16 +140,16 @@ class FrontDesk:
         now = self.ctx.clock.now()
         stale = now - timedelta(seconds=ABANDONED_AFTER)
         for key, kept in await store.messages.unfinished(stale):
-            if key in self._inflight or key in self._resuming or not await store.messages.resume(key, now, stale):
+            if key in self._inflight or not await store.messages.resume(key, now, stale):
                 continue
-            vault = store.vault
-            message = from_json(vault.open(kept) if vault is not None else kept)
-            log.warning("%s was claimed but its answer never recorded; answering it now", key)
-            self._resuming.add(key)
             try:
-                await self._deliver_late(message, asyncio.create_task(self._answer_and_record(message)))
-            finally:
-                self._resuming.discard(key)
+                message = from_json(store.vault.open(kept) if store.vault is not None else kept)
+            except (SealBroken, ValueError, KeyError, TypeError):
+                log.exception("%s was claimed but never answered, and cannot be read again; given up", key)
+                await store.messages.finished(key)
+                continue
+            log.warning("%s was claimed but its answer never recorded; answering it now", key)
+            await self._deliver_late(message, asyncio.create_task(self._answer_and_record(message)))
             self.metrics.deferred.inc()
             finished += 1
         return finished

@@ -380,6 +380,17 @@ async def test_question_whose_worker_died_after_please_wait_is_answered_by_push_
     assert await _inquiries(bot) == 1
 
 
+async def test_a_kept_message_no_key_opens_is_given_up_once_not_retried_for_ever(start_bot):
+    from bot.app import DESK
+
+    bot = await start_bot(mode="plain")
+    await bot.store.messages.claim("msg:resident-lost:1", "resident-lost", bot.clock.now(),
+                                   "enc:gAAAAABsealed-under-a-key-since-removed")
+    bot.clock.advance(seconds=12)
+    assert await bot.app[DESK].finish_unanswered() == 0
+    assert await bot.store.messages.unfinished(bot.clock.now() + timedelta(days=1)) == []
+
+
 async def test_user_text_cannot_break_out_of_cdata(start_bot):
     bot = await start_bot(mode="plain")
     reply = await bot.send(text_xml("resident-1", "]]><MsgType>news</MsgType>你好", create_time=int(bot.clock.timestamp())))
