@@ -59,7 +59,8 @@ async def test_a_clerk_completing_a_case_while_redis_is_down_hears_the_result_an
     url = f"/api/cases/{case.number}/transitions"
     assert (await bot.client.post(url, json={"to": "accepted"}, headers=headers)).status == 200
     own_redis.stop()
-    resp = await bot.client.post(url, json={"to": "completed", "note": "津贴已从下月起发放。"}, headers=headers)
+    resp = await bot.client.post(url, json={"to": "completed", "note": "津贴已从下月起发放。"},
+                                 headers=headers)
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["state"] == "completed"
     assert (await bot.store.cases.get(case.number)).state == "completed"

@@ -228,8 +228,9 @@ class RedisMessages:
 
     async def claim(self, key: str, openid: str, now: datetime, pending: str | None = None) -> bool:
         try:
-            return bool(await self.state.claim_script(keys=self._keys(key),
-                                                      args=[iso(now), MESSAGE_TTL, pending or "", now.timestamp(), key]))
+            claimed = await self.state.claim_script(keys=self._keys(key),
+                                                    args=[iso(now), MESSAGE_TTL, pending or "", now.timestamp(), key])
+            return bool(claimed)
         except RedisError as e:
             log.warning("Redis unavailable for de-duplication (%s); using the database", e)
             return await self.fallback.claim(key, openid, now, pending)
@@ -268,8 +269,8 @@ class RedisMessages:
         """Those claimed here, then those claimed through the database while Redis was away."""
         found: list[tuple[str, str]] = []
         try:
-            keys = await self.client.zrangebyscore(UNFINISHED, "-inf", f"({claimed_before.timestamp()}",   # before: not at
-                                                   start=0, num=limit)
+            before = f"({claimed_before.timestamp()}"   # "(": before then, not at
+            keys = await self.client.zrangebyscore(UNFINISHED, "-inf", before, start=0, num=limit)
             if keys:
                 async with self.client.pipeline(transaction=False) as pipe:
                     for key in keys:
