@@ -348,11 +348,11 @@ async def test_metrics_of_serve_workers_are_the_sum_of_every_worker(tmp_path, ai
     try:
         # a connection of its own for each request, so the kernel spreads them over both workers
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
-            await _until_up(session, base, supervisor, log)
-            for _ in range(300):   # both workers serving, not only the first
+            for _ in range(900):   # both workers serving (each loads the knowledge base), not only the first
                 if len(re.findall(r"frontdesk serving .*, worker \d+", log.read_text())) == 2:
                     break
                 await asyncio.sleep(0.1)
+            await _until_up(session, base, supervisor, log)
             for n in range(20):
                 query, body = side.seal(text_xml(f"o-metrics-{n}", "老年人优待证怎么办"))
                 async with session.post(base + "/wechat", params=query, data=body) as resp:
