@@ -23,7 +23,7 @@ from bot.config import Config
 from bot.console import console_routes
 from bot.errors import ConfigError
 from bot.context import Context
-from bot.frontdesk import FrontDesk
+from bot.frontdesk import ABANDONED_AFTER, FrontDesk
 from bot.jobs import every
 from bot.hours import Schedule
 from bot.knowledge.library import Library
@@ -69,7 +69,8 @@ async def _api_ctx(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as session:
         app[API] = WeChatAPI(session, base=wechat.api_base, app_id=wechat.app_id,
                              app_secret=wechat.app_secret, timeout=wechat.api_timeout_seconds,
-                             shared=SharedToken(app[STORE], wechat.app_id, app[CLOCK]))
+                             shared=SharedToken(app[STORE], wechat.app_id, app[CLOCK],
+                                                 fetched=app[METRICS].token_refreshes.inc))
         yield
 
 
@@ -120,6 +121,10 @@ _reminders_ctx = _every("reminder round", lambda app: app[CONFIG].booking.remind
 _retention_ctx = _every("retention purge", lambda app: app[CONFIG].retention.check_hours * 3600,
                         lambda app: Retention(app[STORE], app[CLOCK], app[CONFIG].retention).purge)
 
+# messages whose worker died while answering them: answered here once their claim is stale
+_unanswered_ctx = _every("unfinished answers", lambda app: ABANDONED_AFTER / 2,
+                         lambda app: app[DESK].finish_unanswered)
+
 
 def _forget_nonces(app: web.Application) -> Callable[[], Awaitable[int]]:
     """Callbacks' (timestamp, nonce) pairs whose window has passed (Redis forgets its own)."""
@@ -142,7 +147,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[METRICS].render()
+    app = request.app
+    try:
+        backlog = await app[STORE].outbox.backlog()
+    except Exception:  # noqa: BLE001 - the counters are still worth a scrape; /healthz says the store is down
+        log.exception("the outbox could not be read for /metrics")
+        backlog = None
+    app[METRICS].observe_outbox(backlog, app[CLOCK].now())
+    body = app[METRICS].render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
@@ -170,7 +182,7 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
                       deadline=float(config.server.reply_deadline_seconds), clock=app[CLOCK])
     app[GATEWAY] = gateway
     app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx, _reminders_ctx, _retention_ctx,
-                             _nonces_ctx, _taught_ctx])
+                             _nonces_ctx, _taught_ctx, _unanswered_ctx])
     staff_api = StaffAPI(Texts())
     app.middlewares.append(staff_api.auth)
     app.add_routes(staff_api.routes())

@@ -7,6 +7,8 @@
   names a `search_path`), and `pg_restore --clean` back into it; the workers may keep running,
   though residents writing meanwhile would see the restore undo their last minutes.
 Personal data stays encrypted in a backup: restoring it needs the keys of `FRONTDESK_DATA_KEYS`.
+Names, addresses and what residents asked are in clear in it, though, so a backup is written for
+its owner's eyes only (mode 0600), also over an older file that others could read.
 """
 
 from __future__ import annotations
@@ -56,9 +58,19 @@ def _run(command: list[str]) -> None:
         raise BackupError(f"{Path(command[0]).name} failed: {done.stderr.strip()[-2000:]}")
 
 
+def _private(path: Path) -> None:
+    """`path` made (or emptied) as a file only its owner may read or write."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def backup(config: Config, to: Path) -> Path:
     url = config.store.url
     to.parent.mkdir(parents=True, exist_ok=True)
+    _private(to)
     if url.startswith("sqlite:///"):
         source = config.sqlite_path
         if not source.exists():

@@ -7,9 +7,11 @@ import asyncio
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -106,10 +108,15 @@ def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
     start again any that dies, pass SIGHUP (reload) on, and stop them all on SIGTERM or SIGINT.
     Workers that keep dying as soon as they start are not started for ever: after GIVE_UP_AFTER
     fast deaths in a row the supervisor stops the others and exits 1, so systemd sees it."""
+    from bot.metrics import MULTIPROCESS_DIR
+
     command = [sys.executable, "-m", "bot.cli", "serve", "--config", args.config, "--worker"]
+    # the workers' counters, summed by whichever worker is scraped; a fresh folder for each run
+    counters = tempfile.mkdtemp(prefix="frontdesk-metrics-")
+    env = {**os.environ, MULTIPROCESS_DIR: counters}
 
     def start() -> subprocess.Popen:
-        return subprocess.Popen(command, preexec_fn=_ignore_reload_while_starting)
+        return subprocess.Popen(command, env=env, preexec_fn=_ignore_reload_while_starting)
 
     workers = [start() for _ in range(args.workers)]
     started = [time.monotonic()] * args.workers
@@ -161,6 +168,7 @@ def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
             except subprocess.TimeoutExpired:
                 worker.kill()
         pid_file.unlink(missing_ok=True)
+        shutil.rmtree(counters, ignore_errors=True)
     return status
 
 

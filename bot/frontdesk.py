@@ -13,6 +13,11 @@
   answered and a step of a dialog says plainly that it cannot continue now.
 - If the answer is not ready within the deadline, the resident is told to wait a moment and the
   answer follows through the customer-service API (the outbox).
+- A message that needs an answer is kept (encrypted) with its claim until its answer is recorded
+  or queued, and the claim is renewed while a late answer is worked on: when the worker dies
+  meanwhile, the restart or another worker finds the stale claim (`finish_unanswered`, run every
+  few seconds), answers the message and pushes the answer, so no resident told 请稍等 is left
+  without one.
 - Any error is logged with its traceback and the resident gets a kind apology, never silence.
 """
 
@@ -25,20 +30,23 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from bot.context import Context, Turn
-from bot.messages import Inbound, MenuClick, Text, Unsubscribe, Voice
+from bot.messages import Inbound, MenuClick, Text, Unsubscribe, Voice, from_json, to_json
 from bot.metrics import Metrics
 from bot.replies import NoReply, Reply, TextReply
 from bot.router import BACK_WORDS, RootRouter
 from bot.steps import MISSES, Steps, leaves, wants_back_in, wants_out
 from bot.store.redis import StateUnavailable
 from bot.tone import kindly
+from bot.vault import SealBroken
 
 log = logging.getLogger(__name__)
 
 SEEN_EVERY = timedelta(minutes=1)
 # A message claimed this long ago without a reply was lost with its process (a crash or kill);
-# WeChat's retry is then handled afresh. Answers that run late are recorded long before this.
+# WeChat's retry is then handled afresh. An answer that runs late renews its claim meanwhile; one
+# whose claim is this old without its answer recorded is answered again and pushed.
 ABANDONED_AFTER = 10
+RENEW_EVERY = ABANDONED_AFTER / 3   # a late answer being worked on keeps its claim fresh
 
 
 class FrontDesk:
@@ -67,7 +75,7 @@ class FrontDesk:
         store = self.ctx.store
         key = message.dedup_key
         now = self.ctx.clock.now()
-        if not await store.messages.claim(key, message.openid, now):
+        if not await store.messages.claim(key, message.openid, now, self._kept(message)):
             abandoned = key not in self._inflight and await store.messages.take_over(
                 key, now, now - timedelta(seconds=ABANDONED_AFTER))
             if not abandoned:
@@ -80,7 +88,7 @@ class FrontDesk:
             reply = await asyncio.wait_for(asyncio.shield(task), deadline)
         except TimeoutError:
             reply = TextReply(self.ctx.texts.chat("please_wait")) if message.needs_answer else NoReply()
-            await store.messages.answered(key, reply.to_json())
+            await store.messages.answered(key, reply.to_json(), final=False)
             self._spawn(self._deliver_late(message, task))
             self.metrics.deferred.inc()
             return reply
@@ -107,9 +115,46 @@ class FrontDesk:
         return reply
 
     async def _deliver_late(self, message: Inbound, task: asyncio.Task[Reply]) -> None:
-        reply = await task
+        reply = await self._keeping_claim(message.dedup_key, task)
         if isinstance(reply, TextReply):
             await self.ctx.store.outbox.add(message.openid, [reply.text, *reply.more], self.ctx.clock.now())
+        await self.ctx.store.messages.finished(message.dedup_key)
+
+    async def _keeping_claim(self, key: str, task: asyncio.Task[Reply]) -> Reply:
+        """The answer, the message's claim renewed while it is worked on."""
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=RENEW_EVERY)
+            if done:
+                return task.result()
+            await self.ctx.store.messages.renew(key, self.ctx.clock.now())
+
+    def _kept(self, message: Inbound) -> str | None:
+        """The message as kept with its claim until answered: encrypted, it may hold a 身份证号."""
+        if not message.needs_answer:
+            return None
+        vault = self.ctx.store.vault
+        return vault.seal(to_json(message)) if vault is not None else to_json(message)
+
+    async def finish_unanswered(self) -> int:
+        """Answer the messages whose worker died before their answer was recorded (their claim
+        not renewed for `ABANDONED_AFTER` seconds), pushing each answer; how many were."""
+        store, finished = self.ctx.store, 0
+        now = self.ctx.clock.now()
+        stale = now - timedelta(seconds=ABANDONED_AFTER)
+        for key, kept in await store.messages.unfinished(stale):
+            if key in self._inflight or not await store.messages.resume(key, now, stale):
+                continue
+            try:
+                message = from_json(store.vault.open(kept) if store.vault is not None else kept)
+            except (SealBroken, ValueError, KeyError, TypeError):
+                log.exception("%s was claimed but never answered, and cannot be read again; given up", key)
+                await store.messages.finished(key)
+                continue
+            log.warning("%s was claimed but its answer never recorded; answering it now", key)
+            await self._deliver_late(message, asyncio.create_task(self._answer_and_record(message)))
+            self.metrics.deferred.inc()
+            finished += 1
+        return finished
 
     async def _queue_more(self, openid: str, reply: Reply) -> None:
         if isinstance(reply, TextReply) and reply.more:
@@ -259,6 +304,8 @@ class FrontDesk:
         turn.match = match = turn.match or turn.ctx.library.matcher.match(turn.text)
         turn.intent = match.intent
         best = match.best
+        if turn.state_unread and self._step_lost(turn):
+            return await self.root.for_intent(turn)   # maybe the answer to a step (a 身份证号): not a question
         await turn.ctx.store.inquiries.log(  # 首问登记: stored with any phone or ID number masked
             openid=turn.openid, question=turn.text[:500], intent=match.intent,
             guide=best.name if best else None, score=best.score if best else None,

@@ -10,8 +10,9 @@ picker's notice …) becomes `Acknowledged`, `TemplateReport` or `LocationReport
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from wechatpy.messages import (
@@ -192,6 +193,21 @@ SILENT_EVENTS = frozenset({
     "submit_invoice_title", "publishjobfinish", "subscribe_msg_popup_event",
     "subscribe_msg_change_event", "subscribe_msg_sent_event",
 })
+
+
+# Every kind by name, for a message kept with its claim until it is answered (`to_json`)
+KINDS: dict[str, type[Inbound]] = {kind.__name__: kind for kind in (
+    Text, Voice, Location, LocationReport, Media, Subscribe, Scan, ScanCode, Unsubscribe, MenuClick,
+    TemplateReport, Acknowledged, Unknown)}
+
+
+def to_json(message: Inbound) -> str:
+    return json.dumps({"kind": type(message).__name__, **asdict(message)}, ensure_ascii=False)
+
+
+def from_json(raw: str) -> Inbound:
+    fields = json.loads(raw)
+    return KINDS[fields.pop("kind")](**fields)
 
 
 def _on_earth(latitude: float, longitude: float) -> bool:

@@ -1,10 +1,50 @@
-"""Prometheus metrics, kept in the app's own registry (no process-wide globals)."""
+"""Prometheus metrics, kept in the app's own registry (no process-wide globals).
+
+With `serve --workers N` every worker counts into prometheus-client's multiprocess mode, in a
+directory the supervisor makes for that run (`MULTIPROCESS_DIR`), and any worker's /metrics
+reads them all: a scrape through the shared port gets the sum, whichever worker answers. Chosen
+over a shared registry in Redis or the database because an increment stays a write to memory
+(no round trip per message, nothing lost while Redis is down), and a worker that dies leaves its
+file behind, so a total never goes backwards when the supervisor starts another.
+
+What the store holds — notices waiting, the oldest one's age, dead notices — is read from it at
+each scrape (`observe_outbox`): it is the same for every worker, so it is not summed.
+"""
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
+from typing import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from bot.messages import Inbound
+
+# prometheus-client's own variable: set (by the supervisor) before a worker starts, it makes every
+# counter a shared file in that directory
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class OutboxGauges(Collector):
+    """The outbox as the store saw it at this scrape."""
+
+    def __init__(self) -> None:
+        self.waiting: int | None = None
+        self.oldest_seconds = 0.0
+        self.dead = 0
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if self.waiting is None:   # the store did not answer this scrape
+            return
+        yield GaugeMetricFamily("frontdesk_outbox_waiting", "Notices not yet sent (and not dead)", value=self.waiting)
+        yield GaugeMetricFamily("frontdesk_outbox_oldest_waiting_seconds",
+                                "Age of the oldest notice not yet sent, in seconds (0: none waiting)",
+                                value=self.oldest_seconds)
+        yield GaugeMetricFamily("frontdesk_outbox_dead", "Dead notices nobody has followed up yet", value=self.dead)
 
 
 class Metrics:
@@ -24,9 +64,28 @@ class Metrics:
         self.errors = Counter("frontdesk_errors", "Messages whose handling raised", registry=self.registry)
         self.pushes = Counter("frontdesk_pushes", "Outbox messages sent, by result", ["result"],
                               registry=self.registry)
+        self.token_refreshes = Counter("frontdesk_token_refreshes", "Access tokens fetched from WeChat",
+                                       registry=self.registry)
+        self.outbox = OutboxGauges()
+        self.registry.register(self.outbox)
 
     def count(self, message: Inbound, intent: str, decision: str) -> None:
         self.messages.labels(type(message).__name__.lower(), intent, decision).inc()
 
+    def observe_outbox(self, backlog: tuple[int, str | None, int] | None, now: datetime) -> None:
+        """(waiting, the oldest waiting one's creation time, dead) from the store; None when it
+        did not answer (the gauges are left out rather than shown as zero)."""
+        if backlog is None:
+            self.outbox.waiting = None
+            return
+        waiting, oldest, dead = backlog
+        self.outbox.waiting, self.outbox.dead = waiting, dead
+        self.outbox.oldest_seconds = max((now - datetime.fromisoformat(oldest)).total_seconds(), 0.0) if oldest else 0.0
+
     def render(self) -> bytes:
+        if os.environ.get(MULTIPROCESS_DIR):
+            every_worker = CollectorRegistry()
+            MultiProcessCollector(every_worker)
+            every_worker.register(self.outbox)
+            return generate_latest(every_worker)
         return generate_latest(self.registry)

@@ -21,8 +21,9 @@ SERVE = [sys.executable, "-m", "bot.cli", "serve", "--workers", "2", "--config"]
 
 
 def _serve(config, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([*SERVE, str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}, **kwargs)
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    return subprocess.Popen([*SERVE, str(config)], stderr=subprocess.STDOUT, text=True, cwd=PROJECT_ROOT,
+                            env={**os.environ, **(env or {})}, **kwargs)
 
 
 def test_a_malformed_key_stops_the_supervisor_before_any_worker_starts(tmp_path):
@@ -72,7 +73,8 @@ async def test_a_reload_while_the_workers_start_does_not_end_them(tmp_path, post
     store_url = postgres_server.url_for(await postgres_server.new_schema())
     config = _config(tmp_path, 1, store_url, "http://127.0.0.1:9", "")
     pid_file = tmp_path / "data" / "frontdesk.pid"   # written once the supervisor takes reloads
-    supervisor = _serve(config)
+    log = tmp_path / "supervisor.log"
+    supervisor = _serve(config, stdout=log.open("w"))
     try:
         for _ in range(300):
             if pid_file.exists():
@@ -81,9 +83,14 @@ async def test_a_reload_while_the_workers_start_does_not_end_them(tmp_path, post
         for _ in range(5):                        # `frontdesk reload` while the workers still import
             os.kill(int(pid_file.read_text()), signal.SIGHUP)
             time.sleep(0.2)
-        time.sleep(8)                             # every worker up by now
+        for _ in range(900):                      # every worker up, however busy the machine
+            output = log.read_text()
+            if output.count("frontdesk serving") == 2 or "starting another" in output:
+                break
+            time.sleep(0.1)
         supervisor.send_signal(signal.SIGTERM)
-        output, _ = supervisor.communicate(timeout=60)
+        supervisor.wait(timeout=60)
+        output = log.read_text()
         assert supervisor.returncode == 0, output
         assert "starting another" not in output and output.count("frontdesk serving") == 2
     finally:

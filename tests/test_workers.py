@@ -13,11 +13,14 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.clock import Clock
 from bot.config import PROJECT_ROOT
@@ -42,6 +45,7 @@ class Workers:
     postgres: ThrowawayPostgres
     side: WeChatSide
     session: aiohttp.ClientSession
+    configs: list[Path]
 
     async def post(self, worker: int, xml: str) -> tuple[int, str]:
         """A message as WeChat sends it (signed, encrypted) to one worker: (status, reply text)."""
@@ -52,6 +56,11 @@ class Workers:
             return resp.status, raw
         reply = self.side.open_reply(raw)
         return 200, reply["Content"] if reply else ""
+
+    async def restart(self, worker: int, log: Path) -> None:
+        """Start a worker again (after a kill) on its own config and port."""
+        self.processes[worker] = _worker(self.configs[worker], log)
+        await _until_up(self.session, self.bases[worker], self.processes[worker], log)
 
     async def say(self, worker: int, openid: str, text: str) -> str:
         """A resident's message to one worker; the text it answers."""
@@ -83,6 +92,11 @@ url = "{redis_url}"
     return path
 
 
+def _worker(config: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(config), "--worker"],
+                            stdout=log.open("a"), stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+
+
 async def _until_up(session: aiohttp.ClientSession, base: str, process: subprocess.Popen, log: Path) -> None:
     for _ in range(200):
         if process.poll() is not None:
@@ -110,21 +124,20 @@ async def workers(request, tmp_path, aiohttp_server, postgres_server):
     fake = FakeWeChat(app_id=APP_ID, app_secret=SECRET)
     api_base = str((await aiohttp_server(fake.app())).make_url("")).rstrip("/")
     store_url = postgres_server.url_for(await postgres_server.new_schema())
-    processes, bases = [], []
+    processes, bases, configs = [], [], []
     async with aiohttp.ClientSession() as session:
         try:
             for n in range(2):
                 config = _config(tmp_path, n, store_url, api_base, redis_url)
                 log = tmp_path / f"worker{n}.log"
-                processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "bot.cli", "serve", "--config", str(config), "--worker"],
-                    stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=PROJECT_ROOT))
+                configs.append(config)
+                processes.append(_worker(config, log))
                 port = re.search(r"port = (\d+)", config.read_text()).group(1)
                 bases.append(f"http://127.0.0.1:{port}")
                 await _until_up(session, bases[-1], processes[-1], log)
             yield Workers(bases=bases, processes=processes, store_url=store_url, fake=fake, postgres=postgres_server,
                           side=WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="safe"),
-                          session=session)
+                          session=session, configs=configs)
         finally:
             for process in processes:
                 stop(process)
@@ -208,6 +221,36 @@ async def test_a_worker_killed_mid_load_loses_nothing(workers, tmp_path):
     assert len(delivered) - len(set(delivered)) <= 1
 
 
+async def test_answer_in_progress_when_its_worker_is_killed_reaches_the_resident_once(workers, tmp_path):
+    question = "老年人优待证怎么办"
+    schema = re.search(r"search_path=(\w+)", workers.store_url).group(1)
+    blocker = await asyncpg.connect(workers.postgres.url)
+    try:
+        # a slow store: the question's log line waits behind a lock, the answer with it
+        holding = blocker.transaction()
+        await holding.start()
+        await blocker.execute(f"LOCK TABLE {schema}.inquiries IN EXCLUSIVE MODE")
+        assert await workers.say(0, "o-killed-midway", question) == PLEASE_WAIT   # WeChat will not retry
+        workers.processes[0].kill()   # kill -9 while it answers
+        workers.processes[0].wait(timeout=10)
+        # the dead worker's connections die with it, as when its machine goes down
+        await blocker.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+        await holding.rollback()
+        await workers.restart(0, tmp_path / "worker0.log")
+        for _ in range(400):   # the claim goes stale after 10 s; the restart or the other worker answers
+            if workers.fake.texts_to("o-killed-midway"):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(6)   # a further round of both workers finds nothing left to answer
+        pushed = workers.fake.texts_to("o-killed-midway")
+        logged = await blocker.fetch(f"SELECT question FROM {schema}.inquiries WHERE openid = 'o-killed-midway'")
+    finally:
+        await blocker.close()
+    assert len(pushed) == 1 and "老年人优待证" in pushed[0], pushed
+    assert [row["question"] for row in logged] == [question]
+
+
 async def test_postgresql_restarted_under_load_costs_an_apology_at_worst(workers, tmp_path):
     apology = Texts().chat("error")
     complainants = [f"o-complaint-{n}" for n in range(24)]
@@ -270,3 +313,64 @@ async def test_serve_workers_restarts_a_worker_that_dies_and_stops_them_all(tmp_
             os.kill(second, 0)   # the workers stopped with it
     finally:
         stop(supervisor)
+
+
+def _scraped(text: str) -> dict[str, float]:
+    """Each metric's samples summed over their labels."""
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            totals[sample.name] = totals.get(sample.name, 0) + sample.value
+    return totals
+
+
+async def test_metrics_of_serve_workers_are_the_sum_of_every_worker(tmp_path, aiohttp_server, postgres_server):
+    fake = FakeWeChat(app_id=APP_ID, app_secret=SECRET)
+    fake.failing = -1   # WeChat is down: the notices wait
+    api_base = str((await aiohttp_server(fake.app())).make_url("")).rstrip("/")
+    store_url = postgres_server.url_for(await postgres_server.new_schema())
+    store = await open_store(store_url, tmp_path)
+    an_hour_ago = Clock().now() - timedelta(hours=1)
+    try:
+        for n in range(3):
+            await store.residents.seen(f"o-waiting-{n}", Clock().now())   # within WeChat's 48 hours
+            await store.outbox.add(f"o-waiting-{n}", ["您的办件已受理"], an_hour_ago + timedelta(minutes=n))
+        await store.outbox.add("o-dead", ["您的办件已办结"], an_hour_ago)
+        await store.write("UPDATE outbox SET dead_at=? WHERE openid='o-dead'", an_hour_ago.isoformat())
+    finally:
+        await store.close()
+    config = _config(tmp_path, 8, store_url, api_base, "")
+    base = "http://127.0.0.1:" + re.search(r"port = (\d+)", config.read_text()).group(1)
+    log = tmp_path / "supervisor.log"
+    supervisor = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(config), "--workers",
+                                   "2"], stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+    side = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="safe")
+    try:
+        # a connection of its own for each request, so the kernel spreads them over both workers
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+            for _ in range(900):   # both workers serving (each loads the knowledge base), not only the first
+                if len(re.findall(r"frontdesk serving .*, worker \d+", log.read_text())) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            await _until_up(session, base, supervisor, log)
+            for n in range(20):
+                query, body = side.seal(text_xml(f"o-metrics-{n}", "老年人优待证怎么办"))
+                async with session.post(base + "/wechat", params=query, data=body) as resp:
+                    assert "老年人优待证" in side.open_reply(await resp.text())["Content"]
+            for _ in range(100):   # the pushers try the notices: one token for both workers
+                if fake.token_fetches:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
+            scrapes = []
+            for _ in range(8):
+                async with session.get(base + "/metrics") as resp:
+                    scrapes.append(_scraped(await resp.text()))
+    finally:
+        stop(supervisor)
+    for scraped in scrapes:
+        assert scraped["frontdesk_messages_total"] == 20, scraped
+        assert scraped["frontdesk_token_refreshes_total"] == fake.token_fetches == 1
+        assert scraped["frontdesk_outbox_waiting"] == 3
+        assert scraped["frontdesk_outbox_dead"] == 1
+        assert 3600 <= scraped["frontdesk_outbox_oldest_waiting_seconds"] < 3600 + 120

@@ -3,6 +3,7 @@ around the store's one-transaction write."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,9 +15,12 @@ from bot.knowledge.library import Library
 from bot.personal import case_fields
 from bot.store.base import Dialog
 from bot.store.cases import Case, StaleCase
+from bot.store.redis import StateUnavailable
 from bot.store.staff import StaffMember
 from bot.texts import Texts
 from bot.workdays import WorkCalendar
+
+log = logging.getLogger(__name__)
 
 
 RATED_KINDS = ("proxy", "home_visit", "complaint")
@@ -101,11 +105,16 @@ class CaseDesk:
 
     async def _await_rating(self, case: Case) -> None:
         """Let the resident's next message be their rating — unless they are in the middle of
-        something else (a booking, another 代办); then 评价 still finds the case."""
+        something else (a booking, another 代办); then 评价 still finds the case. With Redis (which
+        keeps dialogs) down the move stands all the same: 评价 finds the case then too."""
         now = self.clock.now()
-        current = await self.store.dialogs.get(case.openid, now, timedelta(hours=48))
-        if current is None or current.state.startswith("faq:"):
-            await self.store.dialogs.set(case.openid, Dialog(state="rating:score", data={"case": case.number}), now)
+        try:
+            current = await self.store.dialogs.get(case.openid, now, timedelta(hours=48))
+            if current is None or current.state.startswith("faq:"):
+                await self.store.dialogs.set(case.openid, Dialog(state="rating:score", data={"case": case.number}),
+                                             now)
+        except StateUnavailable as e:
+            log.warning("case %s moved; its rating is not awaited in the dialog: %s", case.number, e)
 
 
 __all__ = ["CaseDesk", "InvalidMove", "StaleCase"]

@@ -14,6 +14,7 @@ Redis is help, not a single point of failure:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, AsyncIterator, Callable
 
 import redis.asyncio as aioredis
+from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
 from bot.errors import StoreError
@@ -36,12 +38,45 @@ log = logging.getLogger(__name__)
 
 PREFIX = "frontdesk:"
 MESSAGE_TTL = 2 * 24 * 3600   # WeChat retries within seconds; kept as long as the database kept them
-LOCK_SECONDS = 60             # a lock a dead worker held is free again after this
+UNFINISHED = PREFIX + "unfinished"   # messages whose answer is not recorded yet, by claim time
+LOCK_SECONDS = 60             # how long a message waits for a resident's lock
+LOCK_LEASE = 10               # a lock a dead worker held is free again after this; renewed while held
 
+# KEYS: the message's hash, the index of unfinished messages (scored by claim time, in seconds)
 _CLAIM = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'claimed', ARGV[1])
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'pending', ARGV[3])
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+# an answer recorded (ARGV[2] = 1: the answer itself), a claim renewed or resumed: each only on a
+# message claimed here (0: it was claimed through the database while Redis was away)
+_ANSWERED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'reply', ARGV[1])
+if ARGV[2] == '1' then
+  redis.call('HDEL', KEYS[1], 'pending')
+  redis.call('ZREM', KEYS[2], ARGV[3])
+end
+return 1
+"""
+_FINISHED = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[1], 'pending')
+return 1
+"""
+_RESUME = """
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[3]) return -1 end
+if redis.call('HEXISTS', KEYS[1], 'pending') == 0 then redis.call('ZREM', KEYS[2], ARGV[3]) return 0 end
+local claimed = redis.call('HGET', KEYS[1], 'claimed')
+if ARGV[2] ~= '' and claimed and claimed >= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'claimed', ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
 return 1
 """
 _TAKE_OVER = """
@@ -69,6 +104,9 @@ class RedisState:
         self.claim_script = client.register_script(_CLAIM)
         self.take_over_script = client.register_script(_TAKE_OVER)
         self.admit_script = client.register_script(_ADMIT)
+        self.answered_script = client.register_script(_ANSWERED)
+        self.finished_script = client.register_script(_FINISHED)
+        self.resume_script = client.register_script(_RESUME)
 
     @classmethod
     def open(cls, url: str, timeout: float) -> "RedisState":
@@ -82,7 +120,7 @@ class RedisState:
     @asynccontextmanager
     async def hold(self, key: str, fallback: Callable[[str], AbstractAsyncContextManager[None]]) -> AsyncIterator[None]:
         """`key` held for every worker; through the database when Redis cannot give it."""
-        lock = self.client.lock(PREFIX + "lock:" + key, timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS)
+        lock = self.client.lock(PREFIX + "lock:" + key, timeout=LOCK_LEASE, blocking_timeout=LOCK_SECONDS)
         try:
             acquired = await lock.acquire()
         except RedisError as e:
@@ -92,13 +130,26 @@ class RedisState:
             async with fallback(key):
                 yield
             return
+        renewing = asyncio.create_task(self._renew(lock, key))
         try:
             yield
         finally:
+            renewing.cancel()
             try:
                 await lock.release()
             except (LockError, RedisError) as e:   # expired meanwhile, or Redis went away: it times out
                 log.warning("Redis lock %s not released: %s", key, e)
+
+    @staticmethod
+    async def _renew(lock: Lock, key: str) -> None:
+        """Keep a lock held as long as its holder works (a dead holder's lock runs out soon)."""
+        while True:
+            await asyncio.sleep(LOCK_LEASE / 3)
+            try:
+                await lock.reacquire()
+            except (LockError, RedisError) as e:
+                log.warning("Redis lock %s not renewed: %s", key, e)
+                return
 
     async def allow(self, key: str, limit: int, now: datetime) -> bool:
         """Count one event for `key` in this minute; False once there were `limit` already."""
@@ -172,12 +223,17 @@ class RedisMessages:
     def _key(self, key: str) -> str:
         return f"{PREFIX}message:{key}"
 
-    async def claim(self, key: str, openid: str, now: datetime) -> bool:
+    def _keys(self, key: str) -> list[str]:
+        return [self._key(key), UNFINISHED]
+
+    async def claim(self, key: str, openid: str, now: datetime, pending: str | None = None) -> bool:
         try:
-            return bool(await self.state.claim_script(keys=[self._key(key)], args=[iso(now), MESSAGE_TTL]))
+            claimed = await self.state.claim_script(keys=self._keys(key),
+                                                    args=[iso(now), MESSAGE_TTL, pending or "", now.timestamp(), key])
+            return bool(claimed)
         except RedisError as e:
             log.warning("Redis unavailable for de-duplication (%s); using the database", e)
-            return await self.fallback.claim(key, openid, now)
+            return await self.fallback.claim(key, openid, now, pending)
 
     async def take_over(self, key: str, now: datetime, claimed_before: datetime) -> bool:
         try:
@@ -185,11 +241,58 @@ class RedisMessages:
         except RedisError:
             return await self.fallback.take_over(key, now, claimed_before)
 
-    async def answered(self, key: str, reply_json: str) -> None:
+    async def answered(self, key: str, reply_json: str, final: bool = True) -> None:
         try:
-            await self.client.hset(self._key(key), "reply", reply_json)
+            if await self.state.answered_script(keys=self._keys(key), args=[reply_json, int(final), key]):
+                return
         except RedisError:
-            await self.fallback.answered(key, reply_json)
+            pass
+        await self.fallback.answered(key, reply_json, final)
+
+    async def renew(self, key: str, now: datetime) -> None:
+        try:
+            if await self.state.resume_script(keys=self._keys(key), args=[iso(now), "", key, now.timestamp()]) >= 0:
+                return
+        except RedisError:
+            pass
+        await self.fallback.renew(key, now)
+
+    async def finished(self, key: str) -> None:
+        try:
+            if await self.state.finished_script(keys=self._keys(key), args=[key]):
+                return
+        except RedisError:
+            pass
+        await self.fallback.finished(key)
+
+    async def unfinished(self, claimed_before: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        """Those claimed here, then those claimed through the database while Redis was away."""
+        found: list[tuple[str, str]] = []
+        try:
+            before = f"({claimed_before.timestamp()}"   # "(": before then, not at
+            keys = await self.client.zrangebyscore(UNFINISHED, "-inf", before, start=0, num=limit)
+            if keys:
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for key in keys:
+                        pipe.hget(self._key(key), "pending")
+                    kept = await pipe.execute()
+                found = [(key, pending) for key, pending in zip(keys, kept) if pending]
+                gone = [key for key, pending in zip(keys, kept) if not pending]
+                if gone:
+                    await self.client.zrem(UNFINISHED, *gone)
+        except RedisError as e:
+            log.warning("Redis unavailable for unfinished answers (%s); looking in the database only", e)
+        return found + await self.fallback.unfinished(claimed_before, limit)
+
+    async def resume(self, key: str, now: datetime, claimed_before: datetime) -> bool:
+        try:
+            resumed = await self.state.resume_script(keys=self._keys(key),
+                                                     args=[iso(now), iso(claimed_before), key, now.timestamp()])
+            if resumed >= 0:
+                return bool(resumed)
+        except RedisError:
+            pass
+        return await self.fallback.resume(key, now, claimed_before)
 
     async def reply_for(self, key: str) -> tuple[bool, str | None]:
         try:

@@ -173,11 +173,15 @@ class Inquiries(_Repo):
 
 
 class ProcessedMessages(_Repo):
-    async def claim(self, key: str, openid: str, now: datetime) -> bool:
+    """Messages claimed for handling. A message that needs an answer is kept with its claim
+    (`pending`, encrypted by the caller) until its answer is recorded: a worker that dies while
+    answering leaves it to be finished (`unfinished`, `resume`) once its claim is stale."""
+
+    async def claim(self, key: str, openid: str, now: datetime, pending: str | None = None) -> bool:
         """True if this message is new and now ours to handle; False for a retry."""
         changed = await self.store.write(
-            "INSERT INTO processed_messages(key, openid, created_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(key) DO NOTHING", key, openid, iso(now))
+            "INSERT INTO processed_messages(key, openid, created_at, pending) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(key) DO NOTHING", key, openid, iso(now), pending)
         return changed == 1
 
     async def take_over(self, key: str, now: datetime, claimed_before: datetime) -> bool:
@@ -187,12 +191,39 @@ class ProcessedMessages(_Repo):
             iso(now), key, iso(claimed_before))
         return changed == 1
 
-    async def answered(self, key: str, reply_json: str) -> None:
-        await self.store.write("UPDATE processed_messages SET reply=? WHERE key=?", reply_json, key)
+    async def answered(self, key: str, reply_json: str, final: bool = True) -> None:
+        """The reply WeChat's retries get; `final`: it is the answer itself (not 请稍等)."""
+        if final:
+            await self.store.write("UPDATE processed_messages SET reply=?, pending=NULL WHERE key=?", reply_json, key)
+        else:
+            await self.store.write("UPDATE processed_messages SET reply=? WHERE key=?", reply_json, key)
 
     async def reply_for(self, key: str) -> tuple[bool, str | None]:
         row = await self.store.fetchone("SELECT reply FROM processed_messages WHERE key=?", key)
         return (row is not None, row["reply"] if row else None)
+
+    async def renew(self, key: str, now: datetime) -> None:
+        """Still answering it: the claim is not stale."""
+        await self.store.write("UPDATE processed_messages SET created_at=? WHERE key=? AND pending IS NOT NULL",
+                               iso(now), key)
+
+    async def finished(self, key: str) -> None:
+        """Its answer is on its way (in the outbox): nothing is left to finish."""
+        await self.store.write("UPDATE processed_messages SET pending=NULL WHERE key=?", key)
+
+    async def unfinished(self, claimed_before: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        """(key, pending) of messages claimed before then whose answer was never recorded."""
+        rows = await self.store.fetchall(
+            "SELECT key, pending FROM processed_messages WHERE pending IS NOT NULL AND created_at < ? "
+            "ORDER BY created_at LIMIT ?", iso(claimed_before), limit)
+        return [(row["key"], row["pending"]) for row in rows]
+
+    async def resume(self, key: str, now: datetime, claimed_before: datetime) -> bool:
+        """Claim again an unfinished message whose claim is stale; False if another did first."""
+        changed = await self.store.write(
+            "UPDATE processed_messages SET created_at=? WHERE key=? AND pending IS NOT NULL AND created_at < ?",
+            iso(now), key, iso(claimed_before))
+        return changed == 1
 
     async def purge_before(self, before: datetime) -> int:
         changed = await self.store.write("DELETE FROM processed_messages WHERE created_at < ?", iso(before))
@@ -375,6 +406,16 @@ class Outbox(_Repo):
     async def pending_count(self) -> int:
         row = await self.store.fetchone("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL")
         return row["n"] if row else 0
+
+    async def backlog(self) -> tuple[int, str | None, int]:
+        """For monitoring: notices waiting, when the oldest of them was written, and dead notices
+        nobody has followed up yet."""
+        row = await self.store.fetchone(
+            "SELECT COALESCE(SUM(CASE WHEN dead_at IS NULL THEN 1 ELSE 0 END), 0) AS waiting, "
+            "MIN(CASE WHEN dead_at IS NULL THEN created_at END) AS oldest, "
+            "COALESCE(SUM(CASE WHEN dead_at IS NOT NULL AND handled_at IS NULL THEN 1 ELSE 0 END), 0) AS dead "
+            "FROM outbox WHERE sent_at IS NULL")
+        return int(row["waiting"]), row["oldest"], int(row["dead"])
 
 
 

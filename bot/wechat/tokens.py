@@ -20,10 +20,11 @@ REFRESH_EVERY = timedelta(minutes=1)   # a refused token is replaced at most thi
 
 
 class SharedToken:
-    def __init__(self, store, app_id: str, clock: Clock):
+    def __init__(self, store, app_id: str, clock: Clock, fetched: Callable[[], object] = lambda: None):
         self.store = store
         self.app_id = app_id
         self.clock = clock
+        self.fetched = fetched   # told of each token taken from WeChat (counted in /metrics)
 
     async def current(self, fetch: Fetch, stale: str | None = None) -> tuple[str, datetime]:
         """The token and when to stop using it: the stored one while it is good and not the
@@ -40,6 +41,7 @@ class SharedToken:
                 raise WeChatAPIError(40001, "WeChat refused an access token taken less than a minute ago; "
                                             "not taking another yet")
             token, lasts = await fetch()
+            self.fetched()
             until = now + max(timedelta(seconds=lasts) - EARLY, timedelta(seconds=60))
             await self.store.tokens.save(self.app_id, token, until, fetched_at=now)
             return token, until

@@ -46,6 +46,8 @@ def test_backup_and_restore(tmp_path, store_url):
     kept = asyncio.run(_open_case(store_url, tmp_path, "o-before"))
     taken = _cli("backup", "--config", str(config), "--to", str(tmp_path / "backups" / "store.backup"))
     assert taken.returncode == 0, taken.stderr
+    # only its owner may read it: names and case details are in clear in a backup
+    assert (tmp_path / "backups" / "store.backup").stat().st_mode & 0o777 == 0o600
     later = asyncio.run(_open_case(store_url, tmp_path, "o-after"))
     assert {n for n, _ in asyncio.run(_cases(store_url, tmp_path))} == {kept, later}
 
@@ -54,6 +56,18 @@ def test_backup_and_restore(tmp_path, store_url):
     assert asyncio.run(_cases(store_url, tmp_path)) == [(kept, "13800001234")]   # as it was, still readable
     missing = _cli("restore", "--config", str(config), "--from", str(tmp_path / "nothing.backup"))
     assert missing.returncode == 1 and "no backup" in missing.stderr
+
+
+def test_a_backup_written_over_a_readable_file_is_made_private(tmp_path):
+    config, url = tmp_path / "config.toml", f"sqlite:///{tmp_path / 'fd.db'}"
+    config.write_text('[wechat]\napp_id = "wx"\napp_secret = "s"\ntoken = "t"\nmode = "plain"\n'
+                      f'[store]\nurl = "{url}"\n', encoding="utf-8")
+    asyncio.run(_open_case(url, tmp_path, "o-private"))
+    old = tmp_path / "yesterday.backup"
+    old.write_bytes(b"")
+    old.chmod(0o644)
+    assert _cli("backup", "--config", str(config), "--to", str(old)).returncode == 0
+    assert old.stat().st_mode & 0o777 == 0o600
 
 
 def test_a_sqlite_restore_waits_for_the_server_to_stop(tmp_path):

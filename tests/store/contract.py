@@ -63,3 +63,23 @@ async def dead_notice(store: Store, openid: str, text: str = "您的材料已审
     item = next(i for i in await store.outbox.waiting(openid) if i.text == text)
     await store.outbox.failed(item.id, "48001 api unauthorized", None, NOW)
     return item.id
+
+
+async def check_unfinished_answers(store: Store) -> None:
+    """A message kept with its claim is unfinished until its answer is recorded: found once its
+    claim is stale, resumed by one worker only, and no longer once answered or queued."""
+    messages = store.messages
+    await messages.claim("msg-slow", "o-resident-1", NOW, "sealed question 1")
+    await messages.claim("msg-quick", "o-resident-1", NOW, "sealed question 2")
+    await messages.claim("msg-event", "o-resident-1", NOW)   # needs no answer: nothing kept
+    await messages.answered("msg-slow", '{"text": "请稍等"}', final=False)
+    await messages.answered("msg-quick", '{"text": "请带身份证"}')
+    assert await messages.unfinished(NOW) == []   # claimed just now: its worker may be at it
+    await messages.renew("msg-slow", later(seconds=30))   # still at it
+    assert await messages.unfinished(later(seconds=20)) == []
+    assert await messages.unfinished(later(minutes=1)) == [("msg-slow", "sealed question 1")]
+    assert await messages.resume("msg-slow", later(minutes=2), later(minutes=1)) is True
+    assert await messages.resume("msg-slow", later(minutes=2), later(minutes=1)) is False   # another was first
+    await messages.finished("msg-slow")
+    assert await messages.unfinished(later(days=1)) == []
+    assert await messages.reply_for("msg-slow") == (True, '{"text": "请稍等"}')   # WeChat's retry still gets it

@@ -7,7 +7,8 @@ import asyncio
 from datetime import datetime, timedelta
 
 from bot.store import Dialog, open_store, Store
-from tests.store.contract import BAISHUI, FAR, NOW, QINGSHAN, dead_notice, later, make_booking, make_case, notices
+from tests.store.contract import (BAISHUI, FAR, NOW, QINGSHAN, check_unfinished_answers, dead_notice, later,
+                                  make_booking, make_case, notices)
 
 
 # residents and dialogs
@@ -76,6 +77,10 @@ async def test_only_an_old_unanswered_claim_is_taken_over(store):
     assert await messages.take_over("msg-done", later(minutes=10), claimed_before=later(minutes=5)) is False
     assert await messages.take_over("msg-lost", later(minutes=10), claimed_before=later(minutes=5)) is True
     assert await messages.take_over("msg-lost", later(minutes=11), claimed_before=later(minutes=5)) is False
+
+
+async def test_an_answer_never_recorded_is_found_once_its_claim_is_stale(store):
+    await check_unfinished_answers(store)
 
 
 async def test_processed_messages_are_purged_before_a_time(store):

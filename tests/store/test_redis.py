@@ -13,6 +13,7 @@ from bot.store import Dialog, open_store
 from bot.store.redis import StateUnavailable
 from bot.vault import Vault
 from tests.redis_server import ThrowawayRedis
+from tests.store.contract import check_unfinished_answers
 from tests.support import free_port
 
 NOW = FixedClock().now()
@@ -52,6 +53,12 @@ async def test_a_retry_is_claimed_once_and_taken_over_only_when_abandoned(store)
     assert await store.messages.reply_for("never-seen") == (False, None)
 
 
+async def test_an_answer_never_recorded_is_found_in_redis_once_its_claim_is_stale(store):
+    await check_unfinished_answers(store)
+    assert await store.state.client.zcard("frontdesk:unfinished") == 0
+    assert (await store.fetchone("SELECT count(*) AS n FROM processed_messages"))["n"] == 0   # all in Redis
+
+
 async def test_locks_and_rate_limits_are_shared(store, redis_server, tmp_path):
     other = await open_store(f"sqlite:///{tmp_path / 'other.db'}", tmp_path, Vault.from_env(),
                              redis_url=redis_server.url)   # another worker, same Redis
@@ -88,6 +95,22 @@ async def test_without_redis_locks_fall_back_and_dialogs_say_so(tmp_path):
             await down.dialogs.get("o-1", NOW, timedelta(minutes=30))
     finally:
         await down.close()
+
+
+async def test_an_answer_claimed_while_redis_was_down_is_finished_through_the_database(store, tmp_path):
+    down = await open_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path, Vault.from_env(),
+                            redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_timeout=0.2)
+    try:
+        assert await down.messages.claim("msg-outage", "o-1", NOW, "sealed question")   # in the database
+        await down.messages.answered("msg-outage", '{"text": "请稍等"}', final=False)
+    finally:
+        await down.close()
+    # Redis is back: the worker that finds it stale resumes and finishes it where it was claimed
+    assert await store.messages.unfinished(NOW + timedelta(minutes=1)) == [("msg-outage", "sealed question")]
+    assert await store.messages.resume("msg-outage", NOW + timedelta(minutes=2), NOW + timedelta(minutes=1))
+    await store.messages.finished("msg-outage")
+    assert await store.messages.unfinished(NOW + timedelta(days=1)) == []
+    assert not await store.state.client.exists("frontdesk:message:msg-outage")
 
 
 STAMP, KEEP = str(int(NOW.timestamp())), timedelta(seconds=600)

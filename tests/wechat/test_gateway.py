@@ -11,6 +11,7 @@ import pytest
 from bot.wechat.protocol import sign
 from bot.wechat.simulator import WeChatSide, event_xml, text_xml
 from tests.conftest import AES_KEY, APP_ID, TOKEN
+from tests.support import notices_to
 from tests.wechat.ciphertexts import encrypt_raw, frame, signed_envelope
 
 QUESTION = "老年人优待证怎么办"
@@ -353,6 +354,41 @@ async def test_slow_answer_is_acknowledged_then_pushed(start_bot, monkeypatch):
         await asyncio.sleep(0.05)
     pushed = bot.fake.texts_to("resident-slow")
     assert len(pushed) == 1 and "老年人优待证" in pushed[0] and "居民身份证" in pushed[0]
+
+
+async def test_question_whose_worker_died_after_please_wait_is_answered_by_push_once(start_bot):
+    from bot.app import DESK
+    from bot.messages import Text, to_json
+    from bot.replies import TextReply
+
+    bot = await start_bot(mode="plain")
+    asked = Text(openid="resident-died", account="gh_frontdesk", create_time=int(bot.clock.timestamp()),
+                 msg_id=777004, content=QUESTION)
+    # a worker claimed it, kept it (encrypted) and told the resident 请稍等, then died
+    await bot.store.messages.claim(asked.dedup_key, asked.openid, bot.clock.now(),
+                                   bot.store.vault.seal(to_json(asked)))
+    await bot.store.messages.answered(asked.dedup_key, TextReply("请稍等").to_json(), final=False)
+    desk = bot.app[DESK]
+    assert await desk.finish_unanswered() == 0   # its claim is fresh: the worker may be alive
+    bot.clock.advance(seconds=12)
+    assert await desk.finish_unanswered() == 1
+    bot.clock.advance(seconds=12)
+    assert await desk.finish_unanswered() == 0   # answered once
+    pushed = await notices_to(bot, "resident-died", 1)
+    await asyncio.sleep(0.3)
+    assert len(bot.fake.texts_to("resident-died")) == 1 and "居民身份证" in pushed[0]
+    assert await _inquiries(bot) == 1
+
+
+async def test_a_kept_message_no_key_opens_is_given_up_once_not_retried_for_ever(start_bot):
+    from bot.app import DESK
+
+    bot = await start_bot(mode="plain")
+    await bot.store.messages.claim("msg:resident-lost:1", "resident-lost", bot.clock.now(),
+                                   "enc:gAAAAABsealed-under-a-key-since-removed")
+    bot.clock.advance(seconds=12)
+    assert await bot.app[DESK].finish_unanswered() == 0
+    assert await bot.store.messages.unfinished(bot.clock.now() + timedelta(days=1)) == []
 
 
 async def test_user_text_cannot_break_out_of_cdata(start_bot):
