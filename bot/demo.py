@@ -37,7 +37,8 @@ DEMO_TOKEN = "demo-token"
 DEMO_ACCOUNT = "gh_frontdesk_demo"
 # console accounts the demo creates, so the console can be tried at once: (name, center, role)
 DEMO_STAFF = (("qinghe", "town-center", "clerk"), ("dongcun", "qinghe-dongcun", "clerk"),
-              ("xicun", "qinghe-xicun", "clerk"), ("county", "county", "supervisor"), ("admin", None, "admin"))
+              ("xicun", "qinghe-xicun", "clerk"), ("county", "county", "supervisor"), ("bianji", None, "editor"),
+              ("admin", None, "admin"))
 DEMO_PASSWORD = "demo-2026"
 
 

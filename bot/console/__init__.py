@@ -22,12 +22,12 @@ from bot.texts import Texts
 
 def console_routes(config: Config, texts: Texts) -> tuple[list[web.RouteDef], web.middleware]:
     """The console's routes and the middleware that guards them."""
-    from bot.console import admin, cases, frontline, insight
+    from bot.console import admin, cases, frontline, insight, teach
 
     pages = Pages(config=config, texts=texts)
     gate = Gate(pages)
     routes = gate.routes()
-    for module in (cases, frontline, insight, admin):
+    for module in (cases, frontline, insight, teach, admin):
         routes += module.routes(pages)
     return routes, gate.middleware
 

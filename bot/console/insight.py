@@ -9,17 +9,19 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot.console import charts
+from bot.console import charts, teach
 from bot.console.cases import SATISFIED_LINE
 from bot.console.pages import ACCESS, Pages
 from bot.knowledge import gaps
 from bot.knowledge.library import Library
 from bot.knowledge.matcher import Match
 from bot.knowledge.model import Guide
+from bot.knowledge.teaching import may_propose, may_teach
 from handlers.faq import full_answer
 
 DAYS, MOST_DAYS = 30, 365
 GAPS_SHOWN = 100
+CLOSEST_AT = 0.05   # a guide less likely than this is not "closest" to anything: the knowledge base lacks the matter
 SEARCH_LIMIT = 40   # characters of a guide search
 
 
@@ -49,7 +51,11 @@ class InsightPages:
                                                                 centers=request[ACCESS].centers)
         # grouping a few thousand questions takes a moment of CPU: not on the event loop
         shown = await asyncio.to_thread(_gaps, asked, pages.desk(request).library)
-        return pages.render(request, "unanswered", days=days, asked=len(asked), gaps=shown, most=GAPS_SHOWN)
+        member = request[ACCESS].member
+        return pages.render(request, "unanswered", days=days, asked=len(asked), gaps=shown, most=GAPS_SHOWN,
+                            closest_at=CLOSEST_AT,
+                            teaches=may_teach(member), proposes=may_propose(member),
+                            choices=list(teach.choices(pages.desk(request).library)))
 
     async def guides(self, request: web.Request) -> web.Response:
         q = request.query.get("q", "").strip()[:SEARCH_LIMIT]

@@ -77,6 +77,17 @@ class TaughtExamples:
             f"ORDER BY id DESC LIMIT ?", *statuses, limit)
         return [_example(r) for r in rows]
 
+    async def asked_again(self, examples: list[TaughtExample]) -> dict[int, int]:
+        """For each example, how often residents have since asked its very words and been
+        answered (or referred)."""
+        found = {}
+        for example in examples:
+            row = await self.store.fetchone(
+                "SELECT COUNT(*) AS n FROM inquiries WHERE question=? AND at >= ? AND decision IN ('answer', 'refer')",
+                example.question, example.created_at)
+            found[example.id] = int(row["n"]) if row else 0
+        return found
+
     async def revision(self) -> int:
         row = await self.store.fetchone("SELECT n FROM knowledge_revision WHERE id = 1")
         return int(row["n"]) if row else 0

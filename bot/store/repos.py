@@ -4,7 +4,7 @@ already handled, their requests for a person, and the notices waiting to reach t
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.personal import mask_in_text, split_personal
@@ -148,6 +148,22 @@ class Inquiries(_Repo):
             f"AND intent IN ('guide', 'unknown') AND at >= ? {where}"
             "ORDER BY id DESC LIMIT ?", iso(since), *args, limit)
         return [self._shown(r, False) for r in rows]
+
+    async def unanswered_by_week(self, since: datetime, until: datetime,
+                                 centers: list[str] | None = None) -> list[tuple[date, int]]:
+        """How many questions the bot could not answer, week by week (weeks from Monday) from
+        `since` to `until`, oldest first, weeks without any included."""
+        counts: dict[date, int] = {}
+        for row in await self.unanswered(since, limit=1_000_000, centers=centers):
+            day = datetime.fromisoformat(row["at"]).date()
+            monday = day - timedelta(days=day.weekday())
+            counts[monday] = counts.get(monday, 0) + 1
+        first = since.date() - timedelta(days=since.date().weekday())
+        weeks, monday = [], first
+        while monday <= until.date():
+            weeks.append((monday, counts.get(monday, 0)))
+            monday += timedelta(days=7)
+        return weeks
 
     async def recent(self, limit: int = 50, decision: str | None = None) -> list[dict[str, Any]]:
         if decision:

@@ -29,7 +29,7 @@ def demo(tmp_path: Path):
                                 str(tmp_path / "data")], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        for _ in range(600):   # a minute at most: learning the examples takes seconds, more on a busy machine
             try:
                 with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
                     if resp.status == 200:

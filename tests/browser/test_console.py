@@ -91,3 +91,49 @@ def test_clerk_answers_a_resident_waiting_for_a_person(demo, clerk):
     assert "答复已发送给居民" in page.locator("#flash").inner_text()
     [answer] = pushed_to(demo, "o-farmer", 1)
     assert "12月上旬统一发放到社保卡" in answer and "东村便民服务站" in answer
+
+
+def test_an_editor_teaches_an_unanswered_question_and_the_chat_answers_it_and_a_variant(demo, clerk):
+    """A resident's words the bot could not place show on 未答问题; the county's editor marks them
+    as 婚姻登记 there; the resident asking them again — or nearly them — gets that guide."""
+    import time
+
+    question, variant = "河对岸老刘家那事俺也想办", "河对岸老刘家那事 俺闺女也想办"
+    assert not (resident_says(demo, "teach-1", question) or "").startswith("【婚姻登记】")
+    page = clerk("bianji")
+    page.goto(demo + "/console/unanswered")
+    row = page.locator("#gaps tr", has_text="老刘家")
+    row.locator("input[name=meaning]").fill("办事指南：婚姻登记")
+    row.locator("button[type=submit]").click()
+    assert "已教会机器人" in page.locator("body").inner_text()
+
+    def answered(text: str, seconds: float) -> bool:
+        end = time.monotonic() + seconds
+        n = 0
+        while time.monotonic() < end:
+            n += 1
+            if (resident_says(demo, f"teach-{n % 50 + 2}", text) or "").startswith("【婚姻登记】"):
+                return True
+            time.sleep(0.5)
+        return False
+
+    assert answered(question, 10)
+    assert answered(variant, 60)
+    page.goto(demo + "/console/examples")
+    assert "老刘家" in page.locator("#taught").inner_text() and "使用中" in page.locator("#taught").inner_text()
+
+
+def test_a_clerk_proposes_and_the_editor_accepts_in_the_console(demo, clerk):
+    resident_says(demo, "teach-c", "叫你们站里能拍板的出来说话")
+    page = clerk("dongcun")
+    page.goto(demo + "/console/examples")
+    page.fill("#new-example input[name=question]", "叫你们站里能拍板的出来说话")
+    page.fill("#new-example input[name=meaning]", "意图：转人工")
+    page.click("#new-example button[type=submit]")
+    assert "已提交给知识库编辑" in page.locator("body").inner_text()
+    assert "待采纳" in page.locator("#taught").inner_text()
+    assert page.locator("#taught button", has_text="采纳").count() == 0    # a clerk does not decide
+    editor = clerk("bianji")
+    editor.goto(demo + "/console/examples")
+    editor.locator("#taught tr", has_text="能拍板").locator("button", has_text="采纳").click()
+    assert "已采纳" in editor.locator("body").inner_text() and "使用中" in editor.locator("#taught").inner_text()

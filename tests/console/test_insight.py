@@ -48,10 +48,11 @@ async def test_questions_asked_in_vain_are_grouped_with_counts_and_the_closest_g
     assert html.index(stocks) < html.index(jokes) < html.index(_row(html, "明天镇上会下雨吗"))
     assert stocks.startswith("<tr><td>3</td>") and "推荐几只能涨的股票吧" in stocks
     assert jokes.startswith("<tr><td>2</td>") and "讲个笑话吧" in jokes
-    closest = bot.app[CASE_DESK].library.matcher.match("给我推荐几只能涨的股票").best
-    assert f'href="/console/guides/{quote(closest.name)}"' in stocks and f"{closest.score:.2f}" in stocks
-    assert "知识库里没有相近的事项" in _row(html, "明天镇上会下雨吗")
-    assert "老年人优待证" not in html and not _outside_links(html)
+    # nothing of ours is near: the matcher's best guess, at well under a 5 % chance, is not shown as close
+    assert bot.app[CASE_DESK].library.matcher.match("给我推荐几只能涨的股票").best.score < 0.05
+    assert "知识库里没有相近的事项" in stocks and "知识库里没有相近的事项" in _row(html, "明天镇上会下雨吗")
+    gaps = html[html.index('<table id="gaps">'):html.index("</table>")]
+    assert "老年人优待证" not in gaps and not _outside_links(html)
 
 
 async def test_only_the_days_asked_for_are_counted(bot, aiohttp_client):
