@@ -35,6 +35,9 @@ class Inbound:
     # False for what WeChat tells us without the resident asking anything: answered with an
     # empty body, it neither records the resident as writing nor counts toward their rate limit
     needs_answer: ClassVar[bool] = True
+    # what WeChat lets the account send back on it (`Residents.acted`): "message" (a resident's message),
+    # "event" (a menu click, a follow, a scan) or None (nothing: a report, a VIEW …)
+    grants: ClassVar[str | None] = "message"
 
     @property
     def dedup_key(self) -> str:
@@ -84,6 +87,7 @@ class LocationReport(Inbound):
     latitude: float
     longitude: float
     needs_answer: ClassVar[bool] = False
+    grants: ClassVar[str | None] = None
 
     @property
     def readable(self) -> bool:
@@ -98,6 +102,7 @@ class Media(Inbound):
 @dataclass(frozen=True)
 class Subscribe(Inbound):
     scene: str = ""   # the QR code's scene when the resident followed by scanning one (qrscene_…)
+    grants: ClassVar[str | None] = "event"
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ class Scan(Inbound):
     """A follower scanned one of the account's QR codes (SCAN): its scene, e.g. a station's id."""
 
     scene: str
+    grants: ClassVar[str | None] = "event"
 
     @property
     def detail(self) -> str:
@@ -117,6 +123,7 @@ class ScanCode(Inbound):
 
     key: str
     result: str
+    grants: ClassVar[str | None] = "event"
 
     @property
     def detail(self) -> str:
@@ -125,12 +132,13 @@ class ScanCode(Inbound):
 
 @dataclass(frozen=True)
 class Unsubscribe(Inbound):
-    pass
+    grants: ClassVar[str | None] = None
 
 
 @dataclass(frozen=True)
 class MenuClick(Inbound):
     key: str
+    grants: ClassVar[str | None] = "event"
 
     @property
     def detail(self) -> str:
@@ -145,6 +153,7 @@ class TemplateReport(Inbound):
     template_msgid: str
     status: str
     needs_answer: ClassVar[bool] = False
+    grants: ClassVar[str | None] = None
 
     @property
     def detail(self) -> str:
@@ -166,6 +175,11 @@ class Acknowledged(Inbound):
     @property
     def detail(self) -> str:
         return f"{self.event}:{self.key}" if self.key else self.event
+
+    @property
+    def grants(self) -> str | None:  # type: ignore[override]
+        """The menu's plain scan button (scancode_push) needs no answer but opens a quota."""
+        return "event" if self.event == "scancode_push" else None
 
 
 @dataclass(frozen=True)

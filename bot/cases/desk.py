@@ -36,6 +36,11 @@ class CaseDesk:
         return self.texts.chat("case_notice", case=case, to=to, note=note, deadline=deadline, visit=visit,
                                ask_rating=self._asks_rating(case, to))
 
+    def _topic(self, case: Case, to: str) -> dict[str, str]:
+        """What a template message's fields say of the notice: case number, matter, status."""
+        matter, status = self.texts.chat("notice_topic", case=case, to=to).splitlines()
+        return {"number": case.number, "matter": matter, "status": status}
+
     @staticmethod
     def _asks_rating(case: Case, to: str) -> bool:
         """好差评: when a matter ends, the resident is asked to rate it."""
@@ -73,7 +78,7 @@ class CaseDesk:
             note = f"上门时间 {move.visit_at:%Y-%m-%d %H:%M}" + (f"；{move.note}" if move.note else "")
         notice = self._notice(case, move.to, move.note, deadline or case.deadline, visit)
         moved = await self.store.cases.move(case, to=move.to, actor=actor, note=note, deadline=deadline,
-                                            now=self.clock.now(), notice=notice)
+                                            now=self.clock.now(), notice=notice, topic=self._topic(case, move.to))
         if self._asks_rating(case, move.to):
             await self._await_rating(moved)
         return moved

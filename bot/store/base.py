@@ -28,6 +28,8 @@ class OutboxItem:
     last_message_at: datetime | None = None  # the resident's last message: WeChat's 48-hour window
     created_at: datetime | None = None       # when the notice was written (or staff resent it):
                                              # retried for a day from then
+    topic: dict[str, str] | None = None      # what a template message's fields say of it (a case
+                                             # notice: number, matter, status)
 
 
 class DialogRepo(Protocol):

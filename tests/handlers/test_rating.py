@@ -20,7 +20,7 @@ def test_parse_score(text, expected):
 
 
 async def _finished_case(bot, openid: str, center: str = "village-a"):
-    await bot.store.residents.seen(openid, bot.clock.now())
+    await bot.wrote(openid)
     desk = bot.app[CASE_DESK]
     case = await desk.open(kind="proxy", openid=openid, guide="高龄津贴申领", center=center, data={})
     await desk.move(case.number, Move(to="accepted"), actor="staff:t")
