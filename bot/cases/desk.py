@@ -33,8 +33,10 @@ class CaseDesk:
     calendar: WorkCalendar
 
     def _notice(self, case: Case, to: str, note: str, deadline: date | None, visit: str = "") -> str:
-        return self.texts.chat("case_notice", case=case, to=to, note=note, deadline=deadline, visit=visit,
-                               ask_rating=self._asks_rating(case, to))
+        """The resident's notice of a move; a 差评整改 followup's answers their rating, in words of its own."""
+        template = "followup_notice" if case.kind == "followup" else "case_notice"
+        return self.texts.chat(template, case=case, to=to, note=note, deadline=deadline, visit=visit,
+                               ask_rating=self._asks_rating(case, to), brought=_brought(case))
 
     def _topic(self, case: Case, to: str) -> dict[str, str]:
         """What a template message's fields say of the notice: case number, matter, status."""
@@ -43,8 +45,11 @@ class CaseDesk:
 
     @staticmethod
     def _asks_rating(case: Case, to: str) -> bool:
-        """好差评: when a matter ends, the resident is asked to rate it."""
-        return to == "completed" and case.kind in RATED_KINDS
+        """好差评: when a matter ends, the resident is asked to rate it — a 代办 whose result is
+        brought to their home (送证上门) once it is delivered, not when it is done at the office."""
+        if case.kind not in RATED_KINDS:
+            return False
+        return to == ("delivered" if _brought(case) else "completed")
 
     async def open(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
                    actor: str = "resident", reply_within: int | None = None) -> Case:
@@ -111,6 +116,11 @@ class CaseDesk:
         current = await self.store.dialogs.get(case.openid, now, timedelta(hours=48))
         if current is None or current.state.startswith("faq:"):
             await self.store.dialogs.set(case.openid, Dialog(state="rating:score", data={"case": case.number}), now)
+
+
+def _brought(case: Case) -> bool:
+    """送证上门: the resident asked for the result to be brought to an address they gave."""
+    return case.kind == "proxy" and bool(case.data.get("address"))
 
 
 __all__ = ["CaseDesk", "InvalidMove", "StaleCase"]

@@ -9,6 +9,7 @@ import pytest
 from bot.app import CASE_DESK
 from bot.cases.machine import Move
 from handlers.rating import parse_score
+from tests.support import notices_to
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -60,3 +61,52 @@ async def test_rating_later_by_word(bot):
     assert case.number in ask
     assert "谢谢" in await bot.say("r4", "5")
     assert "没有待评价" in await bot.say("r4", "评价")
+
+
+async def _staff(bot, name: str = "clerk-a", center: str = "village-a") -> dict[str, str]:
+    await bot.store.staff.add(name=name, center=center, role="clerk", token=f"token-{name}", now=bot.clock.now())
+    return {"Authorization": f"Bearer token-{name}"}
+
+
+async def test_a_result_brought_home_is_rated_after_delivery_not_at_completion(bot):
+    """送证上门: 'done' at the office is not the end for the resident; the rating is asked once the
+    result is in their hands, and their 5 then is taken as the rating."""
+    headers = await _staff(bot)
+    await bot.wrote("r-home")
+    case = await bot.app[CASE_DESK].open(kind="proxy", openid="r-home", guide="高龄津贴申领", center="village-a",
+                                         data={"name": "李桂兰", "phone": "13800005678", "address": "东村三组12号"})
+    for to in ("accepted", "completed"):
+        resp = await bot.client.post(f"/api/cases/{case.number}/transitions", json={"to": to}, headers=headers)
+        assert resp.status == 200
+    completed = (await notices_to(bot, "r-home", 2))[-1]
+    assert "已办结" in completed and "送到您登记的地址" in completed and "打个分" not in completed
+    resp = await bot.client.post(f"/api/cases/{case.number}/transitions", json={"to": "delivered"}, headers=headers)
+    assert resp.status == 200
+    delivered = (await notices_to(bot, "r-home", 3))[-1]
+    assert "已经送到您登记的地址" in delivered and "打个分" in delivered
+    assert "谢谢您的评价" in await bot.say("r-home", "5")
+    assert (await bot.store.ratings.of_case(case))["score"] == 5
+
+
+async def test_a_result_collected_at_the_station_is_still_rated_at_completion(bot):
+    await _finished_case(bot, "r-collect")
+    assert "打个分" in bot.fake.texts_to("r-collect")[-1]
+
+
+async def test_closing_a_followup_answers_the_residents_rating_not_a_new_application(bot):
+    case = await _finished_case(bot, "r-unhappy")
+    reply = await bot.say("r-unhappy", "1 跑了三趟才办好")
+    [followup] = await bot.store.cases.list(centers=["village-a"], kind="followup")
+    assert followup.number in reply
+    headers = await _staff(bot)
+    for to, extra in (("accepted", {}), ("completed", {"note": "已约谈窗口负责人，今后一次告知全部材料。"})):
+        resp = await bot.client.post(f"/api/cases/{followup.number}/transitions", json={"to": to, **extra},
+                                     headers=headers)
+        assert resp.status == 200
+    accepted, answered = (await notices_to(bot, "r-unhappy", 4))[-2:]
+    for notice in (accepted, answered):
+        assert "您对“高龄津贴申领”" in notice and case.number in notice and followup.number in notice
+        assert "您的高龄津贴申领" not in notice and "已受理" not in notice and "已办结" not in notice
+    assert "评价我们收到了" in accepted
+    assert answered.startswith("关于您对“高龄津贴申领”") and "今后一次告知全部材料" in answered
+    assert "打个分" not in answered
