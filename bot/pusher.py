@@ -1,4 +1,6 @@
-"""Drains the outbox through the WeChat customer-service API, with retries and backoff.
+"""Drains the outbox through the WeChat API, with retries and backoff: customer-service messages
+while WeChat's quota for the resident allows (counted in the store, for every worker), template
+messages for what does not fit.
 
 Messages are written to the outbox by the same transaction that caused them; this task claims
 a batch of them for a while (so a pusher in another worker leaves them alone) and renews the claim
@@ -26,7 +28,7 @@ from bot.config import NOTICE_PARTS
 from bot.errors import WeChatAPIError, WeChatUncertain
 from bot.metrics import Metrics
 from bot.store import Store
-from bot.store.base import OutboxItem
+from bot.store.base import TOPIC, OutboxItem
 from bot.texts import Texts
 from bot.wechat.api import WeChatAPI
 
@@ -63,12 +65,9 @@ class NoticeTemplate:
                            if getattr(wechat, f"notice_field_{part}")})
 
     def data(self, item: OutboxItem, now: datetime) -> dict[str, str]:
-        topic = item.topic or {}
-        if "matter" not in topic or "status" not in topic:
-            matter, status = self.texts.chat("notice_topic", case=None, to=None, service=self.service).splitlines()
-            topic = {"matter": matter, "status": status, **topic}
-        parts = {"number": topic.get("number", ""), "matter": topic["matter"], "status": topic["status"],
-                 "time": f"{now:%Y年%m月%d日 %H:%M}", "content": item.text}
+        topic = item.topic if item.topic and set(TOPIC) <= set(item.topic) else dict(
+            zip(TOPIC, self.texts.chat("notice_topic", case=None, to=None, service=self.service).splitlines()))
+        parts = {**topic, "time": f"{now:%Y年%m月%d日 %H:%M}", "content": item.text}
         return {field: _fit(field, parts[part]) for part, field in self.fields.items()}
 
 

@@ -108,6 +108,8 @@ async def test_45047_switches_to_the_template_at_once(start_bot):
     await bot.store.outbox.add("r-full", ["您的办件已受理。", "您的办件正在办理中。"], bot.clock.now())
     await _delivered(bot, "r-full", 2)
     assert [t["thing5"] for t in bot.fake.templates_to("r-full")] == ["您的办件已受理。", "您的办件正在办理中。"]
+    first = bot.fake.templates_to("r-full")[0]    # a notice of no case still fills every field
+    assert (first["character_string1"], first["thing2"], first["phrase3"]) == ("-", "测试镇便民服务中心消息", "有新消息")
     assert bot.fake.refused == [("r-full", 45047)]   # asked once, then counted as spent
     rows = await bot.store.fetchall("SELECT attempts, sent_at FROM outbox WHERE openid='r-full' ORDER BY id")
     assert [(r["attempts"], bool(r["sent_at"])) for r in rows] == [(1, True), (1, True)]

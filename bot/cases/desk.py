@@ -12,7 +12,7 @@ from bot.clock import Clock
 from bot.hours import when_label
 from bot.knowledge.library import Library
 from bot.personal import case_fields
-from bot.store.base import Dialog
+from bot.store.base import TOPIC, Dialog
 from bot.store.cases import Case, StaleCase
 from bot.store.staff import StaffMember
 from bot.texts import Texts
@@ -40,8 +40,7 @@ class CaseDesk:
 
     def _topic(self, case: Case, to: str) -> dict[str, str]:
         """What a template message's fields say of the notice: case number, matter, status."""
-        matter, status = self.texts.chat("notice_topic", case=case, to=to).splitlines()
-        return {"number": case.number, "matter": matter, "status": status}
+        return dict(zip(TOPIC, self.texts.chat("notice_topic", case=case, to=to).splitlines()))
 
     @staticmethod
     def _asks_rating(case: Case, to: str) -> bool:

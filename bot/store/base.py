@@ -19,6 +19,9 @@ class Dialog:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+TOPIC = ("number", "matter", "status")   # what a notice's topic says (templates/chat/notice_topic.txt)
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     id: int
