@@ -51,7 +51,8 @@ async def run(moves: int, concurrency: int) -> None:
             numbers = []
             for i in range(cases):
                 openid = f"bench-{i}"
-                await store.residents.seen(openid, desk.clock.now())
+                await store.residents.seen(openid, desk.clock.now())   # the resident wrote, as WeChat knows too
+                fake.resident_acted(openid, "message")
                 case = await desk.open(kind="proxy", openid=openid, guide="高龄津贴申领", center="village-a", data={})
                 numbers.append(case.number)
             headers = {"Authorization": "Bearer bench-token"}

@@ -93,9 +93,12 @@ async def drain(store_url: str, fake: FakeWeChat, notices: int, folder: Path) ->
     try:
         now = Clock().now()
         openids = [f"bench-notified-{n:05d}" for n in range(notices)]
-        await store.write_many("INSERT INTO residents(openid, active, first_seen, last_message_at) VALUES (?, 1, ?, ?) "
-                               "ON CONFLICT(openid) DO NOTHING",
-                               [(openid, now.isoformat(), now.isoformat()) for openid in openids])
+        # each resident wrote just now (WeChat knows it too): a customer-service message may go to each
+        await store.write_many("INSERT INTO residents(openid, active, first_seen, last_message_at, quota_kind, "
+                               "quota_at) VALUES (?, 1, ?, ?, 'message', ?) ON CONFLICT(openid) DO NOTHING",
+                               [(openid, now.isoformat(), now.isoformat(), now.isoformat()) for openid in openids])
+        for openid in openids:
+            fake.resident_acted(openid, "message")
         fake.sent.clear()
         started = time.perf_counter()
         await store.write_many("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
@@ -121,7 +124,8 @@ async def run_setup(name: str, store_url: str, redis_url: str, workers: int, arg
     base = f"http://{HOST}:{port}"
     try:
         await until_up(base, process, log)
-        side = WeChatSide(token=DEMO_TOKEN, app_id=DEMO_APP_ID, encoding_aes_key=demo_aes_key(), mode="safe")
+        side = WeChatSide(token=DEMO_TOKEN, app_id=DEMO_APP_ID, encoding_aes_key=demo_aes_key(), mode="safe",
+                          heard=fake.heard)
         await send_all(base + "/wechat", build(side, WARMUP, 50, who=f"warm-{name}"), args.concurrency, 120)
         fake.latency = 0.0
         requests = build(side, args.messages, args.residents, who=name)

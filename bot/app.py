@@ -28,7 +28,7 @@ from bot.jobs import every
 from bot.hours import Schedule
 from bot.knowledge.library import Library
 from bot.metrics import Metrics
-from bot.pusher import Pusher
+from bot.pusher import NoticeTemplate, Pusher
 from bot.retention import Retention
 from bot.store import Store, open_store
 from bot.texts import Texts
@@ -94,8 +94,9 @@ async def _desk_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _pusher_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
     pusher = Pusher(app[STORE], app[API], app[CLOCK], app[METRICS],
-                    template_id=app[CONFIG].wechat.notice_template_id)
+                    template=NoticeTemplate.from_config(config.wechat, Texts(), config.service.name))
     app[PUSHER] = pusher
     task = asyncio.create_task(pusher.run())
     yield
@@ -181,6 +182,10 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
     gateway = Gateway(protocol, desk=None, metrics=app[METRICS],  # desk set when the store is open
                       deadline=float(config.server.reply_deadline_seconds), clock=app[CLOCK])
     app[GATEWAY] = gateway
+    if not wechat.notice_template_id:
+        log.warning("[wechat] notice_template_id is not set: notices beyond WeChat's customer-service quota "
+                    "(5 within 48 hours of a resident's message) wait for the resident's next message and are "
+                    "listed for a call after a day; apply for a template (README: Template messages)")
     app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx, _reminders_ctx, _retention_ctx,
                              _nonces_ctx, _taught_ctx, _unanswered_ctx])
     staff_api = StaffAPI(Texts())

@@ -17,6 +17,7 @@ from bot.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = object()
+NOTICE_PARTS = ("number", "matter", "status", "time", "content")   # what a template message can say of a notice
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,16 @@ def _aes_key(v: Any) -> str | None:
     return None if ok else "43 letters and digits, as the official account's settings page shows it"
 
 
+def _template_id(v: Any) -> str | None:
+    ok = v == "" or re.fullmatch(r"[A-Za-z0-9_-]{1,128}", v)
+    return None if ok else "the 模板ID as the official account's 模板消息 page shows it (letters, digits, - and _)"
+
+
+def _template_field(v: Any) -> str | None:
+    ok = v == "" or re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", v)
+    return None if ok else 'empty, or a template field\'s name as in its {{name.DATA}}, like "thing2" or "keyword1"'
+
+
 SCHEMA: dict[str, dict[str, Key]] = {
     "server": {
         "host": Key(str, "127.0.0.1"),
@@ -82,7 +93,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "mode": Key(str, "safe", _one_of("plain", "compatible", "safe")),
         "api_base": Key(str, "https://api.weixin.qq.com"),
         "api_timeout_seconds": Key((int, float), 5.0, _positive),
-        "notice_template_id": Key(str, ""),
+        "notice_template_id": Key(str, "", _template_id),
+        # the template's fields the notice fills (empty: a field the template does not have)
+        "notice_field_number": Key(str, "", _template_field),
+        "notice_field_matter": Key(str, "", _template_field),
+        "notice_field_status": Key(str, "", _template_field),
+        "notice_field_time": Key(str, "", _template_field),
+        "notice_field_content": Key(str, "content", _template_field),
     },
     "store": {
         "url": Key(str, "sqlite:///data/frontdesk.db", _store_url),
@@ -178,6 +195,14 @@ def _validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
     wechat = out["wechat"]
     if wechat["mode"] != "plain" and not wechat["encoding_aes_key"]:
         raise ConfigError(f'[wechat] encoding_aes_key: required in "{wechat["mode"]}" mode; expected 43 letters and digits')
+    fields = [wechat[f"notice_field_{part}"] for part in NOTICE_PARTS if wechat[f"notice_field_{part}"]]
+    if len(set(fields)) < len(fields):
+        twice = next(f for f in fields if fields.count(f) > 1)
+        raise ConfigError(f"[wechat] notice_field_*: {twice!r} is named for two parts of the notice; "
+                          "expected each template field once")
+    if wechat["notice_template_id"] and not fields:
+        raise ConfigError("[wechat] notice_field_content: expected at least one template field for the notice, "
+                          "got none")
     return out
 
 

@@ -51,7 +51,11 @@ def demo_config(port: int, data_dir: Path, host: str = "127.0.0.1") -> Config:
         "server": {"host": host, "port": port},
         "wechat": {"app_id": DEMO_APP_ID, "app_secret": DEMO_SECRET, "token": DEMO_TOKEN,
                    "encoding_aes_key": demo_aes_key(), "mode": "safe",
-                   "api_base": f"http://127.0.0.1:{port}/fakewx"},
+                   "api_base": f"http://127.0.0.1:{port}/fakewx",
+                   # a 政务服务 category template, as README "Template messages" describes
+                   "notice_template_id": "demo-gov-progress", "notice_field_number": "character_string1",
+                   "notice_field_matter": "thing2", "notice_field_status": "phrase3", "notice_field_time": "time4",
+                   "notice_field_content": "thing5"},
         "store": {"url": f"sqlite:///{(data_dir / 'frontdesk.db').resolve()}"},
         "knowledge": {"dir": str(PROJECT_ROOT / "knowledge")},
         "service": {"name": "示范县便民服务中心"},
@@ -111,7 +115,7 @@ async def sim_pushes(request: web.Request) -> web.Response:
         after = int(request.query.get("after", "0"))
     except ValueError:
         after = 0
-    texts = request.app[FAKE].texts_to(openid)
+    texts = request.app[FAKE].shown_to(openid)   # customer-service texts and template messages, in order
     return web.json_response({"count": len(texts), "messages": texts[after:]})
 
 
@@ -151,7 +155,7 @@ def create_demo_app(config: Config, **kwargs: Any) -> web.Application:
     fake = FakeWeChat(app_id=wechat.app_id, app_secret=wechat.app_secret)
     app[FAKE] = fake
     app[SIDE] = WeChatSide(token=wechat.token, app_id=wechat.app_id,
-                           encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode)
+                           encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode, heard=fake.heard)
     app.cleanup_ctx.extend([_demo_staff_ctx, _sim_ctx])
     app.add_routes(fake.routes("/fakewx"))
     app.add_routes([web.get("/sim", sim_page), web.post("/sim/send", sim_send), web.get("/sim/pushes", sim_pushes),

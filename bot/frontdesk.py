@@ -27,7 +27,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.context import Context, Turn
 from bot.messages import Inbound, MenuClick, Text, Unsubscribe, Voice, from_json, to_json
@@ -41,7 +41,6 @@ from bot.vault import SealBroken
 
 log = logging.getLogger(__name__)
 
-SEEN_EVERY = timedelta(minutes=1)
 # A message claimed this long ago without a reply was lost with its process (a crash or kill);
 # WeChat's retry is then handled afresh. An answer that runs late renews its claim meanwhile; one
 # whose claim is this old without its answer recorded is answered again and pushed.
@@ -59,7 +58,6 @@ class FrontDesk:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._waiting: defaultdict[str, int] = defaultdict(int)
         self._background: set[asyncio.Task] = set()
-        self._last_seen: dict[str, datetime] = {}
 
     # -- delivery: de-duplication and the deadline ------------------------------------------
 
@@ -192,12 +190,13 @@ class FrontDesk:
         try:
             if isinstance(message, Unsubscribe):
                 await ctx.store.residents.unsubscribed(message.openid, ctx.clock.now())
-                self._last_seen.pop(message.openid, None)
                 self.metrics.count(message, "none", "none")
                 return NoReply()
             if not message.needs_answer:
+                if message.grants:   # no answer, but WeChat lets us write to the resident again
+                    await ctx.store.residents.acted(message.openid, message.grants, ctx.clock.now())
                 return await self._record_quietly(turn)
-            await self._seen(message.openid)
+            await ctx.store.residents.seen(message.openid, ctx.clock.now(), message.grants or "message")
             if not await ctx.store.allow(f"messages:{message.openid}", ctx.config.dialog.max_messages_per_minute,
                                          ctx.clock.now()):
                 self.metrics.count(message, "none", "too_fast")
@@ -240,18 +239,6 @@ class FrontDesk:
         if turn.intent == "guide" and turn.match is not None and turn.match.decision in ("answer", "refer"):
             return False   # the answer is whole; only a follow-up like 要钱吗 loses its context
         return turn.state_unkept or (turn.state_unread and turn.intent in (None, "guide", "unknown"))
-
-    async def _seen(self, openid: str) -> None:
-        """Record that the resident wrote (it opens WeChat's 48-hour window). A resident writing
-        several messages a minute is recorded once a minute: the window does not need more."""
-        now = self.ctx.clock.now()
-        last = self._last_seen.get(openid)
-        if last is not None and now - last < SEEN_EVERY:
-            return
-        await self.ctx.store.residents.seen(openid, now)
-        if len(self._last_seen) > 100_000:
-            self._last_seen.clear()
-        self._last_seen[openid] = now
 
     async def _route(self, turn: Turn) -> Reply | None:
         message = turn.message

@@ -36,6 +36,9 @@ class Inbound:
     # False for what WeChat tells us without the resident asking anything: answered with an
     # empty body, it neither records the resident as writing nor counts toward their rate limit
     needs_answer: ClassVar[bool] = True
+    # what WeChat lets the account send back on it (`Residents.acted`): "message" (a resident's message),
+    # "event" (a menu click, a follow, a scan) or None (nothing: a report, a VIEW …)
+    grants: ClassVar[str | None] = "message"
 
     @property
     def dedup_key(self) -> str:
@@ -85,6 +88,7 @@ class LocationReport(Inbound):
     latitude: float
     longitude: float
     needs_answer: ClassVar[bool] = False
+    grants: ClassVar[str | None] = None
 
     @property
     def readable(self) -> bool:
@@ -99,6 +103,7 @@ class Media(Inbound):
 @dataclass(frozen=True)
 class Subscribe(Inbound):
     scene: str = ""   # the QR code's scene when the resident followed by scanning one (qrscene_…)
+    grants: ClassVar[str | None] = "event"
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,7 @@ class Scan(Inbound):
     """A follower scanned one of the account's QR codes (SCAN): its scene, e.g. a station's id."""
 
     scene: str
+    grants: ClassVar[str | None] = "event"
 
     @property
     def detail(self) -> str:
@@ -118,6 +124,7 @@ class ScanCode(Inbound):
 
     key: str
     result: str
+    grants: ClassVar[str | None] = "event"
 
     @property
     def detail(self) -> str:
@@ -126,12 +133,13 @@ class ScanCode(Inbound):
 
 @dataclass(frozen=True)
 class Unsubscribe(Inbound):
-    pass
+    grants: ClassVar[str | None] = None
 
 
 @dataclass(frozen=True)
 class MenuClick(Inbound):
     key: str
+    grants: ClassVar[str | None] = "event"
 
     @property
     def detail(self) -> str:
@@ -146,6 +154,7 @@ class TemplateReport(Inbound):
     template_msgid: str
     status: str
     needs_answer: ClassVar[bool] = False
+    grants: ClassVar[str | None] = None
 
     @property
     def detail(self) -> str:
@@ -167,6 +176,11 @@ class Acknowledged(Inbound):
     @property
     def detail(self) -> str:
         return f"{self.event}:{self.key}" if self.key else self.event
+
+    @property
+    def grants(self) -> str | None:  # type: ignore[override]
+        """The menu's plain scan button (scancode_push) needs no answer but opens a quota."""
+        return "event" if self.event == "scancode_push" else None
 
 
 @dataclass(frozen=True)

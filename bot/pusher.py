@@ -1,4 +1,6 @@
-"""Drains the outbox through the WeChat customer-service API, with retries and backoff.
+"""Drains the outbox through the WeChat API, with retries and backoff: customer-service messages
+while WeChat's quota for the resident allows (counted in the store, for every worker), template
+messages for what does not fit.
 
 Messages are written to the outbox by the same transaction that caused them; this task claims
 a batch of them for a while (so a pusher in another worker leaves them alone) and renews the claim
@@ -15,13 +17,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from wechatpy.constants import WeChatErrorCode
 
 from bot.clock import Clock
+from bot.config import NOTICE_PARTS
 from bot.errors import WeChatAPIError, WeChatUncertain
 from bot.metrics import Metrics
 from bot.store import Store
-from bot.store.base import OutboxItem
+from bot.store.base import TOPIC, OutboxItem
+from bot.texts import Texts
 from bot.wechat.api import WeChatAPI
 
 log = logging.getLogger(__name__)
@@ -30,14 +38,51 @@ RETRY_FOR = timedelta(hours=24)
 LONGEST_WAIT = timedelta(minutes=30)
 UNCERTAIN_WAIT = timedelta(minutes=5)
 NEVER_DELIVERABLE = {43004, 40003, 47003, 40037}  # not following us, bad openid, bad arguments, bad template
-OUTSIDE_WINDOW = 45015
-WINDOW = timedelta(hours=48)  # customer-service messages only this long after the resident's last message
+# WeChat's customer-service quota (since June 2023), by the resident's last action: their message
+# allows 5 messages within 48 hours; a menu click, follow or scan 3 within a minute
+CUSTOMER_SERVICE_QUOTA = {"message": (5, timedelta(hours=48)), "event": (3, timedelta(minutes=1))}
+# WeChat refusing a customer-service message: outside the time (45015) or past the count (45047)
+QUOTA_REFUSED = {WeChatErrorCode.OUT_OF_RESPONSE_TIME_LIMIT.value, WeChatErrorCode.OUT_OF_RESPONSE_COUNT_LIMIT.value}
+# longest value WeChat takes in a category template's field, by the field name's kind
+FIELD_LIMITS = {"thing": 20, "character_string": 32, "phrase": 5, "name": 10, "number": 32, "letter": 32}
+
+
+@dataclass(frozen=True)
+class NoticeTemplate:
+    """The template message a notice goes out as when customer-service messages cannot carry it:
+    which of the template's fields hold the case number, the matter, its status, the time and the
+    words (`[wechat] notice_field_*`), each cut to what WeChat takes in a field of its kind."""
+
+    template_id: str
+    fields: dict[str, str]          # part of the notice (number, matter, status, time, content) → field
+    texts: Texts
+    service: str
+
+    @classmethod
+    def from_config(cls, wechat: Any, texts: Texts, service: str) -> "NoticeTemplate":
+        return cls(template_id=wechat.notice_template_id, texts=texts, service=service,
+                   fields={part: getattr(wechat, f"notice_field_{part}") for part in NOTICE_PARTS
+                           if getattr(wechat, f"notice_field_{part}")})
+
+    def data(self, item: OutboxItem, now: datetime) -> dict[str, str]:
+        topic = item.topic if item.topic and set(TOPIC) <= set(item.topic) else dict(
+            zip(TOPIC, self.texts.chat("notice_topic", case=None, to=None, service=self.service).splitlines()))
+        parts = {**topic, "time": f"{now:%Y年%m月%d日 %H:%M}", "content": item.text}
+        return {field: _fit(field, parts[part]) for part, field in self.fields.items()}
+
+
+def _fit(field: str, value: str) -> str:
+    kind = field.rstrip("0123456789")
+    limit = FIELD_LIMITS.get(kind)
+    if limit is None or len(value) <= limit:
+        return value
+    return value[:limit - 1] + "…"
 
 
 class Pusher:
     def __init__(self, store: Store, api: WeChatAPI, clock: Clock, metrics: Metrics, idle_seconds: float = 0.5,
-                 template_id: str = "", lease: timedelta | None = None):
-        self.template_id = template_id
+                 template: NoticeTemplate | None = None, lease: timedelta | None = None):
+        self.template = template if template is not None and template.template_id else None
         self.store = store
         self.api = api
         self.clock = clock
@@ -87,20 +132,28 @@ class Pusher:
         return None if now >= give_up_at else min(now + wait, give_up_at)
 
     async def _send(self, item: OutboxItem) -> str | None:
-        """A customer-service text inside the 48-hour window, a template message outside it
-        (or when WeChat says the window has closed: 45015). A template message's msgid is
-        returned, to be kept with the notice."""
-        in_window = item.last_message_at is not None and self.clock.now() - item.last_message_at < WINDOW
-        if in_window:
+        """A customer-service text while the resident's quota allows one (counted in the store, for
+        every worker), otherwise — or when WeChat says the quota is spent (45047) or its time over
+        (45015) — a template message, whose msgid is returned to be kept with the notice. Without a
+        template the notice waits, retried, for the resident's next message."""
+        if await self.store.residents.draw(item.openid, self.clock.now(), CUSTOMER_SERVICE_QUOTA):
             try:
                 await self.api.send_text(item.openid, item.text)
                 return None
+            except WeChatUncertain:
+                raise                     # WeChat may have taken it: it stays counted
             except WeChatAPIError as e:
-                if e.errcode != OUTSIDE_WINDOW:
+                if e.errcode not in QUOTA_REFUSED:
+                    await self.store.residents.give_back(item.openid)
                     raise
-        if not self.template_id:
-            raise WeChatAPIError(40037, "outside the 48-hour window and no [wechat] notice_template_id set")
-        return await self.api.send_template(item.openid, self.template_id, {"content": item.text})
+                await self.store.residents.spent(item.openid)
+                log.info("WeChat refused a customer-service message to %s (%d); sending a template message",
+                         item.openid, e.errcode)
+        if self.template is None:
+            raise WeChatAPIError(WeChatErrorCode.OUT_OF_RESPONSE_COUNT_LIMIT.value,
+                                 "the customer-service quota is spent and no [wechat] notice_template_id is set")
+        return await self.api.send_template(item.openid, self.template.template_id,
+                                            self.template.data(item, self.clock.now()))
 
     async def housekeeping(self) -> None:
         """Forget de-duplication keys WeChat can no longer retry (it retries within seconds)."""

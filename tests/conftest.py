@@ -76,6 +76,12 @@ class Bot:
         assert resp.status == 200, await resp.text()
         return self.side.open_reply(await resp.text())
 
+    async def wrote(self, *openids: str) -> None:
+        """Each resident writes to the account (你好) and is answered: WeChat's 48-hour window and
+        its quota of five customer-service messages open for them."""
+        for openid in openids:
+            await self.say(openid, "你好")
+
     async def say(self, openid: str, text: str) -> str:
         reply = await self.send(text_xml(openid, text, create_time=int(self.clock.timestamp())))
         assert reply is not None and reply["MsgType"] == "text", reply
@@ -83,8 +89,8 @@ class Bot:
 
 
 @pytest.fixture
-async def fake_wechat(aiohttp_server) -> tuple[FakeWeChat, str]:
-    fake = FakeWeChat(app_id=APP_ID, app_secret=SECRET)
+async def fake_wechat(aiohttp_server, clock) -> tuple[FakeWeChat, str]:
+    fake = FakeWeChat(app_id=APP_ID, app_secret=SECRET, now=clock.timestamp)
     server: TestServer = await aiohttp_server(fake.app())
     return fake, str(server.make_url("")).rstrip("/")
 
@@ -148,7 +154,8 @@ def start_bot(tmp_path, aiohttp_client, fake_wechat, clock, knowledge_library) -
         bundled = config.knowledge_dir.resolve() == KNOWLEDGE.resolve()
         app = create_app(config, clock=clock, library=knowledge_library if bundled else None)
         client = await aiohttp_client(app)
-        side = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode=mode, now=clock.timestamp)
+        side = WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode=mode, now=clock.timestamp,
+                          heard=fake.heard)
         return Bot(client=client, side=side, fake=fake, clock=clock, config=config)
 
     return start

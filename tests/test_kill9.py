@@ -64,7 +64,7 @@ dir = "{PROJECT_ROOT / "knowledge"}"
     server = _serve(config, log)
     try:
         await _until_up(base)
-        side = WeChatSide(token="t", app_id="wxkill", mode="plain")
+        side = WeChatSide(token="t", app_id="wxkill", mode="plain", heard=fake.heard)
         query, body = side.seal(text_xml("resident-k", "今天去窗口办事，工作人员一直在玩手机，态度太差了，我要投诉"))
         reply = side.open_reply((await _post(base + "/wechat?" + "&".join(f"{k}={v}" for k, v in query.items()),
                                              body, {})).decode())

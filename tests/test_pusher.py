@@ -19,7 +19,7 @@ from tests.console.support import staff_client
 @pytest.fixture
 async def bot(start_bot):
     bot = await start_bot(wechat={"notice_template_id": "TPL-notice"})
-    await bot.store.residents.seen("r1", bot.clock.now())  # r1 wrote: inside the 48-hour window
+    await bot.wrote("r1")  # r1 wrote: inside the 48-hour window
     return bot
 
 
@@ -105,7 +105,7 @@ async def test_a_day_of_wechat_errors_is_retried_then_dead_lettered(bot):
 async def test_a_wechat_outage_of_ninety_seconds_delays_notices_and_loses_none(bot):
     residents = [f"r{n}" for n in range(1, 6)]
     for openid in residents:
-        await bot.store.residents.seen(openid, bot.clock.now())
+        await bot.wrote(openid)
         await bot.store.outbox.add(openid, [f"{openid} 您的办件已受理。"], bot.clock.now())
     bot.fake.failing = -1
     for _ in range(9):                        # 90 s of errors
@@ -128,7 +128,7 @@ async def test_a_send_that_timed_out_is_not_sent_again_at_once(start_bot):
     """WeChat slower than our timeout may still have delivered the notice: trying again a
     second later would make it arrive twice; the next try waits several minutes."""
     bot = await start_bot(wechat={"api_timeout_seconds": 0.2})
-    await bot.store.residents.seen("r1", bot.clock.now())
+    await bot.wrote("r1")
     bot.fake.latency = 0.5
     await bot.store.outbox.add("r1", ["您的办件已受理。"], bot.clock.now())
     await _attempts(bot, 1)
@@ -162,7 +162,7 @@ async def test_window_closed_early_falls_back_to_the_template(bot):
 async def test_notices_survive_a_restart(start_bot):
     first = await start_bot()
     first.fake.fail_next = [-1]  # WeChat is down when the notice is written
-    await first.store.residents.seen("r1", first.clock.now())
+    await first.wrote("r1")
     await first.store.outbox.add("r1", ["您的办件已受理。"], first.clock.now())
     await _attempts(first, 1)
     await first.client.close()  # the server stops with the notice still owed
@@ -251,7 +251,7 @@ async def test_a_token_wechat_keeps_refusing_is_replaced_at_most_once_a_minute(b
     await _attempts(bot, 1)                      # a token is taken and works
     bot.fake.failing = 40001
     for n in range(2, 22):
-        await bot.store.residents.seen(f"r{n}", bot.clock.now())
+        await bot.wrote(f"r{n}")
         await bot.store.outbox.add(f"r{n}", [f"第{n}条"], bot.clock.now())
     bot.clock.advance(seconds=61)                # the first token is a minute old: one refresh allowed
     for _ in range(200):

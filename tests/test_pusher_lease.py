@@ -32,7 +32,8 @@ async def test_two_pushers_and_a_slow_wechat_send_each_notice_once(store_url, tm
     clock = Clock()
     try:
         for n in range(RESIDENTS):
-            await store.residents.seen(f"o-resident-{n}", clock.now())
+            await store.residents.seen(f"o-resident-{n}", clock.now())   # the resident wrote, as WeChat knows too
+            fake.resident_acted(f"o-resident-{n}", "message")
             await store.outbox.add(f"o-resident-{n}", [f"您的办件{n}已受理。"], clock.now())
         async with aiohttp.ClientSession() as session:
             def pusher() -> Pusher:

@@ -136,7 +136,8 @@ async def workers(request, tmp_path, aiohttp_server, postgres_server):
                 bases.append(f"http://127.0.0.1:{port}")
                 await _until_up(session, bases[-1], processes[-1], log)
             yield Workers(bases=bases, processes=processes, store_url=store_url, fake=fake, postgres=postgres_server,
-                          side=WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="safe"),
+                          side=WeChatSide(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="safe",
+                                          heard=fake.heard),
                           session=session, configs=configs)
         finally:
             for process in processes:
@@ -184,7 +185,8 @@ async def test_a_worker_killed_mid_load_loses_nothing(workers, tmp_path):
     notified = [f"o-notified-{n}" for n in range(30)]
     try:
         for openid in notified:   # notices owed, drained by both workers' pushers, slowly
-            await store.residents.seen(openid, Clock().now())
+            await store.residents.seen(openid, Clock().now())   # the resident wrote, as WeChat knows too
+            workers.fake.resident_acted(openid, "message")
             await store.outbox.add(openid, [f"您的办件已受理（{openid}）"], Clock().now())
         workers.fake.latency = 0.05
         asking = [f"o-asking-{n}" for n in range(30)]

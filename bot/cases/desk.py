@@ -13,7 +13,7 @@ from bot.clock import Clock
 from bot.hours import when_label
 from bot.knowledge.library import Library
 from bot.personal import case_fields
-from bot.store.base import Dialog
+from bot.store.base import TOPIC, Dialog
 from bot.store.cases import Case, StaleCase
 from bot.store.redis import StateUnavailable
 from bot.store.staff import StaffMember
@@ -37,13 +37,22 @@ class CaseDesk:
     calendar: WorkCalendar
 
     def _notice(self, case: Case, to: str, note: str, deadline: date | None, visit: str = "") -> str:
-        return self.texts.chat("case_notice", case=case, to=to, note=note, deadline=deadline, visit=visit,
-                               ask_rating=self._asks_rating(case, to))
+        """The resident's notice of a move; a 差评整改 followup's answers their rating, in words of its own."""
+        template = "followup_notice" if case.kind == "followup" else "case_notice"
+        return self.texts.chat(template, case=case, to=to, note=note, deadline=deadline, visit=visit,
+                               ask_rating=self._asks_rating(case, to), brought=_brought(case))
+
+    def _topic(self, case: Case, to: str) -> dict[str, str]:
+        """What a template message's fields say of the notice: case number, matter, status."""
+        return dict(zip(TOPIC, self.texts.chat("notice_topic", case=case, to=to).splitlines()))
 
     @staticmethod
     def _asks_rating(case: Case, to: str) -> bool:
-        """好差评: when a matter ends, the resident is asked to rate it."""
-        return to == "completed" and case.kind in RATED_KINDS
+        """好差评: when a matter ends, the resident is asked to rate it — a 代办 whose result is
+        brought to their home (送证上门) once it is delivered, not when it is done at the office."""
+        if case.kind not in RATED_KINDS:
+            return False
+        return to == ("delivered" if _brought(case) else "completed")
 
     async def open(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
                    actor: str = "resident", reply_within: int | None = None) -> Case:
@@ -77,7 +86,7 @@ class CaseDesk:
             note = f"上门时间 {move.visit_at:%Y-%m-%d %H:%M}" + (f"；{move.note}" if move.note else "")
         notice = self._notice(case, move.to, move.note, deadline or case.deadline, visit)
         moved = await self.store.cases.move(case, to=move.to, actor=actor, note=note, deadline=deadline,
-                                            now=self.clock.now(), notice=notice)
+                                            now=self.clock.now(), notice=notice, topic=self._topic(case, move.to))
         if self._asks_rating(case, move.to):
             await self._await_rating(moved)
         return moved
@@ -115,6 +124,11 @@ class CaseDesk:
                                              now)
         except StateUnavailable as e:
             log.warning("case %s moved; its rating is not awaited in the dialog: %s", case.number, e)
+
+
+def _brought(case: Case) -> bool:
+    """送证上门: the resident asked for the result to be brought to an address they gave."""
+    return case.kind == "proxy" and bool(case.data.get("address"))
 
 
 __all__ = ["CaseDesk", "InvalidMove", "StaleCase"]

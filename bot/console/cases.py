@@ -43,10 +43,21 @@ class CasePages:
             new_proxy=await cases.list(centers=centers, kind="proxy", state="submitted", limit=DASHBOARD_ROWS),
             due=await cases.list(centers=centers, due_by=today, oldest_first=True, limit=DASHBOARD_ROWS),
             handoffs=await store.handoffs.waiting(centers),
-            dead=await store.outbox.dead(limit=DASHBOARD_ROWS, centers=centers, open_only=True),
+            dead=await self._dead_with_phones(store, centers),
+            no_template=not pages.config.wechat.notice_template_id,
             satisfaction=sorted(((c, good, total) for c, (good, total) in satisfaction.items() if access.sees(c)),
                                 key=lambda row: row[1] / row[2]),
             line=SATISFIED_LINE, satisfaction_days=SATISFACTION_DAYS)
+
+    @staticmethod
+    async def _dead_with_phones(store, centers: list[str] | None) -> list[dict]:
+        """Notices nobody has followed up, each with the phone (masked) of the resident's case, if
+        it has one: the number to call; the case page reveals it in full, on the record."""
+        dead = await store.outbox.dead(limit=DASHBOARD_ROWS, centers=centers, open_only=True)
+        for notice in dead:
+            case = await store.cases.get(notice["case_number"]) if notice["case_number"] else None
+            notice["phone"] = case_fields(case.data).get("phone", "") if case is not None else ""
+        return dead
 
     async def followed_up(self, request: web.Request) -> web.Response:
         """A notice WeChat refused: the clerk reached the resident another way (a call)."""

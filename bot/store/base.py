@@ -25,6 +25,9 @@ def kept_key(openid: str) -> str:
     return f"{openid}#kept"
 
 
+TOPIC = ("number", "matter", "status")   # what a notice's topic says (templates/chat/notice_topic.txt)
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     id: int
@@ -34,6 +37,8 @@ class OutboxItem:
     last_message_at: datetime | None = None  # the resident's last message: WeChat's 48-hour window
     created_at: datetime | None = None       # when the notice was written (or staff resent it):
                                              # retried for a day from then
+    topic: dict[str, str] | None = None      # what a template message's fields say of it (a case
+                                             # notice: number, matter, status)
 
 
 class DialogRepo(Protocol):

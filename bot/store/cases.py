@@ -205,8 +205,9 @@ class Cases:
         return [replace(c, history=tuple(lines[c.id])) for c in cases]
 
     async def move(self, case: Case, *, to: str, actor: str, note: str, deadline: date | None, now: datetime,
-                   notice: str | None) -> Case:
-        """Move `case` (as read) to `to`; raise StaleCase if it moved meanwhile."""
+                   notice: str | None, topic: dict[str, str] | None = None) -> Case:
+        """Move `case` (as read) to `to`; raise StaleCase if it moved meanwhile. The resident's
+        `notice` goes with what a template message's fields say of it (`topic`)."""
         async with self.store.transaction() as db:
             changed = await db.execute(
                 "UPDATE cases SET state=?, deadline=COALESCE(?, deadline), updated_at=? WHERE id=? AND state=?",
@@ -218,8 +219,9 @@ class Cases:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 case.id, iso(now), actor, case.state, to, note, deadline.isoformat() if deadline else None)
             if notice:
-                await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                                 case.openid, notice, iso(now), iso(now))
+                await db.execute("INSERT INTO outbox(openid, text, created_at, next_at, topic) VALUES (?, ?, ?, ?, ?)",
+                                 case.openid, notice, iso(now), iso(now),
+                                 json.dumps(topic, ensure_ascii=False) if topic else None)
         moved = await self.get(case.number)
         assert moved is not None
         return moved

@@ -15,18 +15,53 @@ if TYPE_CHECKING:
     from bot.store.store import Store
 
 
+SEEN_EVERY = timedelta(minutes=1)   # a resident's record is renewed at most this often when nothing changed
+
+
 class _Repo:
     def __init__(self, store: "Store"):
         self.store = store
 
 
 class Residents(_Repo):
-    async def seen(self, openid: str, at: datetime) -> None:
-        """A resident wrote: record them, mark active, open the 48-hour window."""
+    async def seen(self, openid: str, at: datetime, grants: str = "message") -> None:
+        """A resident wrote (or clicked the menu, followed, scanned: `grants` "event"): record them,
+        mark active, and replace their customer-service quota with the one this action opens. A
+        resident writing several messages a minute, with nothing sent to them meanwhile, is written
+        once a minute: the quota and the window stay what they were."""
         await self.store.write(
-            "INSERT INTO residents(openid, active, first_seen, last_message_at) VALUES (?, 1, ?, ?) "
+            "INSERT INTO residents(openid, active, first_seen, last_message_at, quota_kind, quota_at, quota_used) "
+            "VALUES (?, 1, ?, ?, ?, ?, 0) "
             "ON CONFLICT(openid) DO UPDATE SET active=1, last_message_at=excluded.last_message_at, "
-            "unsubscribed_at=NULL", openid, iso(at), iso(at))
+            "unsubscribed_at=NULL, quota_kind=excluded.quota_kind, quota_at=excluded.quota_at, quota_used=0 "
+            "WHERE residents.quota_used > 0 OR residents.active = 0 OR residents.quota_at IS NULL "
+            "OR residents.quota_kind <> excluded.quota_kind OR residents.quota_at < ?",
+            openid, iso(at), iso(at), grants, iso(at), iso(at - SEEN_EVERY))
+
+    async def acted(self, openid: str, grants: str, at: datetime) -> None:
+        """An action that needs no answer but opens a quota (the menu's plain scan button): only
+        the quota of a resident already known changes."""
+        await self.store.write("UPDATE residents SET quota_kind=?, quota_at=?, quota_used=0 WHERE openid=?",
+                               grants, iso(at), openid)
+
+    async def draw(self, openid: str, now: datetime, quota: dict[str, tuple[int, timedelta]]) -> bool:
+        """Take one customer-service message from the resident's quota — `quota` maps what their
+        last action was to (messages, within) — if one is left; at once for every worker."""
+        limits = " OR ".join("(quota_kind=? AND quota_at > ? AND quota_used < ?)" for _ in quota)
+        args = [a for kind, (count, within) in quota.items() for a in (kind, iso(now - within), count)]
+        changed = await self.store.write(
+            f"UPDATE residents SET quota_used = quota_used + 1 WHERE openid=? AND ({limits})", openid, *args)
+        return changed == 1
+
+    async def give_back(self, openid: str) -> None:
+        """A drawn message WeChat did not take (it failed before delivering): not counted."""
+        await self.store.write("UPDATE residents SET quota_used = quota_used - 1 WHERE openid=? AND quota_used > 0",
+                               openid)
+
+    async def spent(self, openid: str) -> None:
+        """WeChat says the quota is used up or its time is over (45047, 45015), whatever we
+        counted: nothing more until the resident's next action."""
+        await self.store.write("UPDATE residents SET quota_used = 1000000 WHERE openid=?", openid)
 
     async def unsubscribed(self, openid: str, at: datetime) -> None:
         async with self.store.transaction() as db:
@@ -438,7 +473,8 @@ class Outbox(_Repo):
 
 # what a pusher needs of a notice: the resident's last message opens WeChat's 48-hour window, and
 # a notice is retried for a day from when it was written, or resent
-_ITEM_COLUMNS = "o.id, o.openid, o.text, o.attempts, COALESCE(o.resent_at, o.created_at) AS since, r.last_message_at"
+_ITEM_COLUMNS = ("o.id, o.openid, o.text, o.attempts, COALESCE(o.resent_at, o.created_at) AS since, o.topic, "
+                 "r.last_message_at")
 
 
 def _of_centers(centers: list[str], table: str = "o") -> str:
@@ -459,6 +495,7 @@ def _lease_end(now: datetime, lease: timedelta) -> str:
 def _item(row: Any) -> OutboxItem:
     return OutboxItem(id=row["id"], openid=row["openid"], text=row["text"], attempts=row["attempts"],
                       created_at=datetime.fromisoformat(row["since"]),
+                      topic=json.loads(row["topic"]) if row["topic"] else None,
                       last_message_at=datetime.fromisoformat(row["last_message_at"]) if row["last_message_at"] else None)
 
 

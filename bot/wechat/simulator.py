@@ -12,7 +12,7 @@ import re
 import string
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
@@ -63,6 +63,9 @@ class WeChatSide:
     encoding_aes_key: str = ""
     mode: str = "safe"
     now: Any = field(default=time.time)
+    # WeChat's own record of what the resident did (a fake API's `heard`), told of every message
+    # sealed here: what it allows the account to send decides what WeChat's API accepts
+    heard: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         self.crypto = WeChatCrypto(self.token, self.encoding_aes_key, self.app_id) if self.encoding_aes_key else None
@@ -80,6 +83,8 @@ class WeChatSide:
         """Query parameters and body of the POST WeChat would make for this message."""
         query = self.sign_query(timestamp, nonce)
         query["openid"] = _openid_of(xml)
+        if self.heard is not None:
+            self.heard(xml)
         if self.mode == "plain":
             return query, xml.encode("utf-8")
         assert self.crypto is not None

@@ -43,6 +43,8 @@ async def test_a_village_resident_is_booked_where_the_service_is_decided(bot):
     assert "已绑定到清河镇东村便民服务站" in text
     text = await bot.say("r1", "预约办老年人优待证")   # decided at the town, only accepted in the village
     assert "由清河镇便民服务中心审批办理" in text and "东村便民服务站只能代收材料" in text
+    # a 承诺件 of five working days: the prompt quotes the guide's own time limit, never "on the spot"
+    assert "承诺5个工作日内办结" in text and "当场" not in text
     assert "预约地点：清河镇便民服务中心" in text and "1. 11月24日" in text
     await bot.say("r1", "取消")
     text = await bot.say("r1", "预约高龄津贴")   # decided at the county: the village takes it in, nearest first

@@ -102,7 +102,7 @@ async def test_after_two_no_shows_booking_pauses_and_the_resident_is_told_why(st
 async def test_the_reminder_goes_out_once_the_day_before(bot):
     appointments = _appointments(bot)
     town = _center(bot, "town-center")
-    await bot.store.residents.seen("r1", bot.clock.now())
+    await bot.wrote("r1")
     tomorrow = await appointments.book(openid="r1", guide=_guide(bot, "社会保障卡申领"), center=town,
                                        start=datetime(2026, 11, 25, 9, 0, tzinfo=TZ))
     assert tomorrow.remind_at == datetime(2026, 11, 24, 16, 0, tzinfo=TZ)
@@ -128,7 +128,7 @@ async def test_closing_a_day_cancels_its_bookings_and_tells_each_resident(bot):
     appointments = _appointments(bot)
     town, card = _center(bot, "town-center"), _guide(bot, "社会保障卡申领")
     for openid in ("r1", "r2"):
-        await bot.store.residents.seen(openid, bot.clock.now())
+        await bot.wrote(openid)
         await appointments.book(openid=openid, guide=card, center=town, start=datetime(2026, 11, 26, 9, 0, tzinfo=TZ))
     village_clerk = await _staff(bot, "village", "qinghe-dongcun")
     body = {"date": "2026-11-26", "reason": "全员业务培训"}

@@ -23,7 +23,7 @@ async def _staff(bot, name: str, center: str | None, role: str = "clerk") -> dic
 
 
 async def _proxy_case(bot, center: str = "village-a", guide: str = "高龄津贴申领"):
-    await bot.store.residents.seen("resident-1", bot.clock.now())  # the resident wrote to us today
+    await bot.wrote("resident-1")  # the resident wrote to us today
     return await bot.app[CASE_DESK].open(kind="proxy", openid="resident-1", guide=guide, center=center,
                                          data={"name": "张三", "phone": "13800001234", "phone_masked": "138****1234"})
 
@@ -147,6 +147,7 @@ async def test_dead_letters_are_shown_to_the_staff_of_the_residents_center_only(
     admin = await _staff(bot, "root", None, "admin")
     bot.fake.fail_next = [43004, 43004]   # both residents unfollowed the account
     for openid, center in (("gone-dongcun", "qinghe-dongcun"), ("gone-hexi", "shiqiao-hexi")):
+        await bot.wrote(openid)
         await bot.store.residents.bind(openid, center, bot.clock.now())
         await bot.store.outbox.add(openid, [f"{openid}：您的办件已受理。"], bot.clock.now())
 
@@ -177,7 +178,7 @@ async def test_staff_resend_dead_notices_of_their_centers_and_the_resident_gets_
     ids = {}
     for openid, center in residents.items():
         await bot.store.residents.bind(openid, center, bot.clock.now())
-        await bot.store.residents.seen(openid, bot.clock.now())
+        await bot.wrote(openid)
         await bot.store.outbox.add(openid, [f"{openid}：您的办件已办结。"], bot.clock.now())
         [item] = await bot.store.outbox.waiting(openid)
         await bot.store.outbox.failed(item.id, "WeChat API error -1: system busy", None, bot.clock.now())
@@ -202,7 +203,7 @@ async def test_staff_resend_dead_notices_of_their_centers_and_the_resident_gets_
 
 
 async def test_the_api_masks_residents_personal_data_and_reveals_it_only_on_the_record(bot):
-    await bot.store.residents.seen("resident-1", bot.clock.now())
+    await bot.wrote("resident-1")
     case = await bot.app[CASE_DESK].open(
         kind="proxy", openid="resident-1", guide="高龄津贴申领", center="qinghe-dongcun",
         data={"name": "张秀兰", "phone": "13800001234", "phone_masked": "138****1234", "id_number": ID_NUMBER,

@@ -7,13 +7,14 @@ import asyncio
 from datetime import datetime, timedelta
 
 from bot.api import APPOINTMENTS, CASE_DESK
+from bot.app import PUSHER
 from bot.clock import TZ
 from tests.console.support import csrf_of, form_token, staff_client
 from tests.support import notices_to
 
 
 async def _proxy_case(bot, center: str = "qinghe-dongcun", openid: str = "resident-1"):
-    await bot.store.residents.seen(openid, bot.clock.now())
+    await bot.wrote(openid)
     return await bot.app[CASE_DESK].open(kind="proxy", openid=openid, guide="高龄津贴申领", center=center,
                                          data={"name": "王秀英", "phone": "13800001234", "phone_masked": "138****1234",
                                                "id_number": "11010519491231002X",
@@ -174,7 +175,7 @@ async def test_day_view_check_in_and_closing_a_day(bot, aiohttp_client):
     center = appointments.centers.get("town-center")
     guide = bot.app[CASE_DESK].library.knowledge.guide("居民身份证办理")
     start = datetime(2026, 11, 24, 14, 30, tzinfo=TZ)
-    await bot.store.residents.seen("resident-4", bot.clock.now())
+    await bot.wrote("resident-4")
     booking = await appointments.book(openid="resident-3", guide=guide, center=center, start=start)
     tomorrow = await appointments.book(openid="resident-4", guide=guide, center=center,
                                        start=start + timedelta(days=1))
@@ -193,7 +194,7 @@ async def test_day_view_check_in_and_closing_a_day(bot, aiohttp_client):
 
 
 async def test_a_home_visit_is_scheduled_with_its_time_and_the_resident_is_told(bot, aiohttp_client):
-    await bot.store.residents.seen("resident-5", bot.clock.now())
+    await bot.wrote("resident-5")
     case = await bot.app[CASE_DESK].open(kind="home_visit", openid="resident-5", guide="高龄津贴申领",
                                          center="qinghe-dongcun",
                                          data={"who": "卧床", "address": "东村3组12号", "phone": "13900002222",
@@ -282,9 +283,34 @@ async def test_a_refused_notice_is_shown_until_someone_calls_the_resident(bot, a
     assert (await other.post(f"/console/outbox/{dead['id']}/followed-up", data={"_csrf": token})).status == 404
 
 
+async def test_a_notice_past_the_quota_without_a_template_is_listed_with_the_phone_to_call(bot, aiohttp_client):
+    """No template message configured: the sixth notice waits a day for the resident to write, then
+    is listed with their phone masked; the clerk sees it in full only through the audited reveal."""
+    case = await _proxy_case(bot, openid="quiet")
+    await bot.store.outbox.add("quiet", [f"第{n}条通知" for n in range(1, 7)], bot.clock.now())
+    assert len(await notices_to(bot, "quiet", 5)) == 5
+    bot.clock.advance(hours=25)                             # a day passed and the resident never wrote
+    for _ in range(200):
+        bot.app[PUSHER].wake()
+        if await bot.store.outbox.dead(open_only=True):
+            break
+        await asyncio.sleep(0.02)
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    page = await (await clerk.get("/console/dashboard")).text()
+    assert "第6条通知" in page and "客服消息额度已用完" in page
+    assert "138****1234" in page and "13800001234" not in page
+    assert f'action="/console/cases/{case.number}/reveal"' in page
+    shown = await clerk.post(f"/console/cases/{case.number}/reveal", data={"_csrf": csrf_of(page)})
+    assert "13800001234" in await shown.text()
+    assert (await bot.store.audit.lines(centers=None, action="reveal_personal"))[0].target == case.number
+    lead = await staff_client(bot, aiohttp_client, "qinghe-lead", "town-center", "supervisor")
+    page = await (await lead.get("/console/dashboard")).text()
+    assert "138****1234" in page and f"/console/cases/{case.number}/reveal" not in page   # supervisors only read
+
+
 async def test_notices_that_died_in_a_wechat_outage_are_resent_from_the_dashboard(bot, aiohttp_client):
     case = await _proxy_case(bot, openid="waiting")
-    await bot.store.residents.seen("waiting", bot.clock.now())
+    await bot.wrote("waiting")
     bot.fake.failing = -1                                   # WeChat down, and it stays down for a day
     await bot.store.outbox.add("waiting", ["您的办件已办结，可以来领取了。"], bot.clock.now())
     [item] = await bot.store.outbox.waiting("waiting")
