@@ -29,15 +29,18 @@ def demo(tmp_path: Path):
                                 str(tmp_path / "data")], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):   # a minute at most: learning the examples takes seconds, more on a busy machine
+        # The demo loads and calibrates the knowledge base before it listens: about 20 s on a
+        # loaded two-core machine, so it is given a minute.
+        deadline = time.monotonic() + 60
+        while True:
             try:
                 with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
                     if resp.status == 200:
                         break
             except OSError:
                 time.sleep(0.1)
-        else:
-            pytest.fail("demo did not start: " + (tmp_path / "demo.log").read_text())
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("demo did not start: " + (tmp_path / "demo.log").read_text())
         yield base
     finally:
         stop(process)
