@@ -42,6 +42,7 @@ ANSWER_AT = 0.62     # top score from which the bot answers with the best guide 
 ANSWER_MARGIN = 0.08  # … when it leads the runner-up by this much (or scores ≥ SURE_AT)
 SURE_AT = 0.85
 CLARIFY_AT = 0.40    # below this the bot says it does not know
+TWO_PART_LONGEST = 60  # a message this long tells a story: its questions are about one matter
 
 # A service's name without the action word ("老年人优待证办理" → "老年人优待证") is what people say.
 ACTION_SUFFIXES = ("办理", "申请", "申领", "登记", "认定", "备案", "受理", "开具", "查询", "报装", "审批")
@@ -491,9 +492,9 @@ class Matcher:
 
     def _two_asked(self, question: str) -> list[Candidate]:
         """The guides a message asks about clause by clause, in its order, each one the examples
-        are sure of on its own; only for a message with two or three asking clauses (a story with
-        one question at its end asks one thing) and not a service named to be set aside."""
-        if self.learned is None:
+        are sure of on its own; only for a short message with two or three asking clauses (a story
+        with questions at its end asks about one matter) and not a service named to be set aside."""
+        if self.learned is None or len(question) >= TWO_PART_LONGEST:
             return []
         asking = [p for p in _CLAUSES.split(question) if p and any(w in p for w in QUESTION_WORDS)]
         if not 2 <= len(asking) <= 3:

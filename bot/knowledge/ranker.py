@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -87,16 +88,13 @@ class Grams:
 
     def weigh(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(feature indexes, weights) of one text, unit length."""
-        counts: dict[str, int] = {}
-        for n in range(self.low, self.high + 1):
-            for i in range(len(text) - n + 1):
-                gram = text[i:i + n]
-                counts[gram] = counts.get(gram, 0) + 1
-        found = [(j, c) for gram, c in counts.items() if (j := self.vocabulary.get(gram)) is not None]
-        if not found:
+        counts = Counter(text[i:i + n] for n in range(self.low, self.high + 1) for i in range(len(text) - n + 1))
+        vocabulary = self.vocabulary
+        known = [gram for gram in counts if gram in vocabulary]
+        if not known:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        index = np.fromiter((j for j, _ in found), dtype=np.int64, count=len(found))
-        weight = (1 + np.log(np.fromiter((c for _, c in found), dtype=np.float64, count=len(found)))) * self.idf[index]
+        index = np.array([vocabulary[gram] for gram in known], dtype=np.int64)
+        weight = (1 + np.log(np.array([counts[gram] for gram in known], dtype=np.float64))) * self.idf[index]
         return index, weight / np.sqrt(weight @ weight)
 
 
@@ -134,6 +132,10 @@ class ExampleSpace:
                                        shape=(len(self.targets), len(rows)))
         sums = sparse.csr_matrix(membership @ self.rows)               # a target's rows added up
         self.sums_by_feature = sparse.csr_matrix(sums.T)
+        # one question's centroid cosines from a dense copy where it is small (a few hundred targets);
+        # thousands of guides keep to the sparse one
+        self.sums_dense = (self.sums_by_feature.toarray().astype(np.float32)
+                           if len(self.targets) <= MARGIN_TARGETS else None)
         self.sum_norms2 = np.asarray(sums.multiply(sums).sum(axis=1), dtype=np.float64).ravel()
 
     @staticmethod
@@ -173,8 +175,9 @@ class ExampleSpace:
     def score(self, index: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(cosine to each target's centroid, best cosine to one of its rows) for one question."""
         sims = _gather(self.by_feature, index, weight, len(self.texts))
-        central = _gather(self.sums_by_feature, index, weight, len(self.targets)) / np.sqrt(
-            np.maximum(self.sum_norms2, 1e-12))
+        dots = (weight @ self.sums_dense[index] if self.sums_dense is not None else
+                _gather(self.sums_by_feature, index, weight, len(self.targets)))
+        central = dots / np.sqrt(np.maximum(self.sum_norms2, 1e-12))
         return central, np.maximum.reduceat(sims, self.starts)
 
     def scores(self, vectors: sparse.csr_matrix, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -230,7 +233,9 @@ class Margins:
         with ThreadPoolExecutor(max_workers=min(self.FOLDS, os.cpu_count() or 1)) as pool:
             folds = list(pool.map(lambda train: self._fit(space.rows[train], space.row_target[train], weights[train]),
                                   trainings))
-        self.by_feature = sparse.csr_matrix(sum(by_feature for by_feature, _ in folds) / self.FOLDS)
+        # dense, features × targets: a question's margins are a weighted sum of its features' rows
+        # (the folds' weights together fill a good part of the matrix, where a sparse gather is slower)
+        self.weights = (sum(by_feature for by_feature, _ in folds) / self.FOLDS).toarray().astype(np.float32)
         self.bias = sum(bias for _, bias in folds) / self.FOLDS
         self.held_out: dict[int, np.ndarray] = {}
         for k, (by_feature, bias) in enumerate(folds):
@@ -251,7 +256,7 @@ class Margins:
         return sparse.csr_matrix((placed @ kept).T), bias
 
     def score(self, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        return _gather(self.by_feature, index, weight, self.size) + self.bias
+        return weight @ self.weights[index] + self.bias
 
 
 class Fusion:
