@@ -364,6 +364,7 @@ async def test_question_whose_worker_died_after_please_wait_is_answered_by_push_
     bot = await start_bot(mode="plain")
     asked = Text(openid="resident-died", account="gh_frontdesk", create_time=int(bot.clock.timestamp()),
                  msg_id=777004, content=QUESTION)
+    bot.fake.resident_acted(asked.openid, "message")   # WeChat delivered it: 5 customer-service messages allowed
     # a worker claimed it, kept it (encrypted) and told the resident 请稍等, then died
     await bot.store.messages.claim(asked.dedup_key, asked.openid, bot.clock.now(),
                                    bot.store.vault.seal(to_json(asked)))
