@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.app import CASE_DESK
 from bot.cases.machine import Move
 
@@ -51,3 +53,15 @@ async def test_a_status_question_that_names_a_service_gets_that_services_case(bo
     assert allowance.number in text and disability.number in text   # what they do have here
     assert "您最近的办件" in await bot.say("r1", "查进度")
     assert "还没有办件记录" in await bot.say("r2", "查进度")
+
+
+
+@pytest.mark.parametrize("words", ["俺的事办得咋样了", "办好了没呀", "嗯那个啥时候能拿到", "我那個事辦到哪一步了",
+                                   "ban hao le mei"])
+async def test_status_in_everyday_words_names_the_open_case_or_says_there_is_none(bot, words):
+    none = await bot.say("r-none", words)
+    assert "还没有办件记录" in none and "代办" in none
+    case = await _case(bot, "r-open")
+    await bot.app[CASE_DESK].move(case.number, Move(to="accepted"), actor="staff:t")
+    told = await bot.say("r-open", words)
+    assert case.number in told and "已受理" in told
