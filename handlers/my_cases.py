@@ -27,16 +27,23 @@ async def _own_case(turn: Turn, states: tuple[str, ...]):
     return None
 
 
+# Words that withdraw a case as they stand; 不想办了 or 算了 only ask whether to (a resident who
+# gives up on a question must not lose an application by it).
+EXPLICIT = ("撤回", "撤销")
+
+
 @router.intent("withdraw")
 async def withdraw(turn: Turn):
     case = await _own_case(turn, ("submitted",))
     if case is None:
-        return turn.say("withdraw", case=None, refused=False)
+        return turn.say("withdraw", case=None, refused=False, confirm=False)
+    if not NUMBER.search(turn.text) and not any(word in turn.text for word in EXPLICIT):
+        return turn.say("withdraw", case=case, refused=False, confirm=True)
     try:
         await turn.ctx.cases.move(case.number, Move(to="cancelled", by_resident=True), actor="resident")
     except (InvalidMove, StaleCase):
-        return turn.say("withdraw", case=case, refused=True)
-    return turn.say("withdraw", case=case, refused=False)
+        return turn.say("withdraw", case=case, refused=True, confirm=False)
+    return turn.say("withdraw", case=case, refused=False, confirm=False)
 
 
 def says_asking(text: str) -> bool:

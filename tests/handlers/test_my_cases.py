@@ -65,3 +65,12 @@ async def test_status_in_everyday_words_names_the_open_case_or_says_there_is_non
     await bot.app[CASE_DESK].move(case.number, Move(to="accepted"), actor="staff:t")
     told = await bot.say("r-open", words)
     assert case.number in told and "已受理" in told
+
+
+@pytest.mark.parametrize("words", ["不想办了", "算了不办了吧", "嗯 不想辦了"])
+async def test_giving_up_in_words_asks_before_a_submitted_case_is_withdrawn(bot, words):
+    case = await _case(bot, "r-give-up")
+    asked = await bot.say("r-give-up", words)
+    assert f"撤回 {case.number}" in asked and (await bot.store.cases.get(case.number)).state == "submitted"
+    assert "已撤回" in await bot.say("r-give-up", f"撤回 {case.number}")
+    assert (await bot.store.cases.get(case.number)).state == "cancelled"
