@@ -135,9 +135,14 @@ async def test_the_clerk_answers_a_handoff_and_the_resident_receives_it(bot, aio
     assert resp.status == 200 and "答复已发送给居民" in await resp.text()
     again = await clerk.post(f"/console/handoffs/{handoff['id']}/answer", data=form)
     assert again.status == 409
-    before = len(bot.fake.texts_to("resident-9"))   # the guide's second message, if it had one
-    pushed = await notices_to(bot, "resident-9", before + 1)
-    answers = [t for t in pushed if "出院小结和发票" in t]
+    # the answer arrives among the resident's pushes (after the guide's second message, if it had one)
+    for _ in range(200):
+        answers = [t for t in bot.fake.texts_to("resident-9") if "出院小结和发票" in t]
+        if answers:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)   # and only once
+    answers = [t for t in bot.fake.texts_to("resident-9") if "出院小结和发票" in t]
     assert len(answers) == 1 and "东村便民服务站" in answers[0]
     other = await staff_client(bot, aiohttp_client, "xicun", "qinghe-xicun")
     assert (await other.get(f"/console/handoffs/{handoff['id']}")).status == 403
