@@ -34,10 +34,11 @@ APPOINTMENTS = web.AppKey("appointments", Appointments)
 STAFF = web.RequestKey("staff_member", StaffMember)
 
 
-def _error(texts: Texts, status: int, code: str, **context: Any) -> web.Response:
+def _error(texts: Texts, status: int, code: str, *, also: dict[str, Any] | None = None, **context: Any) -> web.Response:
+    """`{"error", "message"}` with the message from the template, and what `also` adds."""
     context.setdefault("field", "")
     message = texts.chat("api_error", code=code, **context)
-    return web.json_response({"error": code, "message": message}, status=status)
+    return web.json_response({"error": code, "message": message, **(also or {})}, status=status)
 
 
 def _access(request: web.Request) -> Access:
@@ -279,15 +280,11 @@ class StaffAPI:
 
     def _refused(self, refused: Refused) -> web.Response:
         status = {"forbidden": 403, "not_found": 404, "clash": 409}.get(refused.code, 400)
-        response = _error(self.texts, status, refused.code, field=refused.field)
-        if not refused.field and not refused.clashes:
-            return response
-        body = json.loads(response.body)
-        body["field"] = refused.field
+        also: dict[str, Any] = {"field": refused.field} if refused.field else {}
         if refused.clashes:
-            body["clashes"] = [{"question": q, t.kind: t.name} if t.kind != "none" else {"question": q, "none": True}
+            also["clashes"] = [{"question": q, t.kind: t.name} if t.kind != "none" else {"question": q, "none": True}
                                for q, t in refused.clashes]
-        return web.json_response(body, status=status)
+        return _error(self.texts, status, refused.code, field=refused.field, also=also)
 
     async def list_examples(self, request: web.Request) -> web.Response:
         """Taught examples in use and proposed, newest first (`?status=` one of them)."""
@@ -306,7 +303,7 @@ class StaffAPI:
         except (ValueError, json.JSONDecodeError):
             body = None
         if not isinstance(body, dict):
-            return _error(self.texts, 400, "bad_request", field="question")
+            return self._refused(Refused("bad_request", field="question"))
         teaching = self._teaching(request)
         if not may_propose(request[STAFF]):
             return _error(self.texts, 403, "forbidden")

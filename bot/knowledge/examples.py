@@ -47,9 +47,7 @@ def read_lines(path: Path, target: Target, problems: list[str]) -> list[Example]
 
 def load_referrals(path: Path, guides: dict[str, Guide], problems: list[str],
                    read_toml: Callable) -> dict[str, Referral]:
-    if not path.exists():
-        return {}
-    read = read_toml(path, problems)
+    read = read_toml(path, problems)   # None: no referrals file, or one that does not read
     if read is None:
         return {}
     data, lines = read

@@ -119,6 +119,12 @@ def _read_toml(path: Path, problems: list[str]) -> tuple[dict[str, Any], _KeyLin
     return data, _KeyLines(text)
 
 
+def _read_optional_toml(path: Path, problems: list[str]) -> tuple[dict[str, Any], _KeyLines] | None:
+    """A file the knowledge base may do without: None when it is absent (nothing to say) or
+    unreadable (the problem noted)."""
+    return _read_toml(path, problems) if path.exists() else None
+
+
 def _check_table(data: dict[str, Any], spec: dict[str, tuple[str, bool]], where: str,
                  lines: _KeyLines, prefix: tuple[Any, ...], problems: list[str]) -> bool:
     ok = True
@@ -198,9 +204,7 @@ def _check_unique(guides: list[Guide], problems: list[str]) -> None:
 
 
 def _load_synonyms(path: Path, problems: list[str]) -> dict[str, str]:
-    if not path.exists():
-        return {}
-    read = _read_toml(path, problems)
+    read = _read_optional_toml(path, problems)
     if read is None:
         return {}
     data, lines = read
@@ -316,9 +320,7 @@ def _services(names: list[str], level: str, which: str, guides: dict[str, Guide]
 
 
 def _load_centers(path: Path, guides: dict[str, Guide], problems: list[str]) -> Centers:
-    if not path.exists():
-        return Centers()
-    got = _read_toml(path, problems)
+    got = _read_optional_toml(path, problems)
     if got is None:
         return Centers()
     data, lines = got
@@ -419,7 +421,7 @@ def load_knowledge(directory: Path | str) -> Knowledge:
     intents, aspects, menu = _load_intents(directory / "intents.toml", problems)
     by_name = {g.name: g for g in guides}
     centers = _load_centers(directory / "centers.toml", by_name, problems)
-    referrals = load_referrals(directory / "referrals.toml", by_name, problems, _read_toml)
+    referrals = load_referrals(directory / "referrals.toml", by_name, problems, _read_optional_toml)
     examples = check_clashes(load_examples(directory, by_name, referrals, problems),
                              lambda q: normalise(q, synonyms), problems)
     if problems:

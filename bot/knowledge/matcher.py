@@ -339,17 +339,24 @@ _SET_ASIDE = (
 def set_aside(question: str) -> list[str]:
     """The parts of a message that name something only to set it aside (its own text)."""
     return [m.group(1) for pattern in _SET_ASIDE for m in pattern.finditer(question)]
+
+
 QUESTION_WORDS = ("哪", "怎么", "咋", "啥", "什么", "吗", "多少", "多久", "能不能", "可不可以", "可以不", "是不是",
                   "如何", "几", "要不要", "有没有", "行不行", "中不中", "找谁")
+
+
+def clauses(question: str) -> tuple[list[str], list[str]]:
+    """A message's clauses, and those of them that ask (hold a question word)."""
+    parts = [p for p in _CLAUSES.split(question) if p]
+    return parts, [p for p in parts if any(word in p for word in QUESTION_WORDS)]
 
 
 def asking_clause(question: str) -> str | None:
     """The clause of a message that asks (the last one with a question word, else the last):
     "执照办好了，报税去哪报" asks about 报税. None for a message of one clause."""
-    parts = [p for p in _CLAUSES.split(question) if p]
+    parts, asking = clauses(question)
     if len(parts) < 2:
         return None
-    asking = [p for p in parts if any(word in p for word in QUESTION_WORDS)]
     return asking[-1] if asking else parts[-1]
 
 
@@ -497,7 +504,7 @@ class Matcher:
         with questions at its end asks about one matter) and not a service named to be set aside."""
         if self.learned is None or len(question) >= TWO_PART_LONGEST:
             return []
-        asking = [p for p in _CLAUSES.split(question) if p and any(w in p for w in QUESTION_WORDS)]
+        _, asking = clauses(question)
         if not 2 <= len(asking) <= 3:
             return []
         found: list[Candidate] = []
@@ -545,9 +552,9 @@ class Matcher:
         if best is top and lead >= calibration.answer_at:
             sure = lead >= calibration.sure_at or runner_up < RUNNER_UP_AT
             if best.target.kind == "referral":
-                likelier = {s.target.name for s in scored if s.target.kind == "intent"} - {
-                    s.target.name for s in scored if s.target.kind == "intent" and s.probability >= best.probability}
-                return "refer", [Candidate(best.target.name, best.probability)], intent, sure, frozenset(likelier)
+                less_likely = frozenset(s.target.name for s in scored
+                                        if s.target.kind == "intent" and s.probability < best.probability)
+                return "refer", [Candidate(best.target.name, best.probability)], intent, sure, less_likely
             return "answer", guides, intent, sure, frozenset()
         if guides and guides[0].score >= calibration.clarify_at:
             return "clarify", guides, intent, False, frozenset()
