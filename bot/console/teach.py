@@ -47,7 +47,7 @@ class TeachPages:
         context = {"problem": "", "draft": {}, "clashes": [], **context}
         store = pages.store(request)
         taught = await store.examples.list(("active", "proposed"))
-        asked_again = await store.examples.asked_again([e for e in taught if e.status == "active"])
+        asked_again = await store.examples.asked_again()
         now = pages.now(request)
         weeks = await store.inquiries.unanswered_by_week(now - timedelta(weeks=WEEKS), now,
                                                          centers=request[ACCESS].centers)

@@ -77,16 +77,13 @@ class TaughtExamples:
             f"ORDER BY id DESC LIMIT ?", *statuses, limit)
         return [_example(r) for r in rows]
 
-    async def asked_again(self, examples: list[TaughtExample]) -> dict[int, int]:
-        """For each example, how often residents have since asked its very words and been
-        answered (or referred)."""
-        found = {}
-        for example in examples:
-            row = await self.store.fetchone(
-                "SELECT COUNT(*) AS n FROM inquiries WHERE question=? AND at >= ? AND decision IN ('answer', 'refer')",
-                example.question, example.created_at)
-            found[example.id] = int(row["n"]) if row else 0
-        return found
+    async def asked_again(self) -> dict[int, int]:
+        """For each example in use, how often residents have since asked its very words and been
+        answered (or referred): one query for the whole list."""
+        rows = await self.store.fetchall(
+            "SELECT t.id, COUNT(i.id) AS n FROM taught_examples t JOIN inquiries i ON i.question = t.question "
+            "AND i.at >= t.created_at AND i.decision IN ('answer', 'refer') WHERE t.status = 'active' GROUP BY t.id")
+        return {int(r["id"]): int(r["n"]) for r in rows}
 
     async def revision(self) -> int:
         row = await self.store.fetchone("SELECT n FROM knowledge_revision WHERE id = 1")

@@ -50,6 +50,7 @@ async def test_an_editor_teaches_a_question_and_the_bot_answers_it_and_its_varia
     bot = teach_bot
     before = await bot.say("r1", ODD)
     assert not before.startswith("【婚姻登记】")
+    bot.clock.advance(seconds=1)   # what was asked before the teaching does not count for it
     editor = await _headers(bot, "editor")
     resp = await bot.client.post("/api/examples", json={"question": ODD, "guide": "婚姻登记"}, headers=editor)
     assert resp.status == 201, await resp.text()
@@ -64,6 +65,7 @@ async def test_an_editor_teaches_a_question_and_the_bot_answers_it_and_its_varia
 
     assert await _until(lambda: taken_up(ODD), 5.0)          # the taught words themselves: within a poll
     assert (await bot.say("r2", ODD)).startswith("【婚姻登记】")
+    assert (await bot.store.examples.asked_again())[created["id"]] == 1   # its words asked and answered since
     assert await _until(lambda: taken_up(VARIANT), 30.0)     # a variant: once the ranker has learned it
     assert (await bot.say("r3", VARIANT)).startswith("【婚姻登记】")
 
