@@ -1,6 +1,6 @@
 """Working days of the Chinese calendar: statutory holidays off, make-up working days (调休) on.
 
-Deadlines (限时办结) are counted in working days. The `chinesecalendar` library knows each
+Deadlines (限时办结) are counted in working days, or in calendar days where the law says 日. The `chinesecalendar` library knows each
 year once the State Council has published it; for a year it does not cover yet, Monday to
 Friday are counted and a warning is logged, so a deadline is never missing, only less exact.
 """
@@ -66,6 +66,21 @@ class WorkCalendar:
             if self.is_workday(day):
                 days -= 1
         return day
+
+    def add_days(self, start: date, days: int) -> date:
+        """The last day of a limit the law writes in 日 (calendar days), `start` not counted; a
+        last day that falls on a day off moves to the next working day (《民法典》第二百零一条、
+        第二百零三条)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        day = start + timedelta(days=days)
+        while days and not self.is_workday(day):
+            day += timedelta(days=1)
+        return day
+
+    def due(self, start: date, days: int, unit: str) -> date:
+        """The deadline `days` after `start` in a guide's unit: "working" or "calendar"."""
+        return self.add_days(start, days) if unit == "calendar" else self.add_workdays(start, days)
 
     def workdays_between(self, start: date, end: date) -> int:
         """Working days after `start` up to and including `end` (negative when `end` is earlier)."""

@@ -53,3 +53,13 @@ def test_a_holiday_is_named_and_a_working_day_or_ordinary_weekend_is_not():
     assert calendar.holiday(date(2026, 10, 2)) == "National Day"
     assert calendar.holiday(date(2026, 11, 24)) is None      # a Tuesday
     assert calendar.holiday(date(2026, 11, 28)) is None      # an ordinary Saturday
+
+
+def test_a_limit_in_calendar_days_counts_weekends_and_ends_on_a_working_day():
+    # 《居住证暂行条例》's 15 日 from Tuesday 24 November 2026: Wednesday 9 December
+    assert cal.due(date(2026, 11, 24), 15, "calendar") == date(2026, 12, 9)
+    assert cal.due(date(2026, 11, 24), 15, "working") == date(2026, 12, 15)
+    # 4 日 from that Tuesday end on Saturday the 28th: the last day moves to Monday the 30th
+    assert cal.add_days(date(2026, 11, 24), 4) == date(2026, 11, 30)
+    # 3 日 from 30 September end on 3 October, inside the National Day holiday: due the 8th
+    assert cal.add_days(date(2026, 9, 30), 3) == date(2026, 10, 8)

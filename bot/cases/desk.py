@@ -67,7 +67,7 @@ class CaseDesk:
         guide = self.library.knowledge.guide(case.guide or "")
         if guide is None or case.kind != "proxy":
             return None
-        return self.calendar.add_workdays(self.clock.now().date(), guide.promised_days)
+        return self.calendar.due(self.clock.now().date(), guide.promised_days, guide.promised_days_unit)
 
     async def move(self, number: str, move: Move, actor: str) -> Case:
         """Check and apply a move; InvalidMove names what is allowed, StaleCase a lost race."""

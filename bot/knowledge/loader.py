@@ -17,6 +17,7 @@ from bot.knowledge.examples import check_clashes, load_examples, load_referrals
 from bot.knowledge.matcher import normalise
 from bot.knowledge.model import (
     CASE_TYPES,
+    DAY_UNITS,
     SHIFT_DAYS,
     Center,
     Centers,
@@ -46,12 +47,14 @@ GUIDE_KEYS: dict[str, tuple[str, bool]] = {  # key → (expected, required)
     "bookable": (_BOOL, True), "proxy": (_BOOL, True), "proxy_note": (_STR, False),
     "home_visit": (_BOOL, True), "delivery": (_BOOL, True), "visits": (_INT, True),
     "basis": (_STRS, True), "local_check": (_STRS, False), "keywords": (_STRS, False),
+    "legal_days_unit": (_STR, False), "promised_days_unit": (_STR, False),
     "materials": ("an array of [[materials]] tables", True), "faq": ("an array of [[faq]] tables", True),
 }
 MATERIAL_KEYS = {"name": (_STR, True), "form": (_STR, True), "copies": (_INT, True),
                  "required": (_BOOL, True), "note": (_STR, False)}
 FAQ_KEYS = {"q": (_STR, True), "a": (_STR, True)}
-ENUMS = {"item_type": ITEM_TYPES, "case_type": CASE_TYPES, "decide_level": LEVELS}
+ENUMS = {"item_type": ITEM_TYPES, "case_type": CASE_TYPES, "decide_level": LEVELS,
+         "legal_days_unit": DAY_UNITS, "promised_days_unit": DAY_UNITS}
 NONEMPTY_LISTS = ("aliases", "accept_levels", "conditions", "process", "basis", "materials")
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
@@ -145,6 +148,20 @@ def _check_table(data: dict[str, Any], spec: dict[str, tuple[str, bool]], where:
     return ok
 
 
+def _longer_than_the_law(data: dict[str, Any]) -> bool:
+    """A promise beyond the legal limit; working days against calendar days (日) at five
+    working days in seven, so 10 个工作日 fits within the law's 15 日 and 15 个工作日 does not."""
+    promised, legal = data["promised_days"], data["legal_days"]
+    if legal == 0:
+        return False
+    units = (data.get("promised_days_unit", "working"), data.get("legal_days_unit", "working"))
+    if units == ("working", "calendar"):
+        return promised * 7 > legal * 5
+    if units == ("calendar", "working"):
+        return promised * 5 > legal * 7
+    return promised > legal
+
+
 def load_guide(path: Path, problems: list[str]) -> Guide | None:
     read = _read_toml(path, problems)
     if read is None:
@@ -154,7 +171,7 @@ def load_guide(path: Path, problems: list[str]) -> Guide | None:
     if not _check_table(data, GUIDE_KEYS, str(path), lines, (), problems):
         return None
     for key, allowed in ENUMS.items():
-        if data[key] not in allowed:
+        if key in data and data[key] not in allowed:
             problems.append(f"{path}:{lines.of(key)}: `{key}` must be one of {', '.join(allowed)}")
     for level in data["accept_levels"]:
         if level not in LEVELS:
@@ -165,7 +182,7 @@ def load_guide(path: Path, problems: list[str]) -> Guide | None:
             problems.append(f"{path}:{lines.of(key)}: `{key}` must not be empty")
     if data["name"] != path.stem:
         problems.append(f"{path}:{lines.of('name')}: name {data['name']!r} differs from the file name")
-    if data["promised_days"] > data["legal_days"] > 0:
+    if _longer_than_the_law(data):
         problems.append(f"{path}:{lines.of('promised_days')}: promised_days exceeds legal_days")
     materials = []
     for i, item in enumerate(data["materials"]):

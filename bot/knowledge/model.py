@@ -18,6 +18,7 @@ ITEM_TYPES = ("行政许可", "行政给付", "行政确认", "行政裁决", "�
               "其他行政权力", "公共服务")
 CASE_TYPES = ("即办件", "承诺件", "联办件", "上报件")
 MATERIAL_FORMS = ("原件", "复印件", "原件和复印件", "电子件", "原件或电子件")
+DAY_UNITS = ("working", "calendar")  # a time limit in 工作日, or in 日 as the law writes it (自然日)
 INTENTS = ("booking", "proxy", "status", "complaint", "rating", "handoff", "greeting", "centers",
            "withdraw", "materials_reply", "home_visit", "my_bookings", "cancel_booking", "reschedule", "bind")
 
@@ -68,6 +69,8 @@ class Guide:
     proxy_note: str = ""
     local_check: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    legal_days_unit: str = "working"
+    promised_days_unit: str = "working"
     source: str = ""  # file it was loaded from
 
     @property

@@ -51,6 +51,16 @@ async def test_clerk_moves_a_case_and_the_resident_is_told(bot):
     assert case.number in pushed[0] and "已受理" in pushed[0] and "2026年12月15日" in pushed[0]
 
 
+async def test_a_guide_promising_calendar_days_sets_a_deadline_in_calendar_days(bot):
+    headers = await _staff(bot, "clerk-a", "village-a")
+    case = await _proxy_case(bot, guide="居住证申领")
+    resp = await bot.client.post(f"/api/cases/{case.number}/transitions", json={"to": "accepted"}, headers=headers)
+    # 居住证: 15 日 (calendar days) from Tue 24 Nov 2026 is Wed 9 Dec, not 15 working days (Tue 15 Dec)
+    assert (await resp.json())["deadline"] == "2026-12-09"
+    pushed = await notices_to(bot, "resident-1", 1)
+    assert "2026年12月09日" in pushed[0]
+
+
 async def test_a_move_not_allowed_is_409_naming_the_allowed_ones(bot):
     headers = await _staff(bot, "clerk-a", "village-a")
     case = await _proxy_case(bot)

@@ -234,3 +234,13 @@ async def test_a_vague_question_gets_the_likely_guides_to_choose_from(bot, quest
     assert "答不上来" not in text and "请回复数字" in text and "1. " in text
     chosen = await bot.say("vague", "1")
     assert chosen.startswith("【") and "材料" in chosen
+
+
+async def test_a_limit_the_law_writes_in_days_is_told_in_calendar_days(bot):
+    # 《居住证暂行条例》第九条: 自受理之日起15日内制作发放 — 日, not 工作日
+    await bot.say("r1", "居住证怎么办")
+    told = await bot.say("r1", "多久能拿到")
+    assert "承诺15日内办结" in told and "自然日" in told and "工作日" not in told
+    await bot.say("r2", "老年证怎么办")
+    told = await bot.say("r2", "多久能拿到")
+    assert "承诺5个工作日内办结" in told and "自然日" not in told

@@ -173,3 +173,23 @@ def test_bundled_centers_publish_hours_windows_and_what_they_handle():
     assert {s.days for s in town.shifts} == {"workdays", "weekends"}   # 8+4 错时服务
     card = knowledge.guide("社会保障卡申领")
     assert town.windows_for(card) == (1, 2, 6)
+
+
+def test_unknown_time_limit_unit_is_named_with_its_line(kb):
+    guide = kb / "guides" / SAMPLE.name
+    _edit(guide, "promised_days = 5", 'promised_days = 5\npromised_days_unit = "自然日"')
+    [problem] = _problems(kb)
+    assert problem.startswith(f"{guide}:{_line_of(guide, 'promised_days_unit')}:")
+    assert "`promised_days_unit` must be one of working, calendar" in problem
+
+
+def test_a_promise_in_working_days_is_weighed_against_a_legal_limit_in_calendar_days(kb):
+    guide = kb / "guides" / SAMPLE.name
+    text = guide.read_text(encoding="utf-8")
+    legal = next(line for line in text.splitlines() if line.startswith("legal_days = "))
+    _edit(guide, legal, 'legal_days = 15\nlegal_days_unit = "calendar"')
+    _edit(guide, "promised_days = 5", "promised_days = 10")
+    assert load_knowledge(kb).guides[SAMPLE.stem].legal_days_unit == "calendar"  # 10 个工作日 ≤ 15 日
+    _edit(guide, "promised_days = 10", "promised_days = 12")
+    [problem] = _problems(kb)
+    assert f":{_line_of(guide, 'promised_days = ')}:" in problem and "promised_days exceeds legal_days" in problem
