@@ -106,6 +106,14 @@ async def test_a_guide_page_shows_what_the_bot_replies(bot, aiohttp_client):
     assert (await clerk.get("/console/guides/" + quote("宇宙飞船驾照"))).status == 404
 
 
+async def test_a_guide_page_tells_time_limits_in_their_unit(bot, aiohttp_client):
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    html = await (await clerk.get("/console/guides/" + quote("居住证申领"))).text()
+    assert "承诺 15日" in html and "法定 15日" in html and "15 个工作日" not in html and "15个工作日" not in html
+    listed = await (await clerk.get("/console/guides?q=居住证")).text()
+    assert "15日" in listed
+
+
 async def _cases_and_ratings(bot) -> None:
     """Seven 高龄津贴 cases in 清河东村, one finished on time and one late, rated 5 and 2; one
     home visit in 石桥; a booking in the town center."""
