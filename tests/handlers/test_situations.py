@@ -95,3 +95,12 @@ def test_every_situation_answer_tells_each_of_its_materials_in_messages_that_fit
             assert len(parts) <= 2 and all(fits(p) for p in parts), told.title
             answer = "\n".join(parts)
             assert all(f"{i}. {m.name}（" in answer for i, m in enumerate(told.materials, 1)), told.title
+
+
+async def test_what_differs_by_place_is_told_as_local_not_as_a_national_rule(bot):
+    card = await bot.say("r1", "补社保卡要多少钱")
+    assert card.startswith("【社会保障卡挂失与补换·补卡") and "各地不同" in card and "20元" not in card
+    assessment = await bot.say("r2", "第一次办残疾证要钱吗")
+    assert assessment.startswith("【残疾人证办理·新办") and "各地不同" in assessment and "多数地方" not in assessment
+    moving = await bot.say("r3", "嫁过来了户口怎么迁到老公家")
+    assert moving.startswith("【户口迁移·投靠亲属") and "各地不同" in moving and "多数情形" not in moving
