@@ -122,8 +122,10 @@ async def follow_up(turn: Turn):
     if runner_up is not None and number(text) == 2:
         return await answer_guide(turn, runner_up)
     told, turned_to = guide, None
-    if guide.situations:
-        named = named_situation(guide, text, turn.ctx.library.knowledge.synonyms)
+    if guide.situations:   # "结婚证要带吗" asked about 离婚 names a thing to bring, not the situation 结婚
+        q = normalise(text, turn.ctx.library.knowledge.synonyms)
+        thing = _thing(q)
+        named = named_situation(guide, q.replace(thing, "") if thing else q, turn.ctx.library.knowledge.synonyms)
         situation = named.name if named else turn.dialog.data.get("situation", "")
         if not situation:
             return None

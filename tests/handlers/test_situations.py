@@ -47,6 +47,8 @@ async def test_the_situation_can_be_picked_by_its_words_and_another_one_named_la
     assert picked.startswith("【婚姻登记·结婚登记】") and "签字声明" in picked
     turned = await bot.say("r1", "那离婚呢")
     assert turned.startswith("【婚姻登记·离婚登记】") and "签字声明" not in turned
+    bring = await bot.say("r1", "结婚证要带吗")   # a thing to bring, not the situation 结婚
+    assert bring.startswith("要的。【婚姻登记·离婚登记】") and "结婚证（原件2份，必须）" in bring
 
 
 async def test_a_lost_disability_card_is_told_the_replacement(bot):
