@@ -4,12 +4,15 @@ A guide such as 婚姻登记 covers several situations (结婚登记, 离婚登�
 own materials, visits and time limits. A question names one by its words: the situation whose
 words cover most of the question wins ("结婚证丢了补办" names 补领 more than 结婚), and of two that
 cover as much, the one named first ("离婚要带结婚证吗" is about 离婚); a question that names none
-names none, and the resident is asked which.
+names none, and the resident is asked which. A question typed in pinyin ("lihun yao dai shenme")
+is compared in pinyin.
 """
 
 from __future__ import annotations
 
-from bot.knowledge.matcher import normalise
+import re
+
+from bot.knowledge.matcher import normalise, pinyin
 from bot.knowledge.model import Guide, Situation
 
 
@@ -34,9 +37,13 @@ def named_situation(guide: Guide, text: str, synonyms: dict[str, str] | None = N
     if not guide.situations:
         return None
     q = normalise(text, synonyms)
+    typed_in_pinyin = bool(re.search(r"[a-z]{2}", q))
+    if typed_in_pinyin:
+        q = pinyin(q)
     ranked = []
     for situation in guide.situations:
-        covered, first = _covered(q, situation_words(situation, synonyms))
+        words = situation_words(situation, synonyms)
+        covered, first = _covered(q, tuple(map(pinyin, words)) if typed_in_pinyin else words)
         if covered:
             ranked.append(((covered, -first), situation))
     ranked.sort(key=lambda pair: pair[0], reverse=True)

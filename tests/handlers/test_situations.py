@@ -106,3 +106,8 @@ async def test_what_differs_by_place_is_told_as_local_not_as_a_national_rule(bot
     assert assessment.startswith("【残疾人证办理·新办") and "各地不同" in assessment and "多数地方" not in assessment
     moving = await bot.say("r3", "嫁过来了户口怎么迁到老公家")
     assert moving.startswith("【户口迁移·投靠亲属") and "各地不同" in moving and "多数情形" not in moving
+
+
+async def test_a_situation_typed_in_pinyin_or_traditional_is_recognised(bot):
+    assert (await bot.say("r1", "lihun yao dai shenme")).startswith("【婚姻登记·离婚登记】")
+    assert (await bot.say("r2", "殘疾證丟了補辦")).startswith("【残疾人证办理·补办（遗失）】")

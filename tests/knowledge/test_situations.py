@@ -99,6 +99,7 @@ def test_a_question_names_the_situation_by_its_words_or_none(kb):
     guide = load_knowledge(kb).guide("老年人优待证办理")
     assert named_situation(guide, "老年證丟了怎麼補辦").name == "遗失补办"     # Traditional, as residents type
     assert named_situation(guide, "第一次办老年证要带什么").name == "首次办理"
+    assert named_situation(guide, "laonianzheng diule zenme buban").name == "遗失补办"   # typed in pinyin
     assert named_situation(guide, "老年证怎么办") is None
 
 
