@@ -59,8 +59,8 @@ FAQ_KEYS = {"q": (_STR, True), "a": (_STR, True)}
 SITUATION_KEYS = {"name": (_STR, True), "aliases": (_STRS, True), "keywords": (_STRS, False), "note": (_STR, False),
                   "materials": ("an array of [[situations.materials]] tables", True), "visits": (_INT, True),
                   "legal_days": (_INT, True), "promised_days": (_INT, True), "conditions": (_STRS, True),
-                  **{k: (GUIDE_KEYS[k][0], False) for k in ("process", "fee", "fee_basis", "legal_days_unit",
-                                                            "promised_days_unit") if k in GUIDE_KEYS}}
+                  **{k: (GUIDE_KEYS[k][0], False) for k in ("process", "fee", "fee_basis", "case_type",
+                                                            "legal_days_unit", "promised_days_unit") if k in GUIDE_KEYS}}
 SITUATION_OWN = ("name", "aliases", "keywords", "note")
 ENUMS = {"item_type": ITEM_TYPES, "case_type": CASE_TYPES, "decide_level": LEVELS}
 NONEMPTY_LISTS = ("aliases", "accept_levels", "conditions", "process", "basis", "materials")
@@ -231,6 +231,8 @@ def _situations(items: list[dict], path: Path, lines: _KeyLines, problems: list[
                 problems.append(f"{path}:{lines.of(*where, key)}: `{key}` must not be empty")
         if item["promised_days"] > item["legal_days"] > 0:
             problems.append(f"{path}:{lines.of(*where, 'promised_days')}: promised_days exceeds legal_days")
+        if item.get("case_type", CASE_TYPES[0]) not in CASE_TYPES:
+            problems.append(f"{path}:{lines.of(*where, 'case_type')}: `case_type` must be one of {', '.join(CASE_TYPES)}")
         if any(s.name == item["name"] for s in out):
             problems.append(f"{path}:{lines.of(*where, 'name')}: situation {item['name']!r} appears twice")
         own = {k: _kept(k, v) for k, v in item.items() if k not in SITUATION_OWN and k != "materials"}

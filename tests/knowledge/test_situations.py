@@ -114,7 +114,10 @@ def test_a_missing_key_is_named_at_the_situation(kb):
 def test_an_unknown_key_and_a_bad_material_are_named_at_their_lines(kb):
     _edit(kb, 'name = "遗失声明"\nform = "原件"', 'name = "遗失声明"\nform = "扫描件"')
     _edit(kb, 'aliases = ["补办", "丢了"]', 'aliases = ["补办", "丢了"]\nhome = true')
+    _edit(kb, 'aliases = ["第一次办", "新办"]', 'aliases = ["第一次办", "新办"]\ncase_type = "马上办"')
     problems = _problems(kb)
+    assert f"{_guide(kb)}:{_line_of(kb, '马上办')}: `case_type` must be one of 即办件, 承诺件, 联办件, 上报件" \
+        in problems
     form, home = _line_of(kb, 'form = "扫描件"'), _line_of(kb, "home = true")
     assert f"{_guide(kb)}:{form}: `form` must be one of 原件, 复印件, 原件和复印件, 电子件, 原件或电子件" in problems
     assert any(p.startswith(f"{_guide(kb)}:{home}: unknown key `home`") for p in problems)
