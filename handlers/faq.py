@@ -1,7 +1,8 @@
 """Guide answers (一次性告知) and the honest "don't know".
 
     question ──answer──▶ full guide ──▶ faq:topic ──要带什么/多久/在哪办/要钱吗──▶ that part
-        │                                   ▲
+        │         │                         ▲
+        │         └─a guide with situations, none named──▶ faq:situation ──1/2/结婚…─┤
         ├──clarify──▶ faq:choose ──1/2/3────┘
         ├──refer────▶ who handles it elsewhere and how to reach them (首问负责), offer 转人工
         └──fallback─▶ "don't know", offer 转人工 (the question is in the inquiry log)
@@ -9,28 +10,36 @@
 An answer the matcher is not sure of names the runner-up in one line ("如果您问的是…，回复2");
 2 in faq:topic then answers that one.
 
+A guide with situations (情形: 结婚登记, 离婚登记 …) is told for one situation only: the one the
+question names ("协议离婚要带什么"), or the one the resident picks when asked; follow-ups are
+about that situation, and naming another ("那离婚呢") tells that one.
+
 In faq:topic or faq:choose, anything that is not a follow-up or a choice goes on to normal
-routing, so a new question is simply answered.
+routing, so a new question is simply answered; in faq:situation it is a step's answer that
+missed, and the ways out of a step apply (bot/steps.py).
 """
 
 from __future__ import annotations
 
 import re
 
-from bot.choices import number
+from bot.choices import number, pick
 from bot.config import Section
 from bot.context import Turn
 from bot.knowledge.matcher import detect_aspect, normalise
 from bot.knowledge.model import Guide
+from bot.knowledge.situations import named_situation
 from bot.replies import TextReply
 from bot.router import Router
 from bot.texts import Texts, fits, split_text
 
 router = Router("faq")
 
-CHOOSE, TOPIC = "faq:choose", "faq:topic"
+CHOOSE, TOPIC, SITUATION = "faq:choose", "faq:topic", "faq:situation"
 MATERIAL_WORDS = ("材料", "全部材料", "材料清单", "看材料")
 VAGUE_WORDS = ("证", "补贴", "补助", "津贴", "材料", "手续", "带什么", "带啥", "东西", "卡", "报销", "救助", "登记")
+# what a guide with situations answers alike for each of them, asked before saying which
+SAME_FOR_EVERY_SITUATION = ("place", "online", "proxy", "home_visit", "phone")
 VAGUE_LENGTH = 12
 VAGUE_SCORE = 0.02   # below this a candidate is noise, not a likely guide
 # follow-ups about the guide just answered that are not among the matcher's aspects: asked
@@ -64,13 +73,43 @@ def _materials(turn: Turn, guide: Guide) -> TextReply:
 
 async def answer_guide(turn: Turn, guide: Guide, runner_up: str | None = None, also_asked: bool = False) -> TextReply:
     """The guide's answer; `runner_up` is offered after it in one line, answered by 2 — another
-    guide the resident may have meant, or (`also_asked`) a second one the message asked about."""
-    await turn.enter(TOPIC, guide=guide.name, runner_up=runner_up)
+    guide the resident may have meant, or (`also_asked`) a second one the message asked about.
+    A guide with situations is told for the one the message names, or asks which."""
+    situation = ""
+    if guide.situations:
+        named = named_situation(guide, turn.text, turn.ctx.library.knowledge.synonyms)
+        if named is None:
+            await turn.enter(SITUATION, guide=guide.name)
+            return turn.say("situation_choice", g=guide, again=False)
+        situation, guide = named.name, guide.in_situation(named.name)
+    await turn.enter(TOPIC, guide=guide.name, situation=situation, runner_up=runner_up)
     text = full_answer(turn.ctx.texts, turn.ctx.config.service, guide)
     if runner_up:
         offer = turn.ctx.texts.chat("also_asked" if also_asked else "runner_up", name=runner_up)
         text = f"{text}\n\n{offer}"
     return turn.reply(text)
+
+
+@router.state(SITUATION)
+async def which_situation(turn: Turn):
+    """The answer to "您要办的是哪一种": its number or its words."""
+    guide = turn.ctx.library.knowledge.guide(turn.dialog.data.get("guide", ""))
+    if guide is None or not guide.situations:
+        await turn.leave()
+        return None
+    picked = pick(turn.text, len(guide.situations))
+    named = guide.situations[picked - 1] if picked else named_situation(
+        guide, turn.text, turn.ctx.library.knowledge.synonyms)
+    if named is None:
+        q = normalise(turn.text, turn.ctx.library.knowledge.synonyms)
+        aspect = _own_aspect(q) or detect_aspect(q, turn.ctx.library.knowledge)
+        if aspect in SAME_FOR_EVERY_SITUATION:   # "能上门吗" is answered, and the question stands
+            said = turn.ctx.texts.chat("guide_aspect", g=guide, aspect=aspect, service=turn.ctx.config.service)
+            return turn.reply(f"{said}\n\n{turn.ctx.texts.chat('situation_choice', g=guide, again=True)}")
+        return turn.ask_again("situation_choice", g=guide)
+    told = guide.in_situation(named.name)
+    await turn.enter(TOPIC, guide=guide.name, situation=named.name, runner_up=None)
+    return turn.reply(full_answer(turn.ctx.texts, turn.ctx.config.service, told))
 
 
 @router.state(TOPIC)
@@ -82,11 +121,21 @@ async def follow_up(turn: Turn):
     runner_up = turn.ctx.library.knowledge.guide(turn.dialog.data.get("runner_up") or "")
     if runner_up is not None and number(text) == 2:
         return await answer_guide(turn, runner_up)
+    told, turned_to = guide, None
+    if guide.situations:   # "结婚证要带吗" asked about 离婚 names a thing to bring, not the situation 结婚
+        q = normalise(text, turn.ctx.library.knowledge.synonyms)
+        thing = _thing(q)
+        named = named_situation(guide, q.replace(thing, "") if thing else q, turn.ctx.library.knowledge.synonyms)
+        situation = named.name if named else turn.dialog.data.get("situation", "")
+        if not situation:
+            return None
+        told = guide.in_situation(situation)
+        turned_to = situation if situation != turn.dialog.data.get("situation") else None   # "那离婚呢"
     if text in MATERIAL_WORDS:
-        return _materials(turn, guide)
+        return _materials(turn, told)
     q = normalise(text, turn.ctx.library.knowledge.synonyms)
     aspect = _own_aspect(q) or detect_aspect(q, turn.ctx.library.knowledge)
-    if aspect is None:
+    if aspect is None and turned_to is None:
         return None
     # "多久" alone is about this guide; "社保卡要多久" is about another one, which it names in so
     # many words ("照片要带吗" names none, however much the examples make of it).
@@ -95,6 +144,11 @@ async def follow_up(turn: Turn):
     if other.best and other.best.name != guide.name and other.decision == "answer" and other.intent == "guide" \
             and matcher.named(other) not in (None, guide.name):
         return None
+    guide = told
+    if turned_to is not None:
+        await turn.enter(TOPIC, guide=guide.name, situation=turned_to, runner_up=None)
+        if aspect is None:
+            return turn.reply(full_answer(turn.ctx.texts, turn.ctx.config.service, guide))
     if aspect == "bring":
         return _bring(turn, guide, q)
     if aspect == "materials":

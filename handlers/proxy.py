@@ -15,6 +15,7 @@ from __future__ import annotations
 from bot.choices import agrees
 from bot.context import Turn
 from bot.knowledge.model import Guide
+from bot.knowledge.situations import named_situation
 from bot.personal import id_number_ok, mask_id_number, mask_mobile, mobile_ok, name_ok
 from bot.router import Router
 from bot.steps import not_an_answer
@@ -30,21 +31,32 @@ async def _start(turn: Turn, guide: Guide):
     if not guide.proxy:
         await turn.leave()
         return turn.say("proxy_not_possible", g=guide)
-    await turn.enter(NAME, guide=guide.name)
+    await turn.enter(NAME, guide=guide.name, situation=guide.situation)
     return turn.say("proxy_start", g=guide)
 
 
 def _guide_at_hand(turn: Turn) -> Guide | None:
-    """The guide just answered, when the resident asks for 代办 right after it."""
+    """The guide just answered (in the situation told), when the resident asks for 代办 right
+    after it."""
     dialog = turn.dialog
     if dialog is None or dialog.state != "faq:topic":
         return None
-    return turn.ctx.library.knowledge.guide(dialog.data.get("guide", ""))
+    guide = turn.ctx.library.knowledge.guide(dialog.data.get("guide", ""))
+    return guide.in_situation(dialog.data.get("situation", "")) if guide is not None else None
+
+
+def _in_situation(turn: Turn, guide: Guide | None) -> Guide | None:
+    """The guide in the situation the resident's words name ("代办残疾证补办"), if any."""
+    named = named_situation(guide, turn.text, turn.ctx.library.knowledge.synonyms) if guide else None
+    return guide.in_situation(named.name) if named is not None else guide
 
 
 @router.intent("proxy")
 async def proxy(turn: Turn):
-    guide = turn.guide() or _guide_at_hand(turn)
+    at_hand = _guide_at_hand(turn)
+    guide = _in_situation(turn, turn.guide())
+    if guide is None or (at_hand is not None and at_hand.name == guide.name and not guide.situation):
+        guide = at_hand   # "代办" after an answer: the guide and the situation just told
     if guide is None:
         await turn.enter(SERVICE)
         return turn.say("proxy_ask_service", again=False)
@@ -66,7 +78,7 @@ async def ask(turn: Turn):
 
 @router.state(SERVICE, ask=ask)
 async def which_service(turn: Turn):
-    guide = turn.guide(turn.text)
+    guide = _in_situation(turn, turn.guide(turn.text))
     if guide is None:
         return turn.ask_again("proxy_ask_service")
     return await _start(turn, guide)
@@ -131,6 +143,7 @@ async def confirm(turn: Turn):
         center=await turn.home() or turn.ctx.config.service.default_center,
         data={"name": data["name"], "phone": data["phone"], "phone_masked": mask_mobile(data["phone"]),
               "id_number": data["id_number"], "id_number_masked": mask_id_number(data["id_number"]),
-              "address": data.get("address", "")})
+              "address": data.get("address", ""),
+              **({"situation": data["situation"]} if data.get("situation") else {})})
     await turn.leave()
     return turn.say("proxy_submitted", case=case)

@@ -125,12 +125,14 @@ class CasePages:
         context.setdefault("wanted", "")
         store = self.pages.store(request)
         origin = await store.cases.get(case.data["case"]) if case.kind == "followup" and case.data.get("case") else None
+        guide = self.pages.desk(request).library.knowledge.guide(case.guide or "")
+        if guide is not None:   # the situation the resident asked about: its materials to tick
+            guide = guide.in_situation(case.data.get("situation", ""))
         return self.pages.render(
             request, "case", status=status, case=case, moves=allowed(case.kind, case.state),
             rating=await store.ratings.of_case(case), origin=origin, reveal=revealed is not None,
             shown=revealed if revealed is not None else case_fields(case.data),
-            guide=self.pages.desk(request).library.knowledge.guide(case.guide or ""),
-            today=self.pages.now(request).date(), **context)
+            guide=guide, today=self.pages.now(request).date(), **context)
 
     async def show(self, request: web.Request) -> web.Response:
         case = await self._case_in_scope(request)

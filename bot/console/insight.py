@@ -72,7 +72,9 @@ class InsightPages:
         if guide is None:
             return pages.refuse(request, 404, "not_found")
         centers = pages.centers(request).by_id.values()
-        return pages.render(request, "guide", g=guide, answer=full_answer(pages.texts, pages.config.service, guide),
+        answer = pages.texts.chat("situation_choice", g=guide, again=False) if guide.situations \
+            else full_answer(pages.texts, pages.config.service, guide)   # what a resident asking receives
+        return pages.render(request, "guide", g=guide, answer=answer,
                             accepting=[c for c in centers if guide.name in c.accepts],
                             deciding=[c for c in centers if guide.name in c.decides])
 

@@ -31,8 +31,10 @@ from bot.knowledge.model import (
     Material,
     Period,
     Shift,
+    Situation,
     Window,
 )
+from bot.knowledge.situations import shared_words
 
 _STR, _INT, _BOOL, _STRS = "a string", "an integer", "true or false", "a list of strings"
 _NUM, _POS, _INTS = "a number", "a positive integer", "a list of window numbers"
@@ -49,10 +51,19 @@ GUIDE_KEYS: dict[str, tuple[str, bool]] = {  # key → (expected, required)
     "basis": (_STRS, True), "local_check": (_STRS, False), "keywords": (_STRS, False),
     "legal_days_unit": (_STR, False), "promised_days_unit": (_STR, False),
     "materials": ("an array of [[materials]] tables", True), "faq": ("an array of [[faq]] tables", True),
+    "situations": ("an array of [[situations]] tables", False),
 }
 MATERIAL_KEYS = {"name": (_STR, True), "form": (_STR, True), "copies": (_INT, True),
                  "required": (_BOOL, True), "note": (_STR, False)}
 FAQ_KEYS = {"q": (_STR, True), "a": (_STR, True)}
+# A situation (情形) states what differs for it; any other key of the guide it shares, the units
+# of its time limits among them.
+SITUATION_KEYS = {"name": (_STR, True), "aliases": (_STRS, True), "keywords": (_STRS, False), "note": (_STR, False),
+                  "materials": ("an array of [[situations.materials]] tables", True), "visits": (_INT, True),
+                  "legal_days": (_INT, True), "promised_days": (_INT, True), "conditions": (_STRS, True),
+                  **{k: (GUIDE_KEYS[k][0], False) for k in ("process", "fee", "fee_basis", "case_type",
+                                                            "legal_days_unit", "promised_days_unit")}}
+SITUATION_OWN = ("name", "aliases", "keywords", "note")
 ENUMS = {"item_type": ITEM_TYPES, "case_type": CASE_TYPES, "decide_level": LEVELS,
          "legal_days_unit": DAY_UNITS, "promised_days_unit": DAY_UNITS}
 NONEMPTY_LISTS = ("aliases", "accept_levels", "conditions", "process", "basis", "materials")
@@ -184,22 +195,77 @@ def load_guide(path: Path, problems: list[str]) -> Guide | None:
         problems.append(f"{path}:{lines.of('name')}: name {data['name']!r} differs from the file name")
     if _longer_than_the_law(data):
         problems.append(f"{path}:{lines.of('promised_days')}: promised_days exceeds legal_days")
-    materials = []
-    for i, item in enumerate(data["materials"]):
-        if _check_table(item, MATERIAL_KEYS, str(path), lines, ("materials", i), problems):
-            if item["form"] not in MATERIAL_FORMS:
-                problems.append(f"{path}:{lines.of('materials', i, 'form')}: `form` must be one of "
-                                f"{', '.join(MATERIAL_FORMS)}")
-            materials.append(Material(**item))
+    materials = _materials(data["materials"], "materials", 0, path, lines, problems)
     faqs = []
     for i, item in enumerate(data["faq"]):
         if _check_table(item, FAQ_KEYS, str(path), lines, ("faq", i), problems):
             faqs.append(Faq(**item))
+    situations = _situations(data.get("situations", []), data, path, lines, problems)
     if len(problems) > before:
         return None
-    tuples = {f.name for f in fields(Guide) if str(f.type).startswith("tuple[str")}
-    values = {k: (tuple(v) if k in tuples else v) for k, v in data.items() if k not in ("materials", "faq")}
-    return Guide(**values, materials=tuple(materials), faq=tuple(faqs), source=str(path))
+    values = {k: _kept(k, v) for k, v in data.items() if k not in ("materials", "faq", "situations")}
+    return Guide(**values, materials=tuple(materials), faq=tuple(faqs), situations=situations, source=str(path))
+
+
+_TUPLES = {f.name for f in fields(Guide) if str(f.type).startswith("tuple[str")}
+
+
+def _kept(key: str, value: Any) -> Any:
+    """A guide's value as the Guide holds it: lists of strings as tuples."""
+    return tuple(value) if key in _TUPLES else value
+
+
+def _materials(items: list[dict], table: str, first: int, path: Path, lines: _KeyLines,
+               problems: list[str]) -> tuple[Material, ...]:
+    """[[materials]] tables; `first` is the index of the first in the file's count of `table`."""
+    out = []
+    for i, item in enumerate(items, start=first):
+        if _check_table(item, MATERIAL_KEYS, str(path), lines, (table, i), problems):
+            if item["form"] not in MATERIAL_FORMS:
+                problems.append(f"{path}:{lines.of(table, i, 'form')}: `form` must be one of "
+                                f"{', '.join(MATERIAL_FORMS)}")
+            out.append(Material(**item))
+    return tuple(out)
+
+
+def _situations(items: list[dict], guide: dict[str, Any], path: Path, lines: _KeyLines,
+                problems: list[str]) -> tuple[Situation, ...]:
+    """[[situations]] tables: at least two, names unique, no word naming two of them; each one's
+    time limits in their units (its own, else the guide's) within the law."""
+    if len(items) == 1:
+        problems.append(f"{path}:{lines.of('situations', 0)}: a guide with situations needs at least two")
+    out: list[Situation] = []
+    position: list[int] = []   # of each situation in `items`
+    first_material = 0   # [[situations.materials]] tables are counted across the file
+    for i, item in enumerate(items):
+        where = ("situations", i)
+        raw = item.get("materials", [])
+        raw = raw if isinstance(raw, list) and all(isinstance(m, dict) for m in raw) else []
+        materials = _materials(raw, "situations.materials", first_material, path, lines, problems)
+        first_material += len(raw)
+        if not _check_table(item, SITUATION_KEYS, str(path), lines, where, problems):
+            continue
+        for key in ("aliases", "conditions", "materials"):
+            if not item[key]:
+                problems.append(f"{path}:{lines.of(*where, key)}: `{key}` must not be empty")
+        units = {k: item.get(k, guide.get(k, "working")) for k in ("legal_days_unit", "promised_days_unit")}
+        if _longer_than_the_law({**item, **units}):
+            problems.append(f"{path}:{lines.of(*where, 'promised_days')}: promised_days exceeds legal_days")
+        for key, allowed in (("case_type", CASE_TYPES), ("legal_days_unit", DAY_UNITS), ("promised_days_unit", DAY_UNITS)):
+            if key in item and item[key] not in allowed:
+                problems.append(f"{path}:{lines.of(*where, key)}: `{key}` must be one of {', '.join(allowed)}")
+        if any(s.name == item["name"] for s in out):
+            problems.append(f"{path}:{lines.of(*where, 'name')}: situation {item['name']!r} appears twice")
+        own = {k: _kept(k, v) for k, v in item.items() if k not in SITUATION_OWN and k != "materials"}
+        out.append(Situation(name=item["name"], aliases=tuple(item["aliases"]), keywords=tuple(item.get("keywords", ())),
+                             note=item.get("note", ""), fields=tuple(sorted(own.items())) + (("materials", materials),)))
+        position.append(i)
+    for situation, word, other in shared_words(tuple(out)):
+        i = position[out.index(situation)]
+        key = next((k for k in ("aliases", "keywords") if word in map(normalise, items[i].get(k, []))), "name")
+        problems.append(f"{path}:{lines.of('situations', i, key)}: situation word {word!r} of {situation.name!r} "
+                        f"also names {other.name!r}")
+    return tuple(out)
 
 
 def _check_unique(guides: list[Guide], problems: list[str]) -> None:

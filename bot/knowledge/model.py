@@ -10,8 +10,9 @@ periods on working days of the national calendar, plus the staggered shifts of 8
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
+from typing import Any
 
 LEVELS = ("村（社区）", "镇（街道）", "县（区）", "市")
 ITEM_TYPES = ("行政许可", "行政给付", "行政确认", "行政裁决", "行政征收", "行政奖励", "行政检查",
@@ -36,6 +37,23 @@ class Material:
 class Faq:
     q: str
     a: str
+
+
+@dataclass(frozen=True)
+class Situation:
+    """One of the situations (情形) a guide covers — 结婚登记 or 离婚登记 — with the words that name
+    it in a question and what differs for it: `fields` holds the guide's keys it sets itself
+    (materials, visits, legal_days, promised_days, conditions …); the rest it shares with the guide."""
+
+    name: str
+    aliases: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+    note: str = ""
+    fields: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases, *self.keywords)
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,22 @@ class Guide:
     legal_days_unit: str = "working"
     promised_days_unit: str = "working"
     source: str = ""  # file it was loaded from
+    situations: tuple[Situation, ...] = ()
+    situation: str = ""          # set on the guide as told for one of its situations (`in_situation`)
+    situation_note: str = ""
+
+    @property
+    def title(self) -> str:
+        """The name residents are told: the guide's, with the situation when one is told."""
+        return f"{self.name}·{self.situation}" if self.situation else self.name
+
+    def in_situation(self, name: str) -> "Guide":
+        """The guide as told for its situation `name`: that situation's materials, visits, time
+        limits and conditions, the guide's own values where the situation sets none."""
+        found = next((s for s in self.situations if s.name == name), None)
+        if found is None:
+            return self
+        return replace(self, **dict(found.fields), situation=found.name, situation_note=found.note)
 
     @property
     def is_on_the_spot(self) -> bool:

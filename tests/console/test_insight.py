@@ -157,3 +157,13 @@ async def test_reports_are_for_supervisors_and_say_when_there_is_nothing(bot, ai
     resp = await admin.get("/console/reports")
     html = await resp.text()
     assert resp.status == 200 and "<svg" not in html and html.count("还没有数据") == 4
+
+
+async def test_a_guide_with_situations_shows_the_choice_residents_get_and_each_situation_whole(bot, aiohttp_client):
+    reply = await bot.say("resident-1", "婚姻登记怎么办")
+    assert "2. 离婚登记" in reply
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    html = await (await clerk.get("/console/guides/" + quote("婚姻登记"))).text()
+    assert str(escape(reply)) in html and "<h2>情形</h2>" in html
+    divorce = html.split('id="situation-2"')[1].split("</div>")[0]
+    assert "离婚登记" in divorce and "到现场 2 次" in divorce and "离婚协议书" in divorce and "签字声明" not in divorce

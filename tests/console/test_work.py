@@ -334,3 +334,15 @@ async def test_notices_that_died_in_a_wechat_outage_are_resent_from_the_dashboar
     assert again.status == 400                              # a time it cannot read changes nothing
     assert [line.action for line in await bot.store.audit.lines(centers=None, action="notice_resent")] == [
         "notice_resent"]
+
+
+async def test_a_case_for_a_situation_shows_it_and_offers_its_own_materials_to_tick(bot, aiohttp_client):
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    await bot.wrote("resident-1")
+    case = await bot.app[CASE_DESK].open(kind="proxy", openid="resident-1", guide="残疾人证办理", center="qinghe-dongcun",
+                                         data={"name": "王秀英", "phone": "13800001234", "situation": "补办（遗失）"})
+    await _move(clerk, case, to="accepted", **{"from": "submitted"})
+    page = await (await clerk.get(f"/console/cases/{case.number}")).text()
+    assert "<th>情形</th><td>补办（遗失）</td>" in page
+    assert 'value="居民身份证"' in page and 'value="残疾人证申请表（评定表）"' not in page
+    assert 'value="残疾人证申请表"' not in page   # the guide's whole list is for 新办, not for a lost card
