@@ -25,7 +25,7 @@ async def _resident(store, openid: str, at=NOW, window: int = 1) -> str:
     await store.inquiries.log(openid=openid, question="我电话13800001234，高龄津贴怎么领", intent="guide",
                               guide="高龄津贴申领", score=0.9, decision="answer", at=at)
     await store.dialogs.set(openid, Dialog("proxy:phone", {"name": "王秀英"}), at)
-    await store.handoffs.request(openid, "想问问进度", at, center="qinghe-dongcun")
+    await store.handoffs.open(openid, "想问问进度", at, center="qinghe-dongcun")
     await store.bookings.book(openid=openid, guide="高龄津贴申领", center="qinghe-dongcun", start=at + timedelta(days=1),
                               windows=(window,), now=at, remind_at=None, max_active=3)
     case = await store.cases.create(kind="proxy", openid=openid, guide="高龄津贴申领", center="qinghe-dongcun",
@@ -88,7 +88,7 @@ def test_a_resident_exports_and_erases_their_data_and_the_audit_keeps_it(tmp_pat
 
     left, kept, other, audit, dump = asyncio.run(check())
     assert not any(left[k] for k in ("resident", "questions", "cases", "ratings", "bookings", "notices",
-                                     "requests_for_a_person", "dialog_in_progress"))
+                                     "conversations_with_a_person", "dialog_in_progress"))
     assert kept.state == "rejected" and kept.openid == "erased" and "phone" not in kept.data   # counted, anonymous
     assert len(other["cases"]) == 1 and other["questions"]   # nobody else's data went
     assert [line.action for line in audit] == ["resident_erase", "resident_export"]
