@@ -244,3 +244,30 @@ async def test_a_transferred_conversation_waits_at_the_other_center(bot):
     town = await _staff(bot, "town", "town-center")
     assert (await bot.client.post(f"/api/handoffs/{handoff['id']}/messages", headers=town,
                                   json={"text": "您好，我是镇中心"})).status == 201
+
+
+async def test_the_reports_count_conversations_first_replies_timed_out_waits_and_ratings(bot, aiohttp_client):
+    from tests.console.support import staff_client
+
+    clerk = await _staff(bot, "dongcun", DONGCUN)
+    timeouts = HandoffTimeouts(bot.app[HANDOFF_DESK])
+    for n, (openid, reply_after, score) in enumerate([("r-a", 2, "5"), ("r-b", 4, "太差了"), ("r-c", 30, "")]):
+        bot.clock.at = datetime(2026, 11, 24, 9, n, tzinfo=TZ)
+        await _bound(bot, openid)
+        handoff, _ = await _asks_for_a_person(bot, openid)
+        bot.clock.advance(minutes=reply_after)
+        if reply_after > 10:
+            assert await timeouts.run() == (1, 0)
+        await bot.client.post(f"/api/handoffs/{handoff['id']}/messages", headers=clerk, json={"text": "您好"})
+        if score:
+            await bot.client.post(f"/api/handoffs/{handoff['id']}/close", headers=clerk)
+            await bot.say(openid, score)
+    bot.clock.at = datetime(2026, 11, 24, 12, 0, tzinfo=TZ)
+    report = await bot.store.reports.consultations(datetime(2026, 11, 24).date(), bot.clock.now().date(), [DONGCUN])
+    [row] = report.centers
+    assert (row.conversations, row.replied, row.median_minutes, row.p90_minutes) == (3, 3, 4, 30)
+    assert (row.timed_out, row.rated, row.satisfied) == (1, 2, 1) and report.daily[DONGCUN][-1] == 3
+    lead = await staff_client(bot, aiohttp_client, "lead", "town-center", "supervisor")
+    page = await (await lead.get("/console/reports?days=7")).text()
+    assert "<td>咨询（转人工）</td><td>1</td><td>2</td><td>50%</td>" in page
+    assert "<td>3</td><td>3</td><td>4 分钟</td><td>30 分钟</td>" in page
