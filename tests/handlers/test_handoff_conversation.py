@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
+import pytest
+
 from bot.api import HANDOFF_DESK
 from bot.clock import TZ
 from bot.jobs import HandoffTimeouts
-from bot.wechat.simulator import message_xml, text_xml, voice_xml
+from bot.wechat.simulator import event_xml, message_xml, text_xml, voice_xml
 
 DONGCUN, XICUN = "qinghe-dongcun", "qinghe-xicun"
 TEMPLATE = {"notice_template_id": "TPL-reply", "notice_field_matter": "thing1", "notice_field_status": "phrase2",
@@ -271,3 +273,17 @@ async def test_the_reports_count_conversations_first_replies_timed_out_waits_and
     page = await (await lead.get("/console/reports?days=7")).text()
     assert "<td>咨询（转人工）</td><td>1</td><td>2</td><td>50%</td>" in page
     assert "<td>3</td><td>3</td><td>4 分钟</td><td>30 分钟</td>" in page
+
+
+@pytest.mark.parametrize("words", ["找工作人员", "有人吗", "人呢", "叫个人来", "转人工", "人都去哪了", "怎么没人回我"])
+async def test_everyday_wordings_reach_a_person(bot, words):
+    reply = await bot.say("r-words", words)
+    assert "已为您转给" in reply and [h["openid"] for h in await bot.store.handoffs.waiting()] == ["r-words"]
+
+
+async def test_the_menus_button_reaches_a_person_and_a_second_click_keeps_the_conversation(bot):
+    at = int(bot.clock.timestamp())
+    first = await bot.send(event_xml("r-menu", "CLICK", EventKey="MENU_HANDOFF", create_time=at))
+    assert "已为您转给" in first["Content"]
+    again = await bot.send(event_xml("r-menu", "CLICK", EventKey="MENU_HANDOFF", create_time=at + 5))
+    assert "您已经在和工作人员对话了" in again["Content"] and len(await bot.store.handoffs.waiting()) == 1
