@@ -19,6 +19,10 @@ TEMPLATE = {"notice_template_id": "TPL-reply", "notice_field_matter": "thing1", 
             "notice_field_content": "thing3"}
 
 
+def _redis(request, with_redis: bool) -> dict:
+    return {"redis": {"url": request.getfixturevalue("redis_server").url}} if with_redis else {}
+
+
 async def _staff(bot, name: str, center: str | None, role: str = "clerk") -> dict[str, str]:
     await bot.store.staff.add(name=name, center=center, role=role, token=f"token-{name}", now=bot.clock.now())
     return {"Authorization": f"Bearer token-{name}"}
@@ -122,7 +126,9 @@ async def test_another_villages_clerk_gets_403_and_a_supervisor_only_reads(bot):
     assert bad.status == 400 and not bot.fake.texts_to("r-li")[1:]   # nothing sent but the bind replies' pushes
 
 
-async def test_two_clerks_taking_the_same_waiting_conversation_one_is_told_409(bot):
+@pytest.mark.parametrize("with_redis", [False, True])
+async def test_two_clerks_taking_the_same_waiting_conversation_one_is_told_409(start_bot, request, with_redis):
+    bot = await start_bot(**_redis(request, with_redis))
     await _bound(bot, "r-two")
     handoff, _ = await _asks_for_a_person(bot, "r-two", "找工作人员")
     one, two = await _staff(bot, "dongcun-1", DONGCUN), await _staff(bot, "town-1", "town-center")
@@ -287,3 +293,27 @@ async def test_the_menus_button_reaches_a_person_and_a_second_click_keeps_the_co
     assert "已为您转给" in first["Content"]
     again = await bot.send(event_xml("r-menu", "CLICK", EventKey="MENU_HANDOFF", create_time=at + 5))
     assert "您已经在和工作人员对话了" in again["Content"] and len(await bot.store.handoffs.waiting()) == 1
+
+
+@pytest.mark.parametrize("with_redis", [False, True])
+async def test_a_message_whose_worker_died_before_storing_it_still_reaches_the_conversation(start_bot, request,
+                                                                                          with_redis):
+    from bot.app import DESK
+    from bot.messages import Text, to_json
+
+    bot = await start_bot(**_redis(request, with_redis))
+    clerk = await _staff(bot, "dongcun", DONGCUN)
+    await _bound(bot, "r-died")
+    handoff, _ = await _asks_for_a_person(bot, "r-died")
+    await bot.client.post(f"/api/handoffs/{handoff['id']}/messages", headers=clerk, json={"text": "您好，请讲"})
+    said = Text(openid="r-died", account="gh_frontdesk", create_time=int(bot.clock.timestamp()), msg_id=880001,
+                content="我下午三点到站里")
+    # a worker claimed the message, kept it (encrypted) with its claim, and died before storing it
+    await bot.store.messages.claim(said.dedup_key, said.openid, bot.clock.now(), bot.store.vault.seal(to_json(said)))
+    bot.clock.advance(seconds=12)
+    assert await bot.app[DESK].finish_unanswered() == 1
+    lines = await bot.store.handoffs.messages(handoff["id"])
+    assert (lines[-1]["sender"], lines[-1]["text"]) == ("resident", "我下午三点到站里")
+    bot.clock.advance(seconds=12)
+    assert await bot.app[DESK].finish_unanswered() == 0   # once
+    assert [m["text"] for m in await bot.store.handoffs.messages(handoff["id"])].count("我下午三点到站里") == 1
