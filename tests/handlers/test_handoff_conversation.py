@@ -19,8 +19,14 @@ TEMPLATE = {"notice_template_id": "TPL-reply", "notice_field_matter": "thing1", 
             "notice_field_content": "thing3"}
 
 
-def _redis(request, with_redis: bool) -> dict:
-    return {"redis": {"url": request.getfixturevalue("redis_server").url}} if with_redis else {}
+async def _backend(request, backend: str) -> dict:
+    """start_bot's overrides for the store `backend`: SQLite alone, with Redis, or PostgreSQL."""
+    if backend == "redis":
+        return {"redis": {"url": request.getfixturevalue("redis_server").url}}
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        return {"store": {"url": server.url_for(await server.new_schema())}}
+    return {}
 
 
 async def _staff(bot, name: str, center: str | None, role: str = "clerk") -> dict[str, str]:
@@ -116,6 +122,8 @@ async def test_another_villages_clerk_gets_403_and_a_supervisor_only_reads(bot):
     refused = await bot.client.post(f"/api/handoffs/{handoff['id']}/messages", headers=other, json={"text": "您好"})
     assert refused.status == 403 and (await refused.json())["error"] == "forbidden"
     assert (await (await bot.client.get("/api/handoffs", headers=other)).json()) == {"handoffs": []}
+    bogus = await bot.client.get("/api/handoffs?status=answered", headers=other)
+    assert bogus.status == 400 and (await bogus.json())["error"] == "bad_request"
     lead = await _staff(bot, "lead", "town-center", "supervisor")
     assert (await bot.client.get(f"/api/handoffs/{handoff['id']}", headers=lead)).status == 200
     assert (await bot.client.post(f"/api/handoffs/{handoff['id']}/close", headers=lead)).status == 403
@@ -126,9 +134,9 @@ async def test_another_villages_clerk_gets_403_and_a_supervisor_only_reads(bot):
     assert bad.status == 400 and not bot.fake.texts_to("r-li")[1:]   # nothing sent but the bind replies' pushes
 
 
-@pytest.mark.parametrize("with_redis", [False, True])
-async def test_two_clerks_taking_the_same_waiting_conversation_one_is_told_409(start_bot, request, with_redis):
-    bot = await start_bot(**_redis(request, with_redis))
+@pytest.mark.parametrize("backend", ["sqlite", "redis", "postgresql"])
+async def test_two_clerks_taking_the_same_waiting_conversation_one_is_told_409(start_bot, request, backend):
+    bot = await start_bot(**await _backend(request, backend))
     await _bound(bot, "r-two")
     handoff, _ = await _asks_for_a_person(bot, "r-two", "找工作人员")
     one, two = await _staff(bot, "dongcun-1", DONGCUN), await _staff(bot, "town-1", "town-center")
@@ -295,13 +303,13 @@ async def test_the_menus_button_reaches_a_person_and_a_second_click_keeps_the_co
     assert "您已经在和工作人员对话了" in again["Content"] and len(await bot.store.handoffs.waiting()) == 1
 
 
-@pytest.mark.parametrize("with_redis", [False, True])
+@pytest.mark.parametrize("backend", ["sqlite", "redis", "postgresql"])
 async def test_a_message_whose_worker_died_before_storing_it_still_reaches_the_conversation(start_bot, request,
-                                                                                          with_redis):
+                                                                                          backend):
     from bot.app import DESK
     from bot.messages import Text, to_json
 
-    bot = await start_bot(**_redis(request, with_redis))
+    bot = await start_bot(**await _backend(request, backend))
     clerk = await _staff(bot, "dongcun", DONGCUN)
     await _bound(bot, "r-died")
     handoff, _ = await _asks_for_a_person(bot, "r-died")
