@@ -74,7 +74,7 @@ class HandoffDesk:
         closed = await self.store.handoffs.close(
             handoff["id"], by=f"staff:{by}", reason="staff", now=self.clock.now(),
             note=self.texts.chat("handoff_note", what="staff_closed", by=by),
-            notices=[self.texts.chat("handoff_closed", by="staff")])
+            notices=[self.texts.chat("handoff_closed", by="staff", rate=True)])
         if closed is None:
             raise Refused("closed")
         return closed

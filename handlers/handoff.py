@@ -115,11 +115,13 @@ def _said(turn: Turn) -> Said:
 
 async def _resident_ends(turn: Turn, handoff: dict):
     ctx = turn.ctx
+    served = handoff["first_reply_at"] is not None   # rated only when a clerk wrote in it
     closed = await ctx.store.handoffs.close(handoff["id"], by="resident", reason="resident", now=ctx.clock.now(),
-                                            note=ctx.texts.chat("handoff_note", what="resident_closed"))
+                                            note=ctx.texts.chat("handoff_note", what="resident_closed"),
+                                            ask_rating=served)
     if closed is None:
         return None
-    return turn.say("handoff_closed", by="resident")
+    return turn.say("handoff_closed", by="resident", rate=served)
 
 
 async def _rating(turn: Turn, handoff: dict):

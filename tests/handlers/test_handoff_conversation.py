@@ -165,9 +165,11 @@ async def test_the_resident_ends_it_with_结束_and_a_bad_rating_opens_a_差评�
 
 
 async def test_after_the_rating_question_another_question_is_answered_and_not_taken_for_a_rating(bot):
+    clerk = await _staff(bot, "dongcun", DONGCUN)
     await _bound(bot, "r-skip")
-    await _asks_for_a_person(bot, "r-skip")
-    await bot.say("r-skip", "取消")
+    handoff, _ = await _asks_for_a_person(bot, "r-skip")
+    await bot.client.post(f"/api/handoffs/{handoff['id']}/messages", headers=clerk, json={"text": "您好，请讲"})
+    assert "打个分" in await bot.say("r-skip", "取消")
     answer = await bot.say("r-skip", "低保怎么申请")
     assert "最低生活保障" in answer
     assert "已记下" not in await bot.say("r-skip", "5")   # asked once; not read as a rating later
@@ -293,6 +295,15 @@ async def test_the_reports_count_conversations_first_replies_timed_out_waits_and
 async def test_everyday_wordings_reach_a_person(bot, words):
     reply = await bot.say("r-words", words)
     assert "已为您转给" in reply and [h["openid"] for h in await bot.store.handoffs.waiting()] == ["r-words"]
+
+
+async def test_giving_up_before_any_clerk_wrote_ends_it_without_a_rating_question(bot):
+    await _bound(bot, "r-gone")
+    handoff, _ = await _asks_for_a_person(bot, "r-gone")
+    ended = await bot.say("r-gone", "不用了")
+    assert "对话已结束" in ended and "打个分" not in ended
+    assert (await bot.store.handoffs.get(handoff["id"]))["status"] == "closed"
+    assert "已记下" not in await bot.say("r-gone", "5")
 
 
 async def test_the_menus_button_reaches_a_person_and_a_second_click_keeps_the_conversation(bot):
