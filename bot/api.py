@@ -277,7 +277,8 @@ class StaffAPI:
         except Taken as taken:
             return _error(self.texts, 409, "taken", taken_by=taken.handoff["taken_by"],
                           also={"taken_by": taken.handoff["taken_by"], "status": taken.handoff["status"]})
-        await _audit(request, "handoff_message", center=handoff["center"], target=f"#{handoff['id']}", detail=text[:200])
+        await _audit(request, "handoff_message", center=handoff["center"], target=f"#{handoff['id']}",
+                     detail=text[:200])
         fresh = await desk.store.handoffs.get(handoff["id"])
         return web.json_response(_handoff_json(fresh, await desk.store.handoffs.messages(handoff["id"])), status=201)
 

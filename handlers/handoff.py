@@ -103,8 +103,8 @@ def _said(turn: Turn) -> Said:
     if isinstance(message, Text):
         return Said("resident", message.content.strip()[:2000], now)
     if isinstance(message, Voice):
-        return Said("resident", texts.chat("handoff_note", what="media", kind="语音", words=message.recognition or ""),
-                    now, kind="voice", media_id=message.media_id or None)
+        heard = texts.chat("handoff_note", what="media", kind="语音", words=message.recognition or "")
+        return Said("resident", heard, now, kind="voice", media_id=message.media_id or None)
     if isinstance(message, Location):
         return Said("resident", texts.chat("handoff_note", what="media", kind="位置", words=message.label), now,
                     kind="location")
@@ -142,7 +142,8 @@ async def _rating(turn: Turn, handoff: dict):
     followup = None
     if score <= 2:
         followup = await ctx.cases.open(
-            kind="followup", openid=turn.openid, guide=None, center=handoff["center"] or ctx.config.service.default_center,
+            kind="followup", openid=turn.openid, guide=None,
+            center=handoff["center"] or ctx.config.service.default_center,
             data={"handoff": handoff["id"], "score": score, "words": words}, actor="system",
             reply_within=ctx.config.service.complaint_reply_days)
     return turn.say("handoff_rated", score=score, level=LEVELS[score], followup=followup)

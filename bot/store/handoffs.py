@@ -286,10 +286,10 @@ def _in(values: tuple[str, ...]) -> str:
 
 
 async def _add(db: Any, handoff_id: int, said: Said) -> None:
+    text = mask_in_text(said.text) if said.sender == "resident" else said.text
     await db.execute(
         "INSERT INTO handoff_messages(handoff_id, sender, staff, kind, text, media_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        handoff_id, said.sender, said.staff, said.kind, mask_in_text(said.text) if said.sender == "resident" else said.text,
-        said.media_id, iso(said.at))
+        handoff_id, said.sender, said.staff, said.kind, text, said.media_id, iso(said.at))
 
 
 async def _take(db: Any, handoff_id: int, by: str, now: datetime) -> dict[str, Any]:

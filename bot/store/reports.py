@@ -102,8 +102,8 @@ def percentile(values: list[float], share: float) -> float | None:
 
 
 def _consulted(center: str | None, rows: list[dict[str, Any]]) -> Consulted:
-    waits = [(datetime.fromisoformat(r["first_reply_at"]) - datetime.fromisoformat(r["created_at"])).total_seconds() / 60
-             for r in rows if r["first_reply_at"]]
+    waits = [(datetime.fromisoformat(r["first_reply_at"]) - datetime.fromisoformat(r["created_at"])).total_seconds()
+             / 60 for r in rows if r["first_reply_at"]]
     rated = [r["rating"] for r in rows if r["rating"]]
     return Consulted(center=center, conversations=len(rows), replied=len(waits),
                      median_minutes=percentile(waits, 0.5), p90_minutes=percentile(waits, 0.9),
