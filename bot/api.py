@@ -21,6 +21,8 @@ from bot.appointments import Appointments, NotNow
 from bot.cases.desk import CaseDesk, InvalidMove, StaleCase
 from bot.cases.machine import STATES, Move, allowed
 from bot.clock import TZ
+from bot.handoffs import TEXT_LIMIT, HandoffDesk, Refused as HandoffRefused, Taken
+from bot.store.handoffs import STATUSES as HANDOFF_STATUSES
 from bot.knowledge.teaching import Refused, Teaching, may_propose
 from bot.personal import case_fields
 from bot.store.bookings import Booking
@@ -30,6 +32,7 @@ from bot.store.staff import StaffMember
 from bot.texts import Texts
 
 CASE_DESK = web.AppKey("case_desk", CaseDesk)
+HANDOFF_DESK = web.AppKey("handoff_desk", HandoffDesk)
 APPOINTMENTS = web.AppKey("appointments", Appointments)
 STAFF = web.RequestKey("staff_member", StaffMember)
 
@@ -69,6 +72,13 @@ def _case_json(case: Case, with_history: bool = False, *, data: dict[str, Any] |
            "allowed": allowed(case.kind, case.state)}
     if with_history:
         out["history"] = [asdict(line) for line in case.history]
+    return out
+
+
+def _handoff_json(h: dict[str, Any], messages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    out = {key: h[key] for key in ("id", "openid", "center", "status", "question", "created_at")}
+    if messages is not None:
+        out["messages"] = [{"from": m["sender"], "text": m["text"], "at": m["at"]} for m in messages]
     return out
 
 
@@ -206,6 +216,98 @@ class StaffAPI:
         await _audit(request, "case_move", center=case.center, target=case.number, detail=f"{case.state} → {to}")
         return web.json_response(_case_json(moved, with_history=True))
 
+    # -- conversations with a person (转人工) ------------------------------------------------
+
+    async def list_handoffs(self, request: web.Request) -> web.Response:
+        """Conversations the caller may see: `?status=waiting|open|closed` (default: waiting and open)."""
+        status = request.query.get("status") or None
+        if status is not None and status not in HANDOFF_STATUSES:
+            return _error(self.texts, 400, "bad_request", field="status")
+        found = await request.app[HANDOFF_DESK].store.handoffs.listed(status, _scope(request))
+        return web.json_response({"handoffs": [_handoff_json(h) for h in found]})
+
+    async def _visible_handoff(self, request: web.Request, acting: bool = False) -> dict[str, Any] | web.Response:
+        try:
+            found = await request.app[HANDOFF_DESK].store.handoffs.get(int(request.match_info["id"]))
+        except ValueError:
+            found = None
+        if found is None:
+            return _error(self.texts, 404, "not_found")
+        access = _access(request)
+        if not access.sees(found["center"]) or (acting and not access.acts):
+            return _error(self.texts, 403, "forbidden")
+        return found
+
+    async def show_handoff(self, request: web.Request) -> web.Response:
+        handoff = await self._visible_handoff(request)
+        if isinstance(handoff, web.Response):
+            return handoff
+        messages = await request.app[HANDOFF_DESK].store.handoffs.messages(handoff["id"])
+        return web.json_response(_handoff_json(handoff, messages))
+
+    async def _handoff_body(self, request: web.Request, key: str) -> str | None:
+        try:
+            body = await request.json()
+        except (ValueError, json.JSONDecodeError):
+            return None
+        value = body.get(key) if isinstance(body, dict) else None
+        return value if isinstance(value, str) else None
+
+    def _handoff_refused(self, refused: HandoffRefused) -> web.Response:
+        if refused.code == "closed":
+            return _error(self.texts, 409, "handoff_closed")
+        if refused.code in ("no_center", "same_center"):
+            return _error(self.texts, 400, "handoff_center")
+        return _error(self.texts, 400, "handoff_text", limit=TEXT_LIMIT)
+
+    async def handoff_message(self, request: web.Request) -> web.Response:
+        """The clerk writes to the resident; a waiting conversation becomes theirs. 409 when another
+        clerk has it or it is closed."""
+        handoff = await self._visible_handoff(request, acting=True)
+        if isinstance(handoff, web.Response):
+            return handoff
+        text = await self._handoff_body(request, "text")
+        if text is None:
+            return _error(self.texts, 400, "handoff_text", limit=TEXT_LIMIT)
+        desk = request.app[HANDOFF_DESK]
+        try:
+            await desk.write(handoff, request[STAFF].name, text)
+        except HandoffRefused as refused:
+            return self._handoff_refused(refused)
+        except Taken as taken:
+            return _error(self.texts, 409, "taken", taken_by=taken.handoff["taken_by"],
+                          also={"taken_by": taken.handoff["taken_by"], "status": taken.handoff["status"]})
+        await _audit(request, "handoff_message", center=handoff["center"], target=f"#{handoff['id']}",
+                     detail=text[:200])
+        fresh = await desk.store.handoffs.get(handoff["id"])
+        return web.json_response(_handoff_json(fresh, await desk.store.handoffs.messages(handoff["id"])), status=201)
+
+    async def close_handoff(self, request: web.Request) -> web.Response:
+        handoff = await self._visible_handoff(request, acting=True)
+        if isinstance(handoff, web.Response):
+            return handoff
+        try:
+            closed = await request.app[HANDOFF_DESK].close(handoff, request[STAFF].name)
+        except HandoffRefused as refused:
+            return self._handoff_refused(refused)
+        await _audit(request, "handoff_close", center=handoff["center"], target=f"#{handoff['id']}")
+        return web.json_response(_handoff_json(closed))
+
+    async def transfer_handoff(self, request: web.Request) -> web.Response:
+        handoff = await self._visible_handoff(request, acting=True)
+        if isinstance(handoff, web.Response):
+            return handoff
+        center = await self._handoff_body(request, "center")
+        if center is None:
+            return _error(self.texts, 400, "handoff_center")
+        try:
+            moved = await request.app[HANDOFF_DESK].transfer(handoff, center, request[STAFF].name)
+        except HandoffRefused as refused:
+            return self._handoff_refused(refused)
+        await _audit(request, "handoff_transfer", center=handoff["center"], target=f"#{handoff['id']}",
+                     detail=f"{handoff['center']} → {center}")
+        return web.json_response(_handoff_json(moved))
+
     # -- appointments ------------------------------------------------------------------------
 
     def _center_in_scope(self, request: web.Request, center_id: str) -> web.Response | None:
@@ -341,6 +443,11 @@ class StaffAPI:
                 web.get("/api/outbox/dead", self.dead_letters),
                 web.post("/api/outbox/resend", self.resend_since),
                 web.post("/api/outbox/{id}/resend", self.resend_one),
+                web.get("/api/handoffs", self.list_handoffs),
+                web.get("/api/handoffs/{id}", self.show_handoff),
+                web.post("/api/handoffs/{id}/messages", self.handoff_message),
+                web.post("/api/handoffs/{id}/close", self.close_handoff),
+                web.post("/api/handoffs/{id}/transfer", self.transfer_handoff),
                 web.get("/api/appointments", self.appointments),
                 web.post("/api/appointments/{code}/{action:checkin|noshow}", self.mark_appointment),
                 web.post("/api/centers/{center}/closures", self.close_center),

@@ -15,7 +15,7 @@ from typing import AsyncIterator, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
-from bot.api import APPOINTMENTS, CASE_DESK, StaffAPI
+from bot.api import APPOINTMENTS, CASE_DESK, HANDOFF_DESK, StaffAPI
 from bot.appointments import Appointments
 from bot.cases.desk import CaseDesk
 from bot.clock import Clock
@@ -24,7 +24,8 @@ from bot.console import console_routes
 from bot.errors import ConfigError
 from bot.context import Context
 from bot.frontdesk import ABANDONED_AFTER, FrontDesk
-from bot.jobs import every
+from bot.handoffs import HandoffDesk
+from bot.jobs import HandoffTimeouts, every
 from bot.hours import Schedule
 from bot.knowledge.library import Library
 from bot.metrics import Metrics
@@ -85,6 +86,8 @@ async def _desk_ctx(app: web.Application) -> AsyncIterator[None]:
         settings=config.booking)
     ctx = Context(config=config, store=app[STORE], library=app[LIBRARY], texts=texts, clock=app[CLOCK], cases=cases,
                   appointments=appointments)
+    app[HANDOFF_DESK] = HandoffDesk(store=app[STORE], texts=texts, clock=app[CLOCK], library=app[LIBRARY], cases=cases,
+                                    appointments=appointments, config=config)
     desk = FrontDesk(ctx, build_root(), app[METRICS])
     app[DESK] = desk
     app[GATEWAY].desk = desk
@@ -119,6 +122,9 @@ def _every(what: str, seconds: Callable[[web.Application], float],
 
 _reminders_ctx = _every("reminder round", lambda app: app[CONFIG].booking.reminder_check_seconds,
                         lambda app: app[APPOINTMENTS].send_reminders)
+HANDOFF_CHECK_SECONDS = 30   # how often the waits and the idle conversations with a person are looked at
+_handoffs_ctx = _every("handoff timeouts", lambda app: HANDOFF_CHECK_SECONDS,
+                       lambda app: HandoffTimeouts(app[HANDOFF_DESK]).run)
 _retention_ctx = _every("retention purge", lambda app: app[CONFIG].retention.check_hours * 3600,
                         lambda app: Retention(app[STORE], app[CLOCK], app[CONFIG].retention).purge)
 
@@ -187,7 +193,7 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
                     "(5 within 48 hours of a resident's message) wait for the resident's next message and are "
                     "listed for a call after a day; apply for a template (README: Template messages)")
     app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx, _reminders_ctx, _retention_ctx,
-                             _nonces_ctx, _taught_ctx, _unanswered_ctx])
+                             _nonces_ctx, _taught_ctx, _unanswered_ctx, _handoffs_ctx])
     staff_api = StaffAPI(Texts())
     app.middlewares.append(staff_api.auth)
     app.add_routes(staff_api.routes())

@@ -150,6 +150,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "handoff": {
         "mode": Key(str, "callback", _one_of("callback", "wechat_kf")),
+        "wait_minutes": Key(int, 10, _positive),
+        "idle_minutes": Key(int, 30, _positive),
     },
     "log": {
         "level": Key(str, "INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR")),

@@ -197,6 +197,9 @@ class FrontDesk:
                     await ctx.store.residents.acted(message.openid, message.grants, ctx.clock.now())
                 return await self._record_quietly(turn)
             await ctx.store.residents.seen(message.openid, ctx.clock.now(), message.grants or "message")
+            if (relayed := await self.root.for_relay(turn)) is not None:   # a conversation with a person
+                self.metrics.count(message, "handoff", "relay")
+                return relayed
             if not await ctx.store.allow(f"messages:{message.openid}", ctx.config.dialog.max_messages_per_minute,
                                          ctx.clock.now()):
                 self.metrics.count(message, "none", "too_fast")

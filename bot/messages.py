@@ -65,6 +65,7 @@ class Voice(Inbound):
     # what WeChat's recognition heard: None when recognition is off on the account (no
     # Recognition field at all), empty when it heard nothing it could write down
     recognition: str | None
+    media_id: str = ""   # MediaId: the recording, for WeChat's media download
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class LocationReport(Inbound):
 @dataclass(frozen=True)
 class Media(Inbound):
     media: str  # image, video, shortvideo, link, file, miniprogrampage …
+    media_id: str = ""   # MediaId of an image or video, for WeChat's media download
 
 
 @dataclass(frozen=True)
@@ -268,14 +270,14 @@ def from_wechat(msg: Any) -> Inbound:
             return Text(**base, content=_str(data.get("Content")))
         case VoiceMessage():
             heard = _str(data["Recognition"]).strip() if "Recognition" in data else None   # <Recognition/>: ""
-            return Voice(**base, recognition=heard)
+            return Voice(**base, recognition=heard, media_id=_str(data.get("MediaId")))
         case LocationMessage():
             return Location(**base, latitude=_float(data.get("Location_X")),
                             longitude=_float(data.get("Location_Y")), label=_str(data.get("Label")))
         case ImageMessage() | VideoMessage() | ShortVideoMessage() | LinkMessage():
-            return Media(**base, media=msg.type)
+            return Media(**base, media=msg.type, media_id=_str(data.get("MediaId")))
     if raw_type in MEDIA_TYPES:
-        return Media(**base, media=raw_type)
+        return Media(**base, media=raw_type, media_id=_str(data.get("MediaId")))
     return Unknown(**base, raw_type=raw_type or "unknown")
 
 

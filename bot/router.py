@@ -31,6 +31,7 @@ class Router:
     backs: dict[str, Handler] = field(default_factory=dict)
     asks: dict[str, Handler] = field(default_factory=dict)
     aheads: list[Handler] = field(default_factory=list)
+    relays: list[Handler] = field(default_factory=list)
 
     def state(self, name: str, *, back: Handler | None = None, ask: Handler | None = None
               ) -> Callable[[Handler], Handler]:
@@ -60,6 +61,12 @@ class Router:
         self.catch_all.append(handler)
         return handler
 
+    def relay(self, handler: Handler) -> Handler:
+        """Tried for every message a resident writes, before their dialog and any intent: a
+        conversation with a person takes the resident's messages while it lasts."""
+        self.relays.append(handler)
+        return handler
+
     def _register(self, table: dict, key) -> Callable[[Handler], Handler]:
         def decorator(handler: Handler) -> Handler:
             if key in table:
@@ -81,8 +88,10 @@ class RootRouter:
         self.backs: dict[str, Handler] = {}
         self.asks: dict[str, Handler] = {}
         self.aheads: list[Handler] = []
+        self.relays: list[Handler] = []
         for router in routers:
             self.aheads.extend(router.aheads)
+            self.relays.extend(router.relays)
             for key, handler in router.backs.items():
                 self.backs.setdefault(key, handler)
             for key, handler in router.asks.items():
@@ -125,6 +134,13 @@ class RootRouter:
         if handler is not None and (reply := await handler(turn)) is not None:
             return reply
         for handler in self.catch_all:
+            if (reply := await handler(turn)) is not None:
+                return reply
+        return None
+
+    async def for_relay(self, turn: Turn) -> Reply | None:
+        """The reply of the first relay that takes the message; None when none does."""
+        for handler in self.relays:
             if (reply := await handler(turn)) is not None:
                 return reply
         return None

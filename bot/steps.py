@@ -138,7 +138,7 @@ class Steps:
         """A reply after leaving a kept step says how to take it up again."""
         if kept is None or not isinstance(reply, TextReply):
             return reply
-        note = turn.ctx.texts.chat("step_kept", state=kept)
+        note = turn.ctx.texts.chat("step_kept", state=kept, later=turn.intent == "handoff")
         if not reply.more:
             return turn.reply(f"{reply.text}\n\n{note}")
         return TextReply(reply.text, more=(*reply.more[:-1], f"{reply.more[-1]}\n\n{note}"))

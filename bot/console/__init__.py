@@ -3,7 +3,7 @@ supervisors, in plain HTML forms that work on an old office PC's browser.
 
     sign-in ──▶ dashboard ──▶ cases ──▶ one case ──(a move, with what it needs)──▶ resident pushed
                     │──▶ appointments (day view, check-in, no-show, close a day)
-                    │──▶ handoffs (answer ──▶ resident pushed), complaints and followups
+                    │──▶ conversations with residents (转人工, live), complaints and followups
                     └──▶ unanswered questions, guides, reports, audit log, staff accounts
 
 Every page goes through `auth.Gate` (session, CSRF, scope); each feature's pages live in their
@@ -22,12 +22,12 @@ from bot.texts import Texts
 
 def console_routes(config: Config, texts: Texts) -> tuple[list[web.RouteDef], web.middleware]:
     """The console's routes and the middleware that guards them."""
-    from bot.console import admin, cases, frontline, insight, teach
+    from bot.console import admin, cases, conversations, frontline, insight, teach
 
     pages = Pages(config=config, texts=texts)
     gate = Gate(pages)
     routes = gate.routes()
-    for module in (cases, frontline, insight, teach, admin):
+    for module in (cases, frontline, conversations, insight, teach, admin):
         routes += module.routes(pages)
     return routes, gate.middleware
 

@@ -18,7 +18,9 @@ from bot.passwords import hash_password, weak
 from bot.store.staff import COUNTY_ROLES, ROLES
 
 ACTIONS = ("login", "login_failed", "login_locked", "logout", "password_changed", "case_move", "reveal_personal", "reveal_contact",
-           "checkin", "noshow", "close_day", "handoff_answer", "staff_added", "staff_password_reset",
+           "checkin", "noshow", "close_day", "handoff_answer", "handoff_take",
+           "handoff_message", "handoff_close", "handoff_transfer", "handoff_case", "canned_add", "canned_remove",
+           "staff_added", "staff_password_reset",
            "staff_unlocked", "staff_disabled", "staff_enabled", "staff_token_issued", "staff_token_revoked",
            "refused", "csrf_refused", "notice_followed_up",
            "notice_resent", "resident_export", "resident_erase", "retention_purge")

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.access import Access
-from bot.console.pages import ACCESS, SESSION, Pages, field
+from bot.console.pages import ACCESS, HANDOFF_COUNTS, SESSION, Pages, field
 from bot.passwords import hash_password, verify_password, weak
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class Gate:
             return pages.refuse(request, 403, "signed_out")
         request[SESSION] = session
         request[ACCESS] = Access.of(session.member, pages.centers(request))
+        request[HANDOFF_COUNTS] = await pages.store(request).handoffs.counts(request[ACCESS].centers)
         if request.method not in ("GET", "HEAD"):
             form = await request.post()
             if not _same(field(form, "_csrf"), session.csrf):

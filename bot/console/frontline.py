@@ -1,5 +1,5 @@
 """What happens at the window today: the appointment day view (check-in, no-show, closing a
-day) and residents waiting for a person (转人工), answered from the console and pushed to them."""
+day). Residents waiting for a person (转人工) are in `bot.console.conversations`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from aiohttp import web
 
 from bot.appointments import NotNow
 from bot.console.pages import ACCESS, Pages, field, parse_day
-
-ANSWER_LIMIT = 600   # characters: one WeChat message with the greeting around it
 
 
 class FrontlinePages:
@@ -86,82 +84,9 @@ class FrontlinePages:
         raise pages.back_to("/console/appointments", done="closed", center=center.id, date=day.isoformat(),
                             released=str(len(released)))
 
-    # -- 转人工 ---------------------------------------------------------------------------------
-
-    async def handoffs(self, request: web.Request) -> web.Response:
-        store, centers = self.pages.store(request), request[ACCESS].centers
-        return self.pages.render(request, "handoffs", waiting=await store.handoffs.waiting(centers),
-                                 answered=await store.handoffs.listed("answered", centers, limit=30))
-
-    async def _handoff(self, request: web.Request):
-        try:
-            found = await self.pages.store(request).handoffs.get(int(request.match_info["id"]))
-        except ValueError:
-            found = None
-        if found is None:
-            return self.pages.refuse(request, 404, "not_found")
-        if not request[ACCESS].sees(found["center"]):
-            return self.pages.refuse(request, 403, "forbidden")
-        return found
-
-    async def _show_handoff(self, request: web.Request, handoff, status: int = 200, **context) -> web.Response:
-        context.setdefault("problem", "")
-        context.setdefault("draft", "")
-        context.setdefault("reveal", False)
-        store, openid = self.pages.store(request), handoff["openid"]
-        cases = [c for c in await store.cases.list(centers=request[ACCESS].centers, openid=openid, limit=10)]
-        return self.pages.render(
-            request, "handoff", status=status, handoff=handoff,
-            said=await store.inquiries.of_resident(openid, opened=context.get("reveal", False)),
-            earlier=[h for h in await store.handoffs.of_resident(openid) if h["id"] != handoff["id"]],
-            cases=cases, bookings=await store.bookings.upcoming(openid, self.pages.now(request)),
-            resident=await store.residents.get(openid), limit=ANSWER_LIMIT, **context)
-
-    async def handoff(self, request: web.Request) -> web.Response:
-        handoff = await self._handoff(request)
-        if isinstance(handoff, web.Response):
-            return handoff
-        return await self._show_handoff(request, handoff)
-
-    async def reveal(self, request: web.Request) -> web.Response:
-        """The numbers the resident typed into their questions, for a clerk who must call back: recorded."""
-        handoff = await self._handoff(request)
-        if isinstance(handoff, web.Response):
-            return handoff
-        if not request[ACCESS].acts:
-            return self.pages.refuse(request, 403, "read_only")
-        await self.pages.audit(request, "reveal_contact", center=handoff["center"], target=f"#{handoff['id']}")
-        return await self._show_handoff(request, handoff, reveal=True)
-
-    async def answer(self, request: web.Request) -> web.Response:
-        pages = self.pages
-        handoff = await self._handoff(request)
-        if isinstance(handoff, web.Response):
-            return handoff
-        if not request[ACCESS].acts:
-            return pages.refuse(request, 403, "read_only")
-        answer = field(await request.post(), "answer")
-        if not answer or len(answer) > ANSWER_LIMIT:
-            return await self._show_handoff(request, handoff, status=400, problem="empty" if not answer else "long",
-                                            draft=answer)
-        member = request[ACCESS].member
-        center = pages.centers(request).get(handoff["center"]) or pages.centers(request).get(member.center)
-        notice = pages.texts.chat("handoff_answer", answer=answer, center=center, question=handoff["question"])
-        if not await pages.store(request).handoffs.answer(handoff["id"], answer=answer, by=member.name,
-                                                          notice=notice, now=pages.now(request)):
-            fresh = await pages.store(request).handoffs.get(handoff["id"])
-            return await self._show_handoff(request, fresh, status=409, problem="already")
-        await pages.audit(request, "handoff_answer", center=handoff["center"], target=f"#{handoff['id']}",
-                          detail=answer[:200])
-        raise pages.back_to("/console/handoffs", done="answered")
-
 
 def routes(pages: Pages) -> list[web.RouteDef]:
     p = FrontlinePages(pages)
     return [web.get("/console/appointments", p.appointments),
             web.post("/console/appointments/{code}/{action:checkin|noshow}", p.mark),
-            web.post("/console/centers/{center}/closures", p.close_day),
-            web.get("/console/handoffs", p.handoffs),
-            web.get("/console/handoffs/{id:\\d+}", p.handoff),
-            web.post("/console/handoffs/{id:\\d+}/reveal", p.reveal),
-            web.post("/console/handoffs/{id:\\d+}/answer", p.answer)]
+            web.post("/console/centers/{center}/closures", p.close_day)]

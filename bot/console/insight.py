@@ -90,7 +90,8 @@ class InsightPages:
             request, "reports", days=days, first=first, draw=charts, line=SATISFIED_LINE,
             opened=await reports.opened(first, today, centers), on_time=await reports.on_time(first, today, centers),
             satisfied=await reports.satisfied(first, today, centers),
-            busiest=await reports.busiest(first, today, centers))
+            busiest=await reports.busiest(first, today, centers),
+            consultations=await reports.consultations(first, today, centers))
 
 
 def routes(pages: Pages) -> list[web.RouteDef]:

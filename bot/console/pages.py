@@ -21,6 +21,7 @@ from bot.texts import Texts
 
 SESSION = web.RequestKey("console_session", Session)
 ACCESS = web.RequestKey("console_access", Access)
+HANDOFF_COUNTS = web.RequestKey("console_handoff_counts", dict)   # waiting and open conversations, for the navigation
 
 # pages are never cached: they show personal data and change with every move
 HEADERS = {
@@ -29,6 +30,7 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                               "script-src 'self'; connect-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 
@@ -83,6 +85,7 @@ class Pages:
             f"console/{template}.html", me=session.member if session else None, access=access,
             csrf=session.csrf if session else context.pop("login_csrf", ""), service=self.config.service,
             centers=self.centers(request), path=request.path, flash=request.query.get("done", ""),
+            handoff_counts=request.get(HANDOFF_COUNTS),
             now=self.now(request), **context)
         return web.Response(text=html, content_type="text/html", status=status, headers=HEADERS)
 

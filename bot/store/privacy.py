@@ -52,8 +52,10 @@ class ResidentData:
             "ratings": await rows("SELECT case_id, score, words, at FROM ratings WHERE openid=? ORDER BY id"),
             "bookings": await rows("SELECT code, guide, center, window_no, start, status, note FROM bookings "
                                    "WHERE openid=? ORDER BY id"),
-            "requests_for_a_person": await rows("SELECT question, status, answer, created_at, answered_at "
-                                                "FROM handoff_requests WHERE openid=? ORDER BY id"),
+            "conversations_with_a_person": await rows(
+                "SELECT h.id, h.center, h.status, h.created_at, h.closed_at, h.rating, h.rating_words, "
+                "m.sender, m.kind, m.text, m.at FROM handoffs h JOIN handoff_messages m ON m.handoff_id = h.id "
+                "WHERE h.openid=? ORDER BY h.id, m.id"),
             "notices": await rows("SELECT text, created_at, sent_at, dead_at FROM outbox WHERE openid=? ORDER BY id"),
             "unreadable": unreadable,   # values no key in FRONTDESK_DATA_KEYS opens (left empty above)
         }
@@ -73,7 +75,8 @@ class ResidentData:
         county's statistics, without anything that identifies them (data, words, notes)."""
         async with self.store.transaction() as db:
             done = {table: await db.execute(f"DELETE FROM {table} WHERE openid=?", openid) for table in (
-                "dialogs", "inquiries", "processed_messages", "handoff_requests", "outbox", "bookings", "residents")}
+                "dialogs", "inquiries", "processed_messages", "outbox", "bookings", "residents")}
+            done["handoffs"] = await _delete_handoffs(db, "openid=?", openid)
             ids = [r["id"] for r in await db.fetchall("SELECT id FROM cases WHERE openid=?", openid)]
             if ids:
                 await db.execute(f"UPDATE case_history SET note='' WHERE case_id IN ({marks(ids)})", *ids)
@@ -91,8 +94,8 @@ class ResidentData:
         async with self.store.transaction() as db:
             done = {
                 "questions": await db.execute("DELETE FROM inquiries WHERE at < ?", iso(questions_before)),
-                "requests_for_a_person": await db.execute(
-                    "DELETE FROM handoff_requests WHERE status <> 'waiting' AND created_at < ?", iso(questions_before)),
+                "conversations_with_a_person": await _delete_handoffs(
+                    db, "status = 'closed' AND created_at < ?", iso(questions_before)),
                 "bookings": await db.execute("DELETE FROM bookings WHERE start < ?", iso(bookings_before)),
                 "notices": await db.execute(
                     "DELETE FROM outbox WHERE (sent_at IS NOT NULL AND sent_at < ?) OR (dead_at IS NOT NULL "
@@ -100,6 +103,12 @@ class ResidentData:
                 "cases": await _purge_cases(db, cases_before),
             }
         return done
+
+
+async def _delete_handoffs(db: Tx, where: str, *args: Any) -> int:
+    """Delete the conversations with a person `where` says, with what was said in them."""
+    await db.execute(f"DELETE FROM handoff_messages WHERE handoff_id IN (SELECT id FROM handoffs WHERE {where})", *args)
+    return await db.execute(f"DELETE FROM handoffs WHERE {where}", *args)
 
 
 async def _purge_cases(db: Tx, before: datetime) -> int:

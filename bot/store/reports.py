@@ -4,8 +4,9 @@ of one are its local day; weeks start on Monday."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.store.db import marks
@@ -57,6 +58,57 @@ class Busy:
     guide: str
     cases: int
     bookings: int
+
+
+@dataclass(frozen=True)
+class Consulted:
+    """One center's conversations with a person (转人工 咨询) in the period: how many, how long
+    residents waited for the first clerk's reply (minutes; None without replies), the waits that
+    ran past `[handoff] wait_minutes`, and the ratings."""
+
+    center: str | None
+    conversations: int
+    replied: int
+    median_minutes: float | None
+    p90_minutes: float | None
+    timed_out: int
+    rated: int
+    satisfied: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.satisfied / self.rated if self.rated else None
+
+
+@dataclass(frozen=True)
+class Consultations:
+    days: tuple[date, ...]
+    daily: dict[str | None, tuple[int, ...]]   # center → conversations opened each day
+    centers: tuple[Consulted, ...]
+    total: Consulted
+
+    @property
+    def totals(self) -> tuple[int, ...]:
+        """All centers together, one per day."""
+        return tuple(map(sum, zip(*self.daily.values()))) if self.daily else (0,) * len(self.days)
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile of `values` (share 0.5: the median's upper neighbour for an even count)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
+
+
+def _consulted(center: str | None, rows: list[dict[str, Any]]) -> Consulted:
+    waits = [(datetime.fromisoformat(r["first_reply_at"]) - datetime.fromisoformat(r["created_at"])).total_seconds()
+             / 60 for r in rows if r["first_reply_at"]]
+    rated = [r["rating"] for r in rows if r["rating"]]
+    return Consulted(center=center, conversations=len(rows), replied=len(waits),
+                     median_minutes=percentile(waits, 0.5), p90_minutes=percentile(waits, 0.9),
+                     timed_out=sum(1 for r in rows if r["wait_over_at"]), rated=len(rated),
+                     satisfied=sum(1 for score in rated if score >= SATISFIED_FROM))
 
 
 def monday(day: date) -> date:
@@ -125,6 +177,21 @@ class Reports:
             f") AS asked GROUP BY guide ORDER BY count(*) DESC, guide LIMIT ?",
             *_between(first, last), *args, *_between(first, last), *args, limit)
         return [Busy(guide=r["guide"], cases=r["cases"], bookings=r["bookings"]) for r in rows]
+
+    async def consultations(self, first: date, last: date, centers: list[str] | None) -> Consultations:
+        """Conversations with a person opened in the period: per day and center, and per center
+        the time to the first clerk's reply (median, 90th percentile), timed-out waits, ratings."""
+        rows = await self.store.handoffs.in_period(*_between(first, last), centers)
+        days = tuple(first + timedelta(days=n) for n in range((last - first).days + 1))
+        by_center: dict[str | None, list[dict[str, Any]]] = {}
+        for r in rows:
+            by_center.setdefault(r["center"], []).append(r)
+        daily = {center: tuple(sum(1 for r in found if r["created_at"][:10] == d.isoformat()) for d in days)
+                 for center, found in by_center.items()}
+        return Consultations(days=days, daily=daily,
+                             centers=tuple(_consulted(c, found) for c, found in sorted(by_center.items(),
+                                                                                        key=lambda x: x[0] or "")),
+                             total=_consulted(None, rows))
 
     @staticmethod
     def _weekly(rows: list[Any], first: date, last: date) -> Weekly:

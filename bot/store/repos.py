@@ -1,5 +1,5 @@
 """The resident's side of the store: who wrote, their dialog, what they asked, the messages
-already handled, their requests for a person, and the notices waiting to reach them."""
+already handled, and the notices waiting to reach them."""
 
 from __future__ import annotations
 
@@ -279,59 +279,6 @@ class ProcessedMessages(_Repo):
     async def purge_before(self, before: datetime) -> int:
         changed = await self.store.write("DELETE FROM processed_messages WHERE created_at < ?", iso(before))
         return changed
-
-
-class Handoffs(_Repo):
-    async def request(self, openid: str, question: str, now: datetime, center: str | None = None) -> tuple[int, bool]:
-        """Record a callback request at the resident's center; one already waiting keeps its place.
-        The question is kept with its numbers masked (the inquiry log keeps them, encrypted)."""
-        question = mask_in_text(question)
-        async with self.store.transaction() as db:
-            await db.lock(f"resident:{openid}")
-            row = await db.fetchone(
-                "SELECT id FROM handoff_requests WHERE openid=? AND status='waiting'", openid)
-            if row:
-                return row["id"], False
-            added = await db.fetchone(
-                "INSERT INTO handoff_requests(openid, question, center, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-                openid, question, center, iso(now))
-            return added["id"], True
-
-    async def waiting(self, centers: list[str] | None = None) -> list[dict[str, Any]]:
-        return await self.listed("waiting", centers)
-
-    async def listed(self, status: str, centers: list[str] | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Requests in `status` at `centers` (None: all), the longest waiting first; answered ones newest first."""
-        where, args = ["status=?"], [status]
-        if centers is not None:
-            where.append(f"center IN ({marks(centers)})")
-            args += centers
-        order = "id" if status == "waiting" else "answered_at DESC, id DESC"
-        rows = await self.store.fetchall(
-            f"SELECT * FROM handoff_requests WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?", *args, limit)
-        return [dict(r) for r in rows]
-
-    async def get(self, request_id: int) -> dict[str, Any] | None:
-        row = await self.store.fetchone("SELECT * FROM handoff_requests WHERE id=?", request_id)
-        return dict(row) if row else None
-
-    async def answer(self, request_id: int, *, answer: str, by: str, notice: str, now: datetime) -> bool:
-        """Record a clerk's answer and queue it for the resident, once: False if already answered."""
-        async with self.store.transaction() as db:
-            changed = await db.execute(
-                "UPDATE handoff_requests SET status='answered', answer=?, answered_by=?, answered_at=? "
-                "WHERE id=? AND status='waiting'", answer, by, iso(now), request_id)
-            if changed != 1:
-                return False
-            row = await db.fetchone("SELECT openid FROM handoff_requests WHERE id=?", request_id)
-            await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                             row["openid"], notice, iso(now), iso(now))
-            return True
-
-    async def of_resident(self, openid: str, limit: int = 20) -> list[dict[str, Any]]:
-        rows = await self.store.fetchall(
-            "SELECT * FROM handoff_requests WHERE openid=? ORDER BY id DESC LIMIT ?", openid, limit)
-        return [dict(r) for r in rows]
 
 
 class Outbox(_Repo):

@@ -21,7 +21,8 @@ from bot.store.examples import TaughtExamples
 from bot.store.privacy import ResidentData
 from bot.store.reports import Reports
 from bot.store.redis import RedisCallbackNonces, RedisDialogs, RedisMessages, RedisState
-from bot.store.repos import AccessTokens, Dialogs, Handoffs, Inquiries, Outbox, ProcessedMessages, Residents
+from bot.store.handoffs import CannedReplies, Handoffs
+from bot.store.repos import AccessTokens, Dialogs, Inquiries, Outbox, ProcessedMessages, Residents
 from bot.store.staff import Audit, Sessions, Staff
 from bot.vault import Vault
 
@@ -41,6 +42,7 @@ class Store:
         self.messages = ProcessedMessages(self)
         self.nonces = CallbackNonces(self)
         self.handoffs = Handoffs(self)
+        self.canned = CannedReplies(self)
         self.outbox = Outbox(self)
         self.cases = Cases(self)
         self.staff = Staff(self)

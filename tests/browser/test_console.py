@@ -5,6 +5,7 @@ demo's fake WeChat API records what reaches the resident."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -77,26 +78,49 @@ def test_another_villages_clerk_gets_403_and_a_form_without_its_token_is_refused
     assert pushed_to(demo, "o-neighbour", 1, seconds=1.0) == []
 
 
-def test_clerk_answers_a_resident_waiting_for_a_person(demo, clerk):
+def test_a_clerk_takes_over_the_chat_and_the_residents_reply_appears_without_a_reload(demo, clerk):
+    """转人工 reaches a person: the waiting resident appears on the clerk's open list, the clerk takes
+    the conversation and writes, the resident's reply (sent through the callback) shows on the
+    clerk's page by itself, closing asks the resident for a rating, and the bot answers again."""
     resident_says(demo, "o-farmer", "绑定 东村")
     resident_says(demo, "o-farmer", "1")
-    resident_says(demo, "o-farmer", "我家的耕地地力补贴今年怎么还没到账")
-    resident_says(demo, "o-farmer", "转人工")
     page = clerk("dongcun")
-    page.click("#card-handoffs a")
-    page.click("a[id^=answer-]")
-    assert "耕地地力补贴今年怎么还没到账" in page.locator("#conversation").inner_text()
-    page.fill("#answer", "您好，今年的补贴12月上旬统一发放到社保卡，到时会有短信通知。")
-    page.click("#send-answer")
-    assert "答复已发送给居民" in page.locator("#flash").inner_text()
-    [answer] = pushed_to(demo, "o-farmer", 1)
-    assert "12月上旬统一发放到社保卡" in answer and "东村便民服务站" in answer
+    page.goto(demo + "/console/handoffs")
+    page.evaluate("window.stillTheSamePage = true")
+    resident_says(demo, "o-farmer", "我家的耕地地力补贴今年怎么还没到账")
+    assert "工作人员" in (resident_says(demo, "o-farmer", "有人吗") or "")
+    page.wait_for_selector("#handoff-list a[id^=answer-]", timeout=15_000)   # appeared without a reload
+    assert page.evaluate("window.stillTheSamePage") is True
+    assert page.locator("#nav-handoffs").inner_text() == "1/0"
+    page.click("#handoff-list a[id^=answer-]")
+    assert "耕地地力补贴今年怎么还没到账" in page.locator("#messages").inner_text()
+    page.click("#take")
+    assert "已接待这位居民" in page.locator("#flash").inner_text()
+    page.fill("#text", "您好，今年的补贴12月上旬统一发放到社保卡，到时会有短信通知。")
+    page.click("#send")
+    assert "已发送给居民" in page.locator("#flash").inner_text()
+    answers = [t for t in pushed_to(demo, "o-farmer", 1) if "12月上旬统一发放到社保卡" in t]
+    assert len(answers) == 1 and "东村便民服务站" in answers[0]
+
+    page.evaluate("window.stillTheSamePage = true")
+    assert not resident_says(demo, "o-farmer", "好的，那我等短信，谢谢")   # to the clerk, not answered by the bot
+    page.wait_for_selector("#messages >> text=好的，那我等短信，谢谢", timeout=15_000)
+    assert page.evaluate("window.stillTheSamePage") is True
+
+    page.click("#close")
+    assert "对话已结束" in page.locator("#flash").inner_text()
+    for _ in range(100):
+        if any("请为这次人工服务打个分" in t for t in pushed_to(demo, "o-farmer", 2)):
+            break
+        time.sleep(0.1)
+    assert any("请为这次人工服务打个分" in t for t in pushed_to(demo, "o-farmer", 2))
+    assert "非常满意" in (resident_says(demo, "o-farmer", "5") or "")
+    assert "【" in (resident_says(demo, "o-farmer", "低保怎么申请") or "")   # the bot answers again
 
 
 def test_an_editor_teaches_an_unanswered_question_and_the_chat_answers_it_and_a_variant(demo, clerk):
     """A resident's words the bot could not place show on 未答问题; the county's editor marks them
     as 信访 there; the resident asking them again — or nearly them — gets that guide."""
-    import time
 
     question, variant = "祠堂边上那块牌子的事找谁", "祠堂边那块牌子的事 该找哪个"
     before = resident_says(demo, "teach-1", question) or ""

@@ -39,4 +39,5 @@ def test_a_resident_leaves_a_booking_step_with_a_request_for_a_person_and_comes_
     assert "选择日期" in say("1", 2)
     left = say("转人工", 3)
     assert "工作人员" in left and "继续预约" in left and "选择日期" not in left
-    assert "选择日期" in say("继续预约", 4)
+    assert "对话已结束" in say("结束", 4)   # the conversation with a person first
+    assert "选择日期" in say("继续预约", 5)

@@ -1,5 +1,6 @@
 """A clerk's day in the console, over HTTP: cases moved with what each move needs, a double
-click that moves nothing twice, scope, read-only supervisors, handoffs answered, appointments."""
+click that moves nothing twice, scope, read-only supervisors, numbers masked in handoffs, appointments.
+Conversations with residents (转人工): test_conversations.py."""
 
 from __future__ import annotations
 
@@ -117,35 +118,6 @@ async def test_search_finds_a_case_by_the_residents_phone(bot, aiohttp_client):
     assert case.number not in await (await clerk.get("/console/cases?q=4321")).text()
     stored = (await bot.store.fetchone("SELECT data FROM cases WHERE number=?", case.number))["data"]
     assert "13800001234" not in stored and "11010519491231002X" not in stored   # encrypted at rest
-
-
-async def test_the_clerk_answers_a_handoff_and_the_resident_receives_it(bot, aiohttp_client):
-    await bot.say("resident-9", "绑定 东村")
-    await bot.say("resident-9", "1")
-    await bot.say("resident-9", "老人摔伤了住院，医保报销要准备什么")
-    await bot.say("resident-9", "转人工")
-    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
-    listed = await (await clerk.get("/console/handoffs")).text()
-    [handoff] = await bot.store.handoffs.waiting()
-    assert handoff["center"] == "qinghe-dongcun" and f"/console/handoffs/{handoff['id']}" in listed
-    page = await (await clerk.get(f"/console/handoffs/{handoff['id']}")).text()
-    assert "医保报销要准备什么" in page  # the conversation so far
-    form = {"_csrf": csrf_of(page), "answer": "您好，住院报销请带上出院小结和发票，明天上午来东村站找李会计。"}
-    resp = await clerk.post(f"/console/handoffs/{handoff['id']}/answer", data=form)
-    assert resp.status == 200 and "答复已发送给居民" in await resp.text()
-    again = await clerk.post(f"/console/handoffs/{handoff['id']}/answer", data=form)
-    assert again.status == 409
-    # the answer arrives among the resident's pushes (after the guide's second message, if it had one)
-    for _ in range(200):
-        answers = [t for t in bot.fake.texts_to("resident-9") if "出院小结和发票" in t]
-        if answers:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.3)   # and only once
-    answers = [t for t in bot.fake.texts_to("resident-9") if "出院小结和发票" in t]
-    assert len(answers) == 1 and "东村便民服务站" in answers[0]
-    other = await staff_client(bot, aiohttp_client, "xicun", "qinghe-xicun")
-    assert (await other.get(f"/console/handoffs/{handoff['id']}")).status == 403
 
 
 async def test_numbers_typed_into_questions_are_masked_and_a_clerk_reveals_them_on_the_record(bot, aiohttp_client):

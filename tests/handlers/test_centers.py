@@ -68,7 +68,7 @@ async def test_after_a_location_anything_but_a_number_is_answered_as_usual(bot):
 
 async def test_after_a_location_a_handoff_or_a_new_request_is_not_held_up(bot):
     await _location(bot, "r1", DONGCUN)
-    assert "已为您登记" in await bot.say("r1", "转人工")
+    assert "已为您转给" in await bot.say("r1", "转人工")
     await _location(bot, "r2", DONGCUN)
     asked = await bot.say("r2", "绑定")
     assert "您是哪个村" in asked and "没有对上" not in asked

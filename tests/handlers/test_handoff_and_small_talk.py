@@ -11,21 +11,24 @@ from bot.clock import TZ
 from bot.wechat.simulator import text_xml
 
 
-async def test_handoff_in_working_hours_records_a_callback(bot):
+async def test_handoff_in_working_hours_opens_a_conversation_with_the_queue_place(bot):
+    await bot.say("r0", "转人工")
     text = await bot.say("r1", "跟机器人说不清楚，给我找个真人工作人员")
-    assert "已为您登记" in text and "现在是上班时间" in text
-    [waiting] = await bot.store.handoffs.waiting()
+    assert "已为您转给" in text and "您前面还有 1 位居民在等候" in text
+    [_, waiting] = await bot.store.handoffs.waiting()
     assert waiting["openid"] == "r1" and "真人" in waiting["question"]
-    again = await bot.say("r1", "转人工")
-    assert "不用重复登记" in again
-    assert len(await bot.store.handoffs.waiting()) == 1
+    again = await bot.say("r1", "转人工")   # goes to the conversation: once 请稍候, not a second one
+    assert "请稍候" in again
+    assert len(await bot.store.handoffs.waiting()) == 2
 
 
 async def test_handoff_after_hours_says_when_staff_will_answer(bot):
     bot.clock.at = datetime(2026, 11, 27, 18, 30, tzinfo=TZ)  # Friday evening
     text = await bot.say("r1", "转人工")
     # the town center opens its weekend half-day on Saturday at 09:00 (8+4 错时服务)
-    assert "下班时间" in text and "明天上午09:00" in text
+    assert "下班时间" in text and "明天上午09:00" in text and "回复会发到这里" in text
+    [conversation] = await bot.store.handoffs.waiting()   # it opens all the same
+    assert conversation["openid"] == "r1"
 
 
 async def test_handoff_to_wechat_customer_service_when_configured(start_bot):

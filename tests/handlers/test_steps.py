@@ -27,9 +27,10 @@ async def test_asking_for_a_person_in_the_middle_of_a_booking_leaves_it_and_keep
     await _in_booking_day_step(bot, "r1")
     text = await bot.say("r1", words)
     assert "请回复序号" not in text and "选日期" not in text
-    assert "工作人员" in text and "回复“继续预约”接着办" in text
+    assert "工作人员" in text and "和工作人员的对话结束后（回复“结束”），回复“继续预约”接着办" in text
     assert await _dialog(bot, "r1") is None
     assert len(await bot.store.handoffs.listed("waiting")) == 1
+    assert "对话已结束" in await bot.say("r1", "结束")
     text = await bot.say("r1", "继续预约")
     assert "预约地点：清河镇便民服务中心" in text and "1. 11月24日" in text
     assert "11月25日 周三（明天），清河镇便民服务中心可以约的时间" in await bot.say("r1", "明天")

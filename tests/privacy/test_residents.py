@@ -25,7 +25,8 @@ async def _resident(store, openid: str, at=NOW, window: int = 1) -> str:
     await store.inquiries.log(openid=openid, question="我电话13800001234，高龄津贴怎么领", intent="guide",
                               guide="高龄津贴申领", score=0.9, decision="answer", at=at)
     await store.dialogs.set(openid, Dialog("proxy:phone", {"name": "王秀英"}), at)
-    await store.handoffs.request(openid, "想问问进度", at, center="qinghe-dongcun")
+    handoff, _ = await store.handoffs.open(openid, "想问问进度", at, center="qinghe-dongcun")
+    await store.handoffs.close(handoff["id"], by="staff:李", reason="staff", now=at, ask_rating=False)
     await store.bookings.book(openid=openid, guide="高龄津贴申领", center="qinghe-dongcun", start=at + timedelta(days=1),
                               windows=(window,), now=at, remind_at=None, max_active=3)
     case = await store.cases.create(kind="proxy", openid=openid, guide="高龄津贴申领", center="qinghe-dongcun",
@@ -88,7 +89,7 @@ def test_a_resident_exports_and_erases_their_data_and_the_audit_keeps_it(tmp_pat
 
     left, kept, other, audit, dump = asyncio.run(check())
     assert not any(left[k] for k in ("resident", "questions", "cases", "ratings", "bookings", "notices",
-                                     "requests_for_a_person", "dialog_in_progress"))
+                                     "conversations_with_a_person", "dialog_in_progress"))
     assert kept.state == "rejected" and kept.openid == "erased" and "phone" not in kept.data   # counted, anonymous
     assert len(other["cases"]) == 1 and other["questions"]   # nobody else's data went
     assert [line.action for line in audit] == ["resident_erase", "resident_export"]
@@ -114,6 +115,8 @@ def test_the_retention_purge_deletes_only_what_has_outlived_its_period(tmp_path,
 
     old, recent, done, again, gone, kept = asyncio.run(run())
     assert done["cases"] == 1 and done["questions"] == 1 and done["bookings"] == 1 and done["notices"] == 1
+    assert done["conversations_with_a_person"] == 1
+    assert not gone["conversations_with_a_person"] and kept["conversations_with_a_person"][0]["text"] == "想问问进度"
     assert not any(again.values())
     assert not gone["cases"] and not gone["questions"] and not gone["bookings"]
     assert [c["number"] for c in kept["cases"]] == [recent] and kept["questions"] and kept["bookings"]

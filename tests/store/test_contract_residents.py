@@ -1,5 +1,5 @@
-"""The store's contract for residents: their dialogs, messages, questions, requests for a person
-and notices, and what several workers share (see `contract.py`)."""
+"""The store's contract for residents: their dialogs, messages, questions and notices, and what
+several workers share (see `contract.py`). Conversations with a person: test_contract_handoffs.py."""
 
 from __future__ import annotations
 
@@ -141,50 +141,6 @@ async def test_a_question_is_stored_masked_at_the_residents_center_with_its_numb
         ["低保怎么办 电话138****1234"]
     assert len(await store.inquiries.unanswered(later(days=-1), centers=[BAISHUI])) == 2
     assert len(await store.inquiries.unanswered(later(days=-1))) == 3
-
-
-# handoffs
-
-async def test_a_waiting_request_keeps_its_place(store):
-    first = await store.handoffs.request("o-resident-1", "想找人问问", NOW, center=QINGSHAN)
-    again = await store.handoffs.request("o-resident-1", "还在等", later(minutes=5), center=QINGSHAN)
-    other = await store.handoffs.request("o-resident-2", "我也想问", NOW)
-    assert first[1] is True and again == (first[0], False)
-    await store.handoffs.request("o-resident-3", "请回电 138-0000-1234", NOW)
-    assert (await store.handoffs.waiting())[-1]["question"] == "请回电 138****1234"   # kept masked
-    assert other[1] is True and other[0] != first[0]
-    assert (await store.handoffs.get(first[0]))["question"] == "想找人问问"
-
-
-async def test_a_request_is_answered_once_and_the_answer_queued(store):
-    request_id, _ = await store.handoffs.request("o-resident-1", "低保怎么申请", NOW, center=QINGSHAN)
-    assert await store.handoffs.answer(request_id, answer="带户口本来", by="李办事员", notice="回复：带户口本来",
-                                       now=later(minutes=30)) is True
-    assert await store.handoffs.answer(request_id, answer="又答一次", by="赵办事员", notice="回复：又答一次",
-                                       now=later(minutes=31)) is False
-
-    answered = await store.handoffs.get(request_id)
-    assert (answered["status"], answered["answer"], answered["answered_by"]) == ("answered", "带户口本来", "李办事员")
-    assert await notices(store, "o-resident-1") == ["回复：带户口本来"]
-    next_id, new = await store.handoffs.request("o-resident-1", "还有一个问题", later(hours=1))
-    assert new is True and next_id != request_id   # an answered request does not hold the place
-    assert [h["id"] for h in await store.handoffs.of_resident("o-resident-1")] == [next_id, request_id]
-
-
-async def test_requests_are_listed_for_the_centers_seen(store):
-    ids = {}
-    for n, (openid, center) in enumerate([("o-1", QINGSHAN), ("o-2", BAISHUI), ("o-3", QINGSHAN), ("o-4", None)]):
-        ids[openid], _ = await store.handoffs.request(openid, "请回电话", later(minutes=n), center=center)
-
-    assert [h["id"] for h in await store.handoffs.waiting()] == [ids[o] for o in ("o-1", "o-2", "o-3", "o-4")]
-    assert [h["id"] for h in await store.handoffs.waiting([QINGSHAN])] == [ids["o-1"], ids["o-3"]]
-    assert await store.handoffs.waiting([]) == []
-
-    for openid, minutes in (("o-3", 10), ("o-1", 20)):
-        await store.handoffs.answer(ids[openid], answer="已回电", by="李办事员", notice="已回电", now=later(minutes=minutes))
-    assert [h["id"] for h in await store.handoffs.listed("answered")] == [ids["o-1"], ids["o-3"]]
-    assert [h["id"] for h in await store.handoffs.waiting([QINGSHAN, BAISHUI])] == [ids["o-2"]]
-    assert await store.handoffs.listed("answered", [BAISHUI]) == []
 
 
 # outbox

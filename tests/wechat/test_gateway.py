@@ -321,7 +321,7 @@ async def test_two_menu_clicks_in_one_second_are_two_clicks(bot):
     hours = await bot.send(event_xml("resident-1", "CLICK", EventKey="MENU_CENTERS", create_time=at))
     person = await bot.send(event_xml("resident-1", "CLICK", EventKey="MENU_HANDOFF", create_time=at))
     assert "【清河镇便民服务中心】" in hours["Content"]
-    assert "已为您登记" in person["Content"] and "【清河镇便民服务中心】" not in person["Content"]
+    assert "已为您转给" in person["Content"] and "【清河镇便民服务中心】" not in person["Content"]
     assert len(await bot.store.handoffs.waiting()) == 1
     retried = await bot.send(event_xml("resident-1", "CLICK", EventKey="MENU_HANDOFF", create_time=at))
     assert retried["Content"] == person["Content"] and len(await bot.store.handoffs.waiting()) == 1

@@ -19,7 +19,7 @@ from bot.wechat.simulator import WeChatSide, text_xml
 from tests.conftest import AES_KEY, APP_ID, TOKEN, make_config
 from tests.wechat.ciphertexts import encrypt_raw, frame, signed_envelope
 
-TABLES = ("processed_messages", "inquiries", "outbox", "dialogs", "cases", "handoff_requests", "bookings",
+TABLES = ("processed_messages", "inquiries", "outbox", "dialogs", "cases", "handoffs", "handoff_messages", "bookings",
           "residents", "callback_nonces")
 FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType", "Content", "MsgId", "Event", "EventKey",
           "Recognition", "Location_X", "Location_Y", "Label", "PicUrl", "MediaId", "Encrypt")
