@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
 
-.PHONY: demo test install system-deps bench check-kb clean
+.PHONY: demo test install system-deps bench check-kb clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ demo: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/frontdesk check-kb knowledge
 	FRONTDESK_REQUIRE_POSTGRES=1 FRONTDESK_REQUIRE_REDIS=1 $(BIN)/python -m pytest -q
+
+# docs/dashboard.png and docs/reports.png, from a demo with its month of work (README's tour)
+screenshots: $(STAMP) system-deps
+	$(BIN)/python docs/screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/load.py

@@ -83,7 +83,7 @@ def demo_server() -> Iterator[tuple[str, subprocess.Popen, Path, Path]]:
     with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as tmp:
         log_path, data = Path(tmp) / "server.log", Path(tmp) / "data"
         with open(log_path, "wb") as log:
-            process = subprocess.Popen([str(frontdesk), "demo", "--port", str(port), "--data", str(data)],
+            process = subprocess.Popen([str(frontdesk), "demo", "--empty", "--port", str(port), "--data", str(data)],
                                        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_healthy(base, process, log_path)

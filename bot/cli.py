@@ -200,7 +200,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _logging("INFO")
     data_dir = Path(args.data).resolve()
     config = demo_config(args.port, data_dir)
-    app = create_demo_app(config)
+    app = create_demo_app(config, seed=not args.empty)
     base = f"http://127.0.0.1:{args.port}"
     _run(app, "127.0.0.1", args.port, [
         "便民服务前台 demo is running:",
@@ -211,6 +211,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         + ", ".join(f"{name} ({role}{', ' + center if center else ''})" for name, center, role in DEMO_STAFF) + ")",
         f"  health, metrics  {base}/healthz  {base}/metrics",
         f"  data folder      {data_dir}",
+        *([] if args.empty else ["  a fresh data folder gets a month of made-up work a few seconds after start "
+                                 "(--empty: none); /sim lists its residents to play as"]),
         "Press Ctrl+C to stop.",
     ])
     return 0
@@ -537,6 +539,8 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="everything on one machine, with a chat simulator at /sim")
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--data", default="data/demo", help="folder for the demo database")
+    demo.add_argument("--empty", action="store_true",
+                      help="start without the month of made-up work a fresh demo store is given")
     demo.set_defaults(func=cmd_demo)
     match = sub.add_parser("match", help="match questions from stdin, one JSON line each")
     match.add_argument("--kb", default=str(PROJECT_ROOT / "knowledge"), help="knowledge base folder")

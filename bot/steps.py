@@ -27,6 +27,7 @@ import re
 from typing import TYPE_CHECKING
 
 from bot.knowledge.matcher import normalise
+from bot.personal import name_ok
 from bot.replies import Reply, TextReply
 from bot.store.base import Dialog, kept_key
 from bot.store.redis import StateUnavailable
@@ -89,6 +90,19 @@ def not_an_answer(turn: "Turn") -> bool:
     if wants_out(turn.text) or match.intent in LEAVING_INTENTS:
         return True
     return match.intent == "guide" and match.decision == "answer"
+
+
+def not_a_name(turn: "Turn") -> bool:
+    """What a name step cannot take as the applicant's name: no name's shape, a command, or a
+    service named in so many words. A name that only sounds like a service — 高丽娟 read in
+    pinyin is close to 高龄 — is a name."""
+    if not name_ok(turn.text):
+        return True
+    if not not_an_answer(turn):
+        return False
+    match = turn.match
+    return not (match is not None and match.intent == "guide" and match.decision == "answer"
+                and turn.ctx.library.matcher.named(match) is None)
 
 
 class Steps:

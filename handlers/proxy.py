@@ -16,9 +16,9 @@ from bot.choices import agrees
 from bot.context import Turn
 from bot.knowledge.model import Guide
 from bot.knowledge.situations import named_situation
-from bot.personal import id_number_ok, mask_id_number, mask_mobile, mobile_ok, name_ok
+from bot.personal import id_number_ok, mask_id_number, mask_mobile, mobile_ok
 from bot.router import Router
-from bot.steps import not_an_answer
+from bot.steps import not_a_name, not_an_answer
 
 router = Router("proxy")
 
@@ -92,7 +92,7 @@ async def _next(turn: Turn, state: str, field: str, **data):
 
 @router.state(NAME, ask=ask)
 async def name(turn: Turn):
-    if not name_ok(turn.text) or not_an_answer(turn):
+    if not_a_name(turn):
         return turn.ask_again("proxy_ask", field="name")
     return await _next(turn, PHONE, "phone", name=turn.text.strip())
 

@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -21,12 +23,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture
-def demo(tmp_path: Path):
+@contextmanager
+def running_demo(folder: Path, *extra: str) -> Iterator[str]:
+    """A `frontdesk demo` process with its data in `folder`; its address once it answers."""
     port = free_port()
-    log = (tmp_path / "demo.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--port", str(port), "--data",
-                                str(tmp_path / "data")], stdout=log, stderr=subprocess.STDOUT)
+    folder.mkdir(parents=True, exist_ok=True)
+    log = (folder / "demo.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", *extra, "--port", str(port), "--data",
+                                str(folder / "data")], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         # The demo loads and calibrates the knowledge base before it listens: about 20 s on a
@@ -40,11 +44,31 @@ def demo(tmp_path: Path):
             except OSError:
                 time.sleep(0.1)
             if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail("demo did not start: " + (tmp_path / "demo.log").read_text())
+                pytest.fail("demo did not start: " + (folder / "demo.log").read_text())
         yield base
     finally:
         stop(process)
         log.close()
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    """An empty demo: each test makes the residents and cases it looks at."""
+    with running_demo(tmp_path, "--empty") as base:
+        yield base
+
+
+def seeded(base: str, seconds: float = 180) -> dict:
+    """The demo's seeded residents, once its month of work is made (fails if it could not be)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(base + "/sim/residents", timeout=5) as resp:
+            state = json.loads(resp.read())
+        if not state["seeding"]:
+            assert state["error"] is None, state["error"]
+            return state
+        time.sleep(0.3)
+    pytest.fail("the demo's month of work was not made in time")
 
 
 @pytest.fixture

@@ -64,3 +64,11 @@ async def test_each_step_of_a_proxy_request_asks_one_thing_and_says_the_way_out_
         text = await bot.say("r9", answer)
         question, way_out = text.rsplit("\n", 1)
         assert asked in question and way_out == "不办了回复“取消”。", text
+
+
+async def test_an_applicant_whose_name_sounds_like_a_service_is_taken_as_the_name(bot):
+    """高丽娟 read in pinyin is close to 高龄: in the name step it is a name, not a question."""
+    await bot.say("r10", "社保卡补办能代办吗")
+    assert "手机号" in await bot.say("r10", "高丽娟")
+    await bot.say("r11", "社保卡补办能代办吗")
+    assert "高龄津贴申领" in await bot.say("r11", "高龄津贴")   # a service named in so many words leaves
