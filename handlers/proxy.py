@@ -18,12 +18,27 @@ from bot.knowledge.model import Guide
 from bot.personal import id_number_ok, mask_id_number, mask_mobile, mobile_ok, name_ok
 from bot.router import Router
 from bot.steps import not_an_answer
+from bot.knowledge.bundles import Bundle, merged_materials
+from handlers.bundle import bundle_asked, bundle_at_hand, case_lines, proxy_services
 
 router = Router("proxy")
 
 SERVICE, NAME, PHONE, ID, DELIVERY, CONFIRM = (
     "proxy:service", "proxy:name", "proxy:phone", "proxy:id", "proxy:delivery", "proxy:confirm")
 NO_DELIVERY = ("不用", "不需要", "自己领", "到站领", "自取", "不要", "去领")
+
+
+async def _start_bundle(turn: Turn, bundle: Bundle):
+    """One 代办 request for a whole life event (高效办成一件事): the services the station can
+    handle, one merged material list; the rest are told as what the resident does themselves."""
+    knowledge = turn.ctx.library.knowledge
+    services = proxy_services(bundle, knowledge)
+    if not services:
+        await turn.leave()
+        return turn.say("proxy_not_possible_bundle", b=bundle)
+    await turn.enter(NAME, guide=bundle.name, services=list(services))
+    return turn.say("proxy_start_bundle", b=bundle, services=services, guides=knowledge.guides,
+                    materials=merged_materials(bundle, knowledge.guides))
 
 
 async def _start(turn: Turn, guide: Guide):
@@ -44,7 +59,10 @@ def _guide_at_hand(turn: Turn) -> Guide | None:
 
 @router.intent("proxy")
 async def proxy(turn: Turn):
-    guide = turn.guide() or _guide_at_hand(turn)
+    guide = turn.guide()
+    if guide is None and (bundle := bundle_asked(turn) or bundle_at_hand(turn)) is not None:
+        return await _start_bundle(turn, bundle)
+    guide = guide or _guide_at_hand(turn)
     if guide is None:
         await turn.enter(SERVICE)
         return turn.say("proxy_ask_service", again=False)
@@ -67,6 +85,8 @@ async def ask(turn: Turn):
 @router.state(SERVICE, ask=ask)
 async def which_service(turn: Turn):
     guide = turn.guide(turn.text)
+    if guide is None and (bundle := bundle_asked(turn)) is not None:
+        return await _start_bundle(turn, bundle)
     if guide is None:
         return turn.ask_again("proxy_ask_service")
     return await _start(turn, guide)
@@ -126,8 +146,10 @@ async def confirm(turn: Turn):
     if not agrees(turn.text):
         return turn.ask_again("proxy_confirm_again")
     data = turn.dialog.data
+    bundle = turn.ctx.library.knowledge.bundle(data["guide"]) if data.get("services") else None
     case = await turn.ctx.cases.open(   # the resident's own station handles it for them (村代办员)
         kind="proxy", openid=turn.openid, guide=data["guide"],
+        lines=case_lines(bundle, turn.ctx.library.knowledge, turn.ctx.texts) if bundle is not None else (),
         center=await turn.home() or turn.ctx.config.service.default_center,
         data={"name": data["name"], "phone": data["phone"], "phone_masked": mask_mobile(data["phone"]),
               "id_number": data["id_number"], "id_number_masked": mask_id_number(data["id_number"]),
