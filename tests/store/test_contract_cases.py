@@ -280,3 +280,16 @@ async def test_a_life_event_case_keeps_a_line_per_step_and_marks_each_service_do
         await store.cases.set_line(done, 3, status="lost", actor="staff:李", note="", now=later(hours=1))
     assert (await store.cases.get(case.number)).lines == done.lines
     assert (await store.cases.get((await make_case(store)).number)).lines == ()   # one service: no lines
+
+
+async def test_a_finished_life_event_case_is_purged_with_its_lines(store):
+    from bot.store.cases import CaseLine
+    case = await store.cases.create(kind="proxy", openid="o-resident-1", guide="身后一件事", center=QINGSHAN,
+                                    data={"name": "王小明"}, now=NOW, actor="resident",
+                                    lines=(CaseLine(1, "户口注销", "ours", "pending"),
+                                           CaseLine(2, "社会保障卡注销", "elsewhere", "elsewhere")))
+    await move(store, await move(store, case, "accepted"), "completed")
+    done = await store.privacy.purge(questions_before=NOW, cases_before=later(days=1), bookings_before=NOW,
+                                     notices_before=NOW)
+    assert done["cases"] == 1 and await store.cases.get(case.number) is None
+    assert (await store.fetchone("SELECT count(*) AS n FROM case_lines"))["n"] == 0
