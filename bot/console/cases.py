@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.cases.desk import InvalidMove, StaleCase
 from bot.cases.machine import KINDS, STATES, Move, allowed
 from bot.console.pages import ACCESS, Pages, field, parse_day, parse_time
+from bot.knowledge.bundles import merged_materials
 from bot.personal import case_fields
 from bot.store.cases import LINE_STATUSES
 
@@ -126,11 +127,14 @@ class CasePages:
         context.setdefault("wanted", "")
         store = self.pages.store(request)
         origin = await store.cases.get(case.data["case"]) if case.kind == "followup" and case.data.get("case") else None
+        knowledge = self.pages.desk(request).library.knowledge
+        guide, bundle = knowledge.guide(case.guide or ""), knowledge.bundle(case.guide or "")
         return self.pages.render(
             request, "case", status=status, case=case, moves=allowed(case.kind, case.state),
             rating=await store.ratings.of_case(case), origin=origin, reveal=revealed is not None,
-            shown=revealed if revealed is not None else case_fields(case.data),
-            guide=self.pages.desk(request).library.knowledge.guide(case.guide or ""),
+            shown=revealed if revealed is not None else case_fields(case.data), guide=guide,
+            # 需补充材料 is ticked from the guide's list, or a life event's merged one
+            materials=guide.materials if guide else merged_materials(bundle, knowledge.guides) if bundle else (),
             today=self.pages.now(request).date(), **context)
 
     async def show(self, request: web.Request) -> web.Response:

@@ -45,6 +45,11 @@ async def test_the_clerk_sees_one_case_with_a_line_per_service_and_marks_one_don
     assert refused.status == 400                                     # a step handled elsewhere is not ours to mark
     assert [l.status for l in (await bot.store.cases.get(number)).lines] == [
         "elsewhere", "elsewhere", "done", "pending", "pending"]
+    accepted = await clerk.post(f"/console/cases/{number}/move",
+                                data={"_csrf": csrf_of(page), "to": "accepted", "from": "submitted"})
+    asking = (await accepted.text()).split('id="move-need_materials"', 1)[1].split("</form>", 1)[0]
+    for material in ("出生医学证明", "监护人身份证", "随落户一方的居民户口簿"):   # the event's merged list, each once
+        assert asking.count(f'value="{material}"') == 1, material
 
 
 async def test_the_api_carries_the_lines_and_marks_a_service_done(bot):
