@@ -81,17 +81,18 @@ class Needed:
 def merged_materials(bundle: Bundle, guides: dict[str, Guide]) -> list[Needed]:
     """Every material of the bundle's guides in step order, each name once: the steps that need
     it listed with it, required if one of them requires it, and the step that gives it named."""
-    given = {s.name: s.name for s in bundle.steps}
+    done: set[str] = set()   # the steps before this one: a material one of them gives is not brought from home
     found: dict[str, Needed] = {}
     for step in bundle.steps:
         guide = guides.get(step.name) if step.guide else None
+        done.add(step.name)
         if guide is None:
             continue
         for m in guide.materials:
             seen = found.get(m.name)
             if seen is None:
                 found[m.name] = Needed(name=m.name, form=m.form, required=m.required, steps=(guide.name,),
-                                       from_step=given.get(m.name, ""), note=m.note)
+                                       from_step=m.name if m.name in done else "", note=m.note)
             elif guide.name not in seen.steps:
                 found[m.name] = Needed(name=m.name, form=seen.form, required=seen.required or m.required,
                                        steps=(*seen.steps, guide.name), from_step=seen.from_step, note=seen.note)
