@@ -36,7 +36,7 @@ class Visit:
     center: Center
     steps: tuple[str, ...]
     windows: tuple[str, ...]
-
+    trips: int = 1   # 到办事现场次数 of the service there that needs most
 
 def visits(bundle: Bundle, knowledge: Knowledge, home: str) -> tuple[list[Visit], list[str]]:
     """The centers of the resident's chain (station → town center → county) that take in the
@@ -57,7 +57,8 @@ def visits(bundle: Bundle, knowledge: Knowledge, home: str) -> tuple[list[Visit]
             window = center.window(n)
             if window is not None and window.name not in windows.setdefault(center.id, []):
                 windows[center.id].append(window.name)
-    found = [Visit(c, tuple(placed[c.id]), tuple(windows.get(c.id, ()))) for c in chain if c.id in placed]
+    found = [Visit(c, tuple(placed[c.id]), tuple(windows.get(c.id, ())),
+                   max(knowledge.guides[name].visits for name in placed[c.id])) for c in chain if c.id in placed]
     return found, unplaced
 
 

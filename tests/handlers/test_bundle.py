@@ -89,3 +89,12 @@ async def test_asking_for_proxy_of_the_event_by_name_begins_it_at_once(bot):
     start = await bot.say("parent-5", "帮我办新生儿出生一件事")
     assert "可以一次委托代办" in start
     assert "姓名" in start or "材料清单" in start
+
+
+async def test_an_event_with_a_service_of_two_visits_does_not_promise_one(bot):
+    r = "family-6"
+    await bot.wrote(r)
+    text = await _whole_answer(bot, r, "家里有个残疾人，都能给他办些什么")
+    assert "【残疾人服务一件事】" in text
+    assert "残疾人证办理：" in text and "要跑2次" in text
+    assert "一次办完" not in text and "一起递交" in text
