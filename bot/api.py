@@ -26,7 +26,7 @@ from bot.store.handoffs import STATUSES as HANDOFF_STATUSES
 from bot.knowledge.teaching import Refused, Teaching, may_propose
 from bot.personal import case_fields
 from bot.store.bookings import Booking
-from bot.store.cases import Case
+from bot.store.cases import LINE_STATUSES, Case
 from bot.store.examples import STATUSES
 from bot.store.staff import StaffMember
 from bot.texts import Texts
@@ -69,7 +69,10 @@ def _case_json(case: Case, with_history: bool = False, *, data: dict[str, Any] |
     out = {"number": case.number, "kind": case.kind, "guide": case.guide, "center": case.center,
            "state": case.state, "deadline": case.deadline.isoformat() if case.deadline else None,
            "data": data, "created_at": case.created_at, "updated_at": case.updated_at,
-           "allowed": allowed(case.kind, case.state)}
+           "allowed": allowed(case.kind, case.state),
+           # a life event's case (高效办成一件事): one line per step, the station's services with their status
+           "lines": [{"position": l.position, "service": l.service, "kind": l.kind, "status": l.status, "note": l.note}
+                     for l in case.lines]}
     if with_history:
         out["history"] = [asdict(line) for line in case.history]
     return out
@@ -308,6 +311,29 @@ class StaffAPI:
                      detail=f"{handoff['center']} → {center}")
         return web.json_response(_handoff_json(moved))
 
+    async def line(self, request: web.Request) -> web.Response:
+        """`{"status": "done" | "pending"}`: one service of a life event's case done, or not yet."""
+        case = await self._visible_case(request)
+        if isinstance(case, web.Response):
+            return case
+        if not _access(request).acts:
+            return _error(self.texts, 403, "forbidden")
+        try:
+            status = (await request.json())["status"]
+            if status not in LINE_STATUSES:
+                raise ValueError(status)
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+            return _error(self.texts, 400, "bad_request", field="line_status")
+        position = int(request.match_info["position"])
+        if not any(l.position == position and l.ours for l in case.lines):
+            return _error(self.texts, 404, "not_found")
+        if not allowed(case.kind, case.state):
+            return _error(self.texts, 409, "stale")
+        staff: StaffMember = request[STAFF]
+        changed = await request.app[CASE_DESK].set_line(case.number, position, status, actor=f"staff:{staff.name}")
+        await _audit(request, "case_line", center=case.center, target=case.number, detail=f"{position} → {status}")
+        return web.json_response(_case_json(changed, with_history=True))
+
     # -- appointments ------------------------------------------------------------------------
 
     def _center_in_scope(self, request: web.Request, center_id: str) -> web.Response | None:
@@ -439,6 +465,7 @@ class StaffAPI:
         return [web.get("/api/cases", self.list_cases),
                 web.get("/api/cases/{number}", self.show_case),
                 web.post("/api/cases/{number}/transitions", self.transition),
+                web.post("/api/cases/{number}/lines/{position:\\d+}", self.line),
                 web.post("/api/cases/{number}/reveal", self.reveal),
                 web.get("/api/outbox/dead", self.dead_letters),
                 web.post("/api/outbox/resend", self.resend_since),

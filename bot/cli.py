@@ -478,7 +478,8 @@ def cmd_check_kb(args: argparse.Namespace) -> int:
     print(f"ok: {len(knowledge.guides)} guides, {len(knowledge.synonyms)} synonyms, "
           f"{len(knowledge.intents)} intents, {len(knowledge.centers.by_id)} centers "
           f"({sum(len(c.windows) for c in knowledge.centers.by_id.values())} windows), "
-          f"{len(knowledge.referrals)} referrals, {len(knowledge.examples)} examples")
+          f"{len(knowledge.referrals)} referrals, {len(knowledge.bundles)} life events, "
+          f"{len(knowledge.examples)} examples")
     return 0
 
 

@@ -5,8 +5,8 @@ the catch-all, which is the guide matcher (`faq`) and therefore comes last.
 """
 
 from bot.router import RootRouter
-from handlers import (booking, case_talk, centers, complaint, faq, greeting, handoff, home_visit, kinds, my_bookings,
-                      my_cases, opening, proxy, rating, status)
+from handlers import (booking, bundle, case_talk, centers, complaint, faq, greeting, handoff, home_visit, kinds,
+                      my_bookings, my_cases, opening, proxy, rating, status)
 
 
 def build_root() -> RootRouter:
@@ -25,5 +25,6 @@ def build_root() -> RootRouter:
         opening.router,     # 今天上班不, 现在去行吗: the calendar and the hours
         greeting.router,
         kinds.router,
+        bundle.router,   # a life event (高效办成一件事) the matcher answers with, before the guides' catch-all
         faq.router,  # catch-all: guide answers and the honest "don't know"
     )

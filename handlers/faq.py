@@ -144,6 +144,8 @@ async def follow_up(turn: Turn):
     if other.best and other.best.name != guide.name and other.decision == "answer" and other.intent == "guide" \
             and matcher.named(other) not in (None, guide.name):
         return None
+    if other.best and other.decision == "answer" and turn.ctx.library.knowledge.bundle(other.best.name):
+        return None   # "孩子刚出生要办哪些手续" after 出生登记 asks about the whole life event
     guide = told
     if turned_to is not None:
         await turn.enter(TOPIC, guide=guide.name, situation=turned_to, runner_up=None)
@@ -195,6 +197,9 @@ async def choose(turn: Turn):
     if picked > len(names):
         return turn.say("clarify", names=names, again=True)
     guide = turn.ctx.library.knowledge.guide(names[picked - 1])
+    if guide is None and (bundle := turn.ctx.library.knowledge.bundle(names[picked - 1])) is not None:
+        from handlers.bundle import answer_bundle   # a life event among the choices; that module builds on this one
+        return await answer_bundle(turn, bundle)
     if guide is None:
         await turn.leave()
         return None

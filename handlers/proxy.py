@@ -19,12 +19,27 @@ from bot.knowledge.situations import named_situation
 from bot.personal import id_number_ok, mask_id_number, mask_mobile, mobile_ok
 from bot.router import Router
 from bot.steps import not_a_name, not_an_answer
+from bot.knowledge.bundles import Bundle, merged_materials
+from handlers.bundle import bundle_asked, bundle_at_hand, case_lines, proxy_services
 
 router = Router("proxy")
 
 SERVICE, NAME, PHONE, ID, DELIVERY, CONFIRM = (
     "proxy:service", "proxy:name", "proxy:phone", "proxy:id", "proxy:delivery", "proxy:confirm")
 NO_DELIVERY = ("不用", "不需要", "自己领", "到站领", "自取", "不要", "去领")
+
+
+async def _start_bundle(turn: Turn, bundle: Bundle):
+    """One 代办 request for a whole life event (高效办成一件事): the services the station can
+    handle, one merged material list; the rest are told as what the resident does themselves."""
+    knowledge = turn.ctx.library.knowledge
+    services = proxy_services(bundle, knowledge)
+    if not services:
+        await turn.leave()
+        return turn.say("proxy_not_possible_bundle", b=bundle)
+    await turn.enter(NAME, guide=bundle.name, services=list(services))
+    return turn.say("proxy_start_bundle", b=bundle, services=services, guides=knowledge.guides,
+                    materials=merged_materials(bundle, knowledge.guides))
 
 
 async def _start(turn: Turn, guide: Guide):
@@ -55,6 +70,8 @@ def _in_situation(turn: Turn, guide: Guide | None) -> Guide | None:
 async def proxy(turn: Turn):
     at_hand = _guide_at_hand(turn)
     guide = _in_situation(turn, turn.guide())
+    if guide is None and (bundle := bundle_asked(turn) or bundle_at_hand(turn)) is not None:
+        return await _start_bundle(turn, bundle)
     if guide is None or (at_hand is not None and at_hand.name == guide.name and not guide.situation):
         guide = at_hand   # "代办" after an answer: the guide and the situation just told
     if guide is None:
@@ -79,6 +96,8 @@ async def ask(turn: Turn):
 @router.state(SERVICE, ask=ask)
 async def which_service(turn: Turn):
     guide = _in_situation(turn, turn.guide(turn.text))
+    if guide is None and (bundle := bundle_asked(turn)) is not None:
+        return await _start_bundle(turn, bundle)
     if guide is None:
         return turn.ask_again("proxy_ask_service")
     return await _start(turn, guide)
@@ -138,8 +157,10 @@ async def confirm(turn: Turn):
     if not agrees(turn.text):
         return turn.ask_again("proxy_confirm_again")
     data = turn.dialog.data
+    bundle = turn.ctx.library.knowledge.bundle(data["guide"]) if data.get("services") else None
     case = await turn.ctx.cases.open(   # the resident's own station handles it for them (村代办员)
         kind="proxy", openid=turn.openid, guide=data["guide"],
+        lines=case_lines(bundle, turn.ctx.library.knowledge, turn.ctx.texts) if bundle is not None else (),
         center=await turn.home() or turn.ctx.config.service.default_center,
         data={"name": data["name"], "phone": data["phone"], "phone_masked": mask_mobile(data["phone"]),
               "id_number": data["id_number"], "id_number_masked": mask_id_number(data["id_number"]),

@@ -14,7 +14,7 @@ from bot.hours import when_label
 from bot.knowledge.library import Library
 from bot.personal import case_fields
 from bot.store.base import TOPIC, Dialog
-from bot.store.cases import Case, StaleCase
+from bot.store.cases import Case, CaseLine, StaleCase
 from bot.store.redis import StateUnavailable
 from bot.store.staff import StaffMember
 from bot.texts import Texts
@@ -55,19 +55,36 @@ class CaseDesk:
         return to == ("delivered" if _brought(case) else "completed")
 
     async def open(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
-                   actor: str = "resident", reply_within: int | None = None) -> Case:
+                   actor: str = "resident", reply_within: int | None = None, lines: tuple[CaseLine, ...] = ()) -> Case:
         """Open a case; `reply_within` working days sets its deadline at once (投诉: the reply).
-        The same request from the same resident within `SAME_CASE` gives back the case it opened."""
+        The same request from the same resident within `SAME_CASE` gives back the case it opened.
+        `lines`: a life event's steps (one 代办 request for the whole event)."""
         now = self.clock.now()
         deadline = self.calendar.add_workdays(now.date(), reply_within) if reply_within else None
         return await self.store.cases.create(kind=kind, openid=openid, guide=guide, center=center, data=data,
-                                             now=now, actor=actor, deadline=deadline, same_since=now - SAME_CASE)
+                                             now=now, actor=actor, deadline=deadline, same_since=now - SAME_CASE,
+                                             lines=lines)
 
     def _deadline_on_acceptance(self, case: Case) -> date | None:
-        guide = self.library.knowledge.guide(case.guide or "")
-        if guide is None or case.kind != "proxy":
+        """A 代办's deadline from its guide's 承诺时限; a life event's from its slowest service's."""
+        knowledge = self.library.knowledge
+        found = [knowledge.guide(line.service) for line in case.lines if line.ours] or [knowledge.guide(case.guide or "")]
+        guides = [g for g in found if g is not None]
+        if not guides or case.kind != "proxy":
             return None
-        return self.calendar.due(self.clock.now().date(), guide.promised_days, guide.promised_days_unit)
+        today = self.clock.now().date()
+        return max(self.calendar.due(today, g.promised_days, g.promised_days_unit) for g in guides)
+
+    async def set_line(self, number: str, position: int, status: str, actor: str) -> Case:
+        """Mark one service of a life event's case done (or pending again); the history says which.
+        LookupError: no such case, or no such service in it."""
+        case = await self.store.cases.get(number)
+        line = next((l for l in case.lines if l.position == position), None) if case is not None else None
+        if line is None:
+            raise LookupError(number)
+        note = self.texts.chat("case_line_note", line=line, status=status).strip()
+        return await self.store.cases.set_line(case, position, status=status, actor=actor, note=note,
+                                               now=self.clock.now())
 
     async def move(self, number: str, move: Move, actor: str) -> Case:
         """Check and apply a move; InvalidMove names what is allowed, StaleCase a lost race."""

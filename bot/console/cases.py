@@ -10,7 +10,9 @@ from aiohttp import web
 from bot.cases.desk import InvalidMove, StaleCase
 from bot.cases.machine import KINDS, STATES, Move, allowed
 from bot.console.pages import ACCESS, Pages, field, parse_day, parse_time
+from bot.knowledge.bundles import merged_materials
 from bot.personal import case_fields
+from bot.store.cases import LINE_STATUSES
 
 SATISFIED_LINE = 0.8   # 好差评: a center below 80 % satisfied needs attention
 SATISFACTION_DAYS = 90
@@ -125,14 +127,17 @@ class CasePages:
         context.setdefault("wanted", "")
         store = self.pages.store(request)
         origin = await store.cases.get(case.data["case"]) if case.kind == "followup" and case.data.get("case") else None
-        guide = self.pages.desk(request).library.knowledge.guide(case.guide or "")
+        knowledge = self.pages.desk(request).library.knowledge
+        guide, bundle = knowledge.guide(case.guide or ""), knowledge.bundle(case.guide or "")
         if guide is not None:   # the situation the resident asked about: its materials to tick
             guide = guide.in_situation(case.data.get("situation", ""))
         return self.pages.render(
             request, "case", status=status, case=case, moves=allowed(case.kind, case.state),
             rating=await store.ratings.of_case(case), origin=origin, reveal=revealed is not None,
-            shown=revealed if revealed is not None else case_fields(case.data),
-            guide=guide, today=self.pages.now(request).date(), **context)
+            shown=revealed if revealed is not None else case_fields(case.data), guide=guide,
+            # 需补充材料 is ticked from the guide's (or its situation's) list, or a life event's merged one
+            materials=guide.materials if guide else merged_materials(bundle, knowledge.guides) if bundle else (),
+            today=self.pages.now(request).date(), **context)
 
     async def show(self, request: web.Request) -> web.Response:
         case = await self._case_in_scope(request)
@@ -185,6 +190,27 @@ class CasePages:
                           detail=f"{case.state} → {to}" + (f"：{note}" if note else ""))
         raise pages.back_to(f"/console/cases/{moved.number}", done=f"moved_{to}")
 
+    async def line(self, request: web.Request) -> web.Response:
+        """One service of a life event's case marked done (or pending again): the case itself
+        moves only by its own buttons, the history says which service was done."""
+        pages = self.pages
+        case = await self._case_in_scope(request)
+        if isinstance(case, web.Response):
+            return case
+        if not request[ACCESS].acts:
+            return pages.refuse(request, 403, "read_only")
+        form = await request.post()
+        status, position = field(form, "status"), int(request.match_info["position"])
+        if status not in LINE_STATUSES or not any(l.position == position and l.ours for l in case.lines):
+            return await self._show(request, case, status=400, problem="bad_input")
+        if not allowed(case.kind, case.state):   # a finished case changes no more
+            return await self._show(request, case, status=409, problem="already")
+        member = request[ACCESS].member
+        await pages.desk(request).set_line(case.number, position, status, actor=f"staff:{member.name}")
+        await pages.audit(request, "case_line", center=case.center, target=case.number,
+                          detail=f"{position} → {status}")
+        raise pages.back_to(f"/console/cases/{case.number}", done=f"line_{status}")
+
     async def complaints(self, request: web.Request) -> web.Response:
         """投诉 and 差评整改: every open one, then the latest answered, with the reply the resident got."""
         pages, access = self.pages, request[ACCESS]
@@ -210,4 +236,5 @@ def routes(pages: Pages) -> list[web.RouteDef]:
             web.get("/console/cases/{number}", p.show),
             web.post("/console/cases/{number}/reveal", p.reveal),
             web.post("/console/cases/{number}/move", p.move),
+            web.post("/console/cases/{number}/lines/{position:\\d+}", p.line),
             web.get("/console/complaints", p.complaints)]

@@ -23,7 +23,7 @@ WEEKS = 8
 def choices(library) -> dict[str, Target]:
     """What a question may be taught to mean, by the label the searchable list shows."""
     knowledge = library.knowledge
-    found = {f"{KIND_NAMES['guide']}：{name}": Target("guide", name) for name in knowledge.guides}
+    found = {f"{KIND_NAMES['guide']}：{name}": Target("guide", name) for name in knowledge.targets}
     found |= {f"{KIND_NAMES['referral']}：{name}": Target("referral", name) for name in knowledge.referrals}
     found |= {f"{KIND_NAMES['intent']}：{INTENT_NAMES[i]}": Target("intent", i) for i in INTENTS}
     return found

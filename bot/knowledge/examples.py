@@ -88,12 +88,14 @@ def load_referrals(path: Path, guides: dict[str, Guide], problems: list[str],
 
 
 def load_examples(directory: Path, guides: dict[str, Guide], referrals: dict[str, Referral],
-                  problems: list[str]) -> list[Example]:
+                  problems: list[str], bundles: dict | None = None) -> list[Example]:
+    """`bundles`: the life events, whose examples (examples/bundles/<name>.txt) mean them as a
+    guide's mean that guide."""
     folder = directory / "examples"
     if not folder.is_dir():
         return []
     known = {"guides": ("guide", set(guides)), "intents": ("intent", set(INTENTS)),
-             "referrals": ("referral", set(referrals))}
+             "referrals": ("referral", set(referrals)), "bundles": ("guide", set(bundles or ()))}
     examples: list[Example] = []
     for path in sorted(folder.rglob("*")):
         if path.is_dir():
@@ -104,7 +106,7 @@ def load_examples(directory: Path, guides: dict[str, Guide], referrals: dict[str
             continue
         part = relative.parts[0] if len(relative.parts) == 2 else ""
         if part not in known or path.suffix != ".txt":
-            problems.append(f"{path}:1: examples go in examples/guides/, examples/intents/ or examples/referrals/ "
+            problems.append(f"{path}:1: examples go in examples/guides/, examples/bundles/, examples/intents/ or examples/referrals/ "
                             f"as <name>.txt, or in examples/out_of_scope.txt")
             continue
         kind, names = known[part]

@@ -35,7 +35,7 @@ def with_taught(knowledge: Knowledge, taught: tuple[Example, ...]) -> Knowledge:
     said it means: an example of the files with the same words and another target gives way (the
     editor saw that clash before saving). A taught example for a guide, intent or referral the
     files no longer have is left out, with a log line."""
-    known = {"guide": knowledge.guides, "referral": knowledge.referrals, "intent": knowledge.intents}
+    known = {"guide": knowledge.targets, "referral": knowledge.referrals, "intent": knowledge.intents}
     kept = []
     for example in taught:
         if example.target.name in known.get(example.target.kind, {}):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import KnowledgeError
+from bot.knowledge.bundles import load_bundles
 from bot.knowledge.examples import check_clashes, load_examples, load_referrals
 from bot.knowledge.matcher import normalise
 from bot.knowledge.model import (
@@ -505,9 +506,10 @@ def load_knowledge(directory: Path | str) -> Knowledge:
     by_name = {g.name: g for g in guides}
     centers = _load_centers(directory / "centers.toml", by_name, problems)
     referrals = load_referrals(directory / "referrals.toml", by_name, problems, _read_optional_toml)
-    examples = check_clashes(load_examples(directory, by_name, referrals, problems),
+    bundles = load_bundles(directory / "bundles", by_name, problems, _read_toml)
+    examples = check_clashes(load_examples(directory, by_name, referrals, problems, bundles),
                              lambda q: normalise(q, synonyms), problems)
     if problems:
         raise KnowledgeError(problems)
     return Knowledge(guides=by_name, synonyms=synonyms, intents=intents, aspects=aspects, menu=menu,
-                     centers=centers, referrals=referrals, examples=tuple(examples))
+                     centers=centers, referrals=referrals, examples=tuple(examples), bundles=bundles)

@@ -169,7 +169,8 @@ class Index:
 
     def __init__(self, knowledge: Knowledge):
         self.knowledge = knowledge
-        self.guides: list[Guide] = list(knowledge.guides.values())
+        # the life events (高效办成一件事) are ranked as guides are, by their name, aliases and summary
+        self.guides: list[Guide] = [*knowledge.guides.values(), *knowledge.bundles.values()]
         synonyms = knowledge.synonyms
         normal = [[t for t in dict.fromkeys(normalise(t, synonyms) for t in
                                             (g.name, _core_name(g.name), *g.aliases)) if t]

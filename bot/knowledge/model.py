@@ -286,7 +286,17 @@ class Knowledge:
     centers: Centers = field(default_factory=Centers)
     referrals: dict[str, Referral] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
+    bundles: dict = field(default_factory=dict)   # life events (高效办成一件事), bot/knowledge/bundles.py
 
     def guide(self, name: str) -> Guide | None:
         return self.guides.get(name)
+
+    def bundle(self, name: str):
+        """The life event of that name (bot.knowledge.bundles.Bundle), or None."""
+        return self.bundles.get(name)
+
+    @property
+    def targets(self) -> dict:
+        """What a question may be about by name: the guides and the life events."""
+        return {**self.guides, **self.bundles}
 

@@ -356,7 +356,7 @@ class Learned:
                 examples.add((text, example.target))
                 if example.source.startswith("taught:"):
                     taught.add((text, example.target))
-        texts = [(t, Target("guide", g.name)) for g in knowledge.guides.values()
+        texts = [(t, Target("guide", g.name)) for g in (*knowledge.guides.values(), *knowledge.bundles.values())
                  for t in (g.name, *g.aliases, g.summary, *(f.q for f in g.faq))]
         texts += [(r.name, Target("referral", r.name)) for r in knowledge.referrals.values()]
         texts += [(p, Target("intent", i)) for i, phrases in knowledge.intents.items() for p in phrases]

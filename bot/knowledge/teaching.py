@@ -49,7 +49,7 @@ class Teaching:
             return Refused("bad_request", field=named[1] if len(named) > 1 else "guide")
         kind, name = named[0], body[named[0]].strip()
         knowledge = self.library.knowledge
-        known = {"guide": knowledge.guides, "referral": knowledge.referrals, "intent": INTENTS}[kind]
+        known = {"guide": knowledge.targets, "referral": knowledge.referrals, "intent": INTENTS}[kind]
         return Target(kind, name) if name in known else Refused("unknown_target", field=kind)
 
     def clashes(self, question: str, target: Target) -> tuple[tuple[str, Target], ...]:

@@ -34,6 +34,25 @@ class HistoryLine:
 
 
 @dataclass(frozen=True)
+class CaseLine:
+    """One step of a life event's case (高效办成一件事): a service the station handles (`ours`,
+    status pending or done), or a step handled elsewhere, kept as a note (status elsewhere)."""
+
+    position: int
+    service: str
+    kind: str        # ours elsewhere
+    status: str      # pending done elsewhere
+    note: str = ""
+
+    @property
+    def ours(self) -> bool:
+        return self.kind == "ours"
+
+
+LINE_STATUSES = ("pending", "done")
+
+
+@dataclass(frozen=True)
 class Case:
     id: int
     number: str
@@ -47,6 +66,7 @@ class Case:
     created_at: str
     updated_at: str
     history: tuple[HistoryLine, ...] = field(default=())
+    lines: tuple[CaseLine, ...] = field(default=())   # a life event's steps, in order; none for one service
 
 
 def _case(row: Any, history: tuple[HistoryLine, ...] = (), vault: Vault | None = None,
@@ -65,10 +85,11 @@ class Cases:
 
     async def create(self, *, kind: str, openid: str, guide: str | None, center: str, data: dict[str, Any],
                      now: datetime, actor: str, notice: str | None = None, deadline: date | None = None,
-                     same_since: datetime | None = None) -> Case:
+                     same_since: datetime | None = None, lines: tuple[CaseLine, ...] = ()) -> Case:
         """Open a case — or, with `same_since`, give back the one still open that this resident
         opened since then with the same kind, service, center and data: a resident who sends it
-        again (after an apology, a double tap) gets their case, not a second one."""
+        again (after an apology, a double tap) gets their case, not a second one. `lines`: a life
+        event's steps, written with the case in the same transaction."""
         vault = self.store.vault
         text = json.dumps(vault.seal_fields(data) if vault is not None else data, ensure_ascii=False)
         async with self.store.transaction() as db:
@@ -84,6 +105,12 @@ class Cases:
             else:
                 number = await self._insert(db, kind=kind, openid=openid, guide=guide, center=center, text=text,
                                             now=now, actor=actor, notice=notice, deadline=deadline)
+                case_id = (await db.fetchone("SELECT id FROM cases WHERE number=?", number))["id"]
+                for line in lines:
+                    await db.execute(
+                        "INSERT INTO case_lines(case_id, position, service, kind, status, note, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        case_id, line.position, line.service, line.kind, line.status, line.note, iso(now))
         case = await self.get(number)
         assert case is not None
         return case
@@ -131,7 +158,26 @@ class Cases:
         lines = await self.store.fetchall(
             "SELECT at, actor, from_state, to_state, note, deadline FROM case_history WHERE case_id=? ORDER BY id",
             row["id"])
-        return _case(row, tuple(HistoryLine(**dict(line)) for line in lines), self.store.vault, unreadable)
+        steps = await self.store.fetchall(
+            "SELECT position, service, kind, status, note FROM case_lines WHERE case_id=? ORDER BY position", row["id"])
+        return replace(_case(row, tuple(HistoryLine(**dict(line)) for line in lines), self.store.vault, unreadable),
+                       lines=tuple(CaseLine(**dict(step)) for step in steps))
+
+    async def set_line(self, case: Case, position: int, *, status: str, actor: str, note: str, now: datetime) -> Case:
+        """Mark one of a life event's services done (or pending again), with a line in the
+        history; a step handled elsewhere has no status of ours. LookupError: no such service."""
+        line = next((l for l in case.lines if l.position == position and l.ours), None)
+        if line is None or status not in LINE_STATUSES:
+            raise LookupError(f"{case.number} has no service {position} to mark {status}")
+        async with self.store.transaction() as db:
+            await db.execute("UPDATE case_lines SET status=?, updated_at=? WHERE case_id=? AND position=?",
+                             status, iso(now), case.id, position)
+            await db.execute(
+                "INSERT INTO case_history(case_id, at, actor, from_state, to_state, note) VALUES (?, ?, ?, ?, ?, ?)",
+                case.id, iso(now), actor, case.state, case.state, note)
+        updated = await self.get(case.number)
+        assert updated is not None
+        return updated
 
     def _where(self, *, centers: list[str] | None, kind: str | tuple[str, ...] | None, state: str | None,
                openid: str | None, due_by: date | None, open_only: bool, search: str) -> tuple[str, list[Any]]:

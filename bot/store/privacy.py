@@ -116,7 +116,7 @@ async def _purge_cases(db: Tx, before: datetime) -> int:
         f"SELECT id FROM cases WHERE state IN {FINISHED} AND updated_at < ?", iso(before))]
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        for table in ("case_history", "ratings"):
+        for table in ("case_history", "ratings", "case_lines"):
             await db.execute(f"DELETE FROM {table} WHERE case_id IN ({marks(chunk)})", *chunk)
         await db.execute(f"DELETE FROM cases WHERE id IN ({marks(chunk)})", *chunk)
     return len(ids)

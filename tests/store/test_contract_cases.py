@@ -252,3 +252,44 @@ async def test_report_of_the_busiest_services(store):
     assert [(b.guide, b.cases, b.bookings) for b in await store.reports.busiest(*week, [BAISHUI])] == \
         [("户籍迁移", 0, 1), ("老年证", 1, 0)]
     assert [b.guide for b in await store.reports.busiest(*week, None, limit=1)] == ["户籍迁移"]
+
+
+# a life event's case (高效办成一件事): one case, a line per step
+
+async def test_a_life_event_case_keeps_a_line_per_step_and_marks_each_service_done(store):
+    from bot.store.cases import CaseLine
+    steps = (CaseLine(1, "出生医学证明", "elsewhere", "elsewhere", "孩子出生的医院"),
+             CaseLine(2, "出生登记", "ours", "pending"),
+             CaseLine(3, "城乡居民基本医疗保险参保登记", "ours", "pending"),
+             CaseLine(4, "社会保障卡申领", "ours", "pending"))
+    case = await store.cases.create(kind="proxy", openid="o-resident-1", guide="新生儿出生一件事", center=QINGSHAN,
+                                    data={"name": "王小明"}, now=NOW, actor="resident", lines=steps)
+    assert await store.cases.count(centers=None, kind="proxy") == 1
+    read = await store.cases.get(case.number)
+    assert read.guide == "新生儿出生一件事" and read.lines == steps
+    assert [l.service for l in read.lines if l.ours] == ["出生登记", "城乡居民基本医疗保险参保登记", "社会保障卡申领"]
+
+    done = await store.cases.set_line(read, 2, status="done", actor="staff:李", note="出生登记：已办好", now=later(hours=1))
+    assert [(l.service, l.status) for l in done.lines] == [
+        ("出生医学证明", "elsewhere"), ("出生登记", "done"), ("城乡居民基本医疗保险参保登记", "pending"),
+        ("社会保障卡申领", "pending")]
+    assert (done.state, done.history[-1].note, done.history[-1].actor) == ("submitted", "出生登记：已办好", "staff:李")
+    with pytest.raises(LookupError):   # a step handled elsewhere has no status of ours
+        await store.cases.set_line(done, 1, status="done", actor="staff:李", note="", now=later(hours=1))
+    with pytest.raises(LookupError):
+        await store.cases.set_line(done, 3, status="lost", actor="staff:李", note="", now=later(hours=1))
+    assert (await store.cases.get(case.number)).lines == done.lines
+    assert (await store.cases.get((await make_case(store)).number)).lines == ()   # one service: no lines
+
+
+async def test_a_finished_life_event_case_is_purged_with_its_lines(store):
+    from bot.store.cases import CaseLine
+    case = await store.cases.create(kind="proxy", openid="o-resident-1", guide="身后一件事", center=QINGSHAN,
+                                    data={"name": "王小明"}, now=NOW, actor="resident",
+                                    lines=(CaseLine(1, "户口注销", "ours", "pending"),
+                                           CaseLine(2, "社会保障卡注销", "elsewhere", "elsewhere")))
+    await move(store, await move(store, case, "accepted"), "completed")
+    done = await store.privacy.purge(questions_before=NOW, cases_before=later(days=1), bookings_before=NOW,
+                                     notices_before=NOW)
+    assert done["cases"] == 1 and await store.cases.get(case.number) is None
+    assert (await store.fetchone("SELECT count(*) AS n FROM case_lines"))["n"] == 0
