@@ -34,6 +34,10 @@ from bot.wechat.api import WeChatAPI
 
 log = logging.getLogger(__name__)
 
+# sends in flight at once, each to another resident, and notices claimed per round: WeChat
+# answers in tens of milliseconds, so one send at a time leaves the pusher waiting most of it
+IN_FLIGHT = 8
+BATCH = 64
 RETRY_FOR = timedelta(hours=24)
 LONGEST_WAIT = timedelta(minutes=30)
 UNCERTAIN_WAIT = timedelta(minutes=5)
@@ -81,7 +85,8 @@ def _fit(field: str, value: str) -> str:
 
 class Pusher:
     def __init__(self, store: Store, api: WeChatAPI, clock: Clock, metrics: Metrics, idle_seconds: float = 0.5,
-                 template: NoticeTemplate | None = None, lease: timedelta | None = None):
+                 template: NoticeTemplate | None = None, lease: timedelta | None = None,
+                 in_flight: int = IN_FLIGHT, batch: int = BATCH):
         self.template = template if template is not None and template.template_id else None
         self.store = store
         self.api = api
@@ -91,32 +96,56 @@ class Pusher:
         # a claim outlasts the slowest send: two API calls and a token fetch, each with its timeout
         self.lease = lease or timedelta(seconds=4 * (api.timeout.total or 15.0) + 5)
         self.name = f"pusher-{uuid.uuid4().hex[:12]}"   # whose claims these are, across workers
+        self.in_flight, self.batch = in_flight, batch
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Claim what is due and send it; returns how many were handled."""
-        items = await self.store.outbox.claim(self.clock.now(), self.lease, self.name)
-        for item in items:
-            if not await self.store.outbox.renew(item.id, self.name, self.clock.now(), self.lease):
-                log.info("claim on notice %d ran out before its turn; left to whoever holds it now", item.id)
-                continue
-            try:
-                msgid = await self._send(item)
-            except WeChatAPIError as e:
-                attempts = item.attempts + 1
-                retry_at = self.retry_at(item, attempts, e)
-                give_up = retry_at is None
-                await self.store.outbox.failed(item.id, str(e), retry_at, self.clock.now())
-                self.metrics.pushes.labels("dead" if give_up else "retry").inc()
-                log.warning("push %d to %s failed (attempt %d%s): %s", item.id, item.openid, attempts,
-                            ", giving up" if give_up else "", e)
-            else:
-                await self.store.outbox.sent(item.id, self.clock.now(), wechat_msgid=msgid)
-                self.metrics.pushes.labels("sent").inc()
+        """Claim what is due and send it in waves of `in_flight` sends side by side; returns how
+        many were handled. A claim holds only each resident's oldest unsent notice, so the
+        notices of a wave are all to different residents and each resident's stay in order. The
+        store is asked once per wave, not once per notice: the claims renewed (a wave never goes
+        out on a claim that ran out), the residents' customer-service quota drawn, and, after the
+        sends, the notices marked sent."""
+        items = await self.store.outbox.claim(self.clock.now(), self.lease, self.name, limit=self.batch)
+        for start in range(0, len(items), max(self.in_flight, 1)):
+            await self._wave(items[start:start + max(self.in_flight, 1)])
         return len(items)
+
+    async def _wave(self, items: list[OutboxItem]) -> None:
+        now = self.clock.now()
+        held = await self.store.outbox.renew_each([item.id for item in items], self.name, now, self.lease)
+        for item in items:
+            if item.id not in held:
+                log.info("claim on notice %d ran out before its turn; left to whoever holds it now", item.id)
+        items = [item for item in items if item.id in held]
+        drawn = await self.store.residents.draw_each([item.openid for item in items], now, CUSTOMER_SERVICE_QUOTA)
+        outcomes = await asyncio.gather(*(self._send(item, item.openid in drawn) for item in items),
+                                        return_exceptions=True)
+        done_at = self.clock.now()
+        await self.store.outbox.sent_each([item.id for item, got in zip(items, outcomes) if got is None], done_at)
+        trouble: BaseException | None = None
+        for item, got in zip(items, outcomes):
+            if isinstance(got, WeChatAPIError):
+                await self._failed(item, got)
+            elif isinstance(got, BaseException):
+                trouble = trouble or got      # the store failing: the round says so, the others went out
+            elif got is not None:
+                await self.store.outbox.sent(item.id, done_at, wechat_msgid=got)
+        self.metrics.pushes.labels("sent").inc(sum(1 for got in outcomes if not isinstance(got, BaseException)))
+        if trouble is not None:
+            raise trouble
+
+    async def _failed(self, item: OutboxItem, error: WeChatAPIError) -> None:
+        attempts = item.attempts + 1
+        retry_at = self.retry_at(item, attempts, error)
+        give_up = retry_at is None
+        await self.store.outbox.failed(item.id, str(error), retry_at, self.clock.now())
+        self.metrics.pushes.labels("dead" if give_up else "retry").inc()
+        log.warning("push %d to %s failed (attempt %d%s): %s", item.id, item.openid, attempts,
+                    ", giving up" if give_up else "", error)
 
     def retry_at(self, item: OutboxItem, attempts: int, error: WeChatAPIError) -> datetime | None:
         """When to try again after `attempts` failed tries, or None to give up: 2, 4, 8 … seconds,
@@ -131,12 +160,12 @@ class Pusher:
         give_up_at = (item.created_at or now) + RETRY_FOR
         return None if now >= give_up_at else min(now + wait, give_up_at)
 
-    async def _send(self, item: OutboxItem) -> str | None:
-        """A customer-service text while the resident's quota allows one (counted in the store, for
-        every worker), otherwise — or when WeChat says the quota is spent (45047) or its time over
-        (45015) — a template message, whose msgid is returned to be kept with the notice. Without a
-        template the notice waits, retried, for the resident's next message."""
-        if await self.store.residents.draw(item.openid, self.clock.now(), CUSTOMER_SERVICE_QUOTA):
+    async def _send(self, item: OutboxItem, drawn: bool) -> str | None:
+        """A customer-service text when one was `drawn` from the resident's quota (counted in the
+        store, for every worker), otherwise — or when WeChat says the quota is spent (45047) or its
+        time over (45015) — a template message, whose msgid is returned to be kept with the notice.
+        Without a template the notice waits, retried, for the resident's next message."""
+        if drawn:
             try:
                 await self.api.send_text(item.openid, item.text)
                 return None

@@ -266,3 +266,20 @@ async def test_a_token_wechat_keeps_refusing_is_replaced_at_most_once_a_minute(b
         bot.app[PUSHER].wake()
         await asyncio.sleep(0.02)
     assert bot.fake.token_fetches == 2           # not again within the minute
+
+
+async def test_notices_to_several_residents_are_sent_side_by_side_and_each_residents_in_order(bot):
+    bot.fake.latency = 0.05          # WeChat taking its time to answer each send
+    residents = [f"p{i}" for i in range(6)]
+    for openid in residents:
+        await bot.wrote(openid)
+        await bot.store.outbox.add(openid, [f"{openid} 第{n}条" for n in range(1, 4)], bot.clock.now())
+    bot.app[PUSHER].wake()
+
+    async def all_sent():
+        return len(bot.fake.sent) >= 3 * len(residents)
+    await _until(all_sent, seconds=20)
+    assert bot.fake.most_in_flight > 1
+    for openid in residents:
+        assert bot.fake.texts_to(openid) == [f"{openid} 第{n}条" for n in range(1, 4)]
+    assert len(bot.fake.sent) == 3 * len(residents)

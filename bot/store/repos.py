@@ -53,6 +53,17 @@ class Residents(_Repo):
             f"UPDATE residents SET quota_used = quota_used + 1 WHERE openid=? AND ({limits})", openid, *args)
         return changed == 1
 
+    async def draw_each(self, openids: list[str], now: datetime, quota: dict[str, tuple[int, timedelta]]) -> set[str]:
+        """`draw` for several residents in one statement: those who had a message left (now taken)."""
+        if not openids:
+            return set()
+        limits = " OR ".join("(quota_kind=? AND quota_at > ? AND quota_used < ?)" for _ in quota)
+        args = [a for kind, (count, within) in quota.items() for a in (kind, iso(now - within), count)]
+        rows = await self.store.fetchall(
+            f"UPDATE residents SET quota_used = quota_used + 1 WHERE openid IN ({marks(openids)}) AND ({limits}) "
+            "RETURNING openid", *openids, *args)
+        return {r["openid"] for r in rows}
+
     async def give_back(self, openid: str) -> None:
         """A drawn message WeChat did not take (it failed before delivering): not counted."""
         await self.store.write("UPDATE residents SET quota_used = quota_used - 1 WHERE openid=? AND quota_used > 0",
@@ -328,6 +339,21 @@ class Outbox(_Repo):
             f"SELECT {_ITEM_COLUMNS} FROM outbox o "
             f"LEFT JOIN residents r ON r.openid = o.openid WHERE {where} ORDER BY o.id LIMIT ?", *args, limit)
         return [_item(r) for r in rows]
+
+    async def renew_each(self, item_ids: list[int], owner: str, now: datetime, lease: timedelta) -> set[int]:
+        """`renew` for several notices in one statement: those whose claim still held."""
+        if not item_ids:
+            return set()
+        rows = await self.store.fetchall(
+            f"UPDATE outbox SET claimed_until=? WHERE id IN ({marks(item_ids)}) AND claimed_by=? AND claimed_until > ? "
+            "AND sent_at IS NULL AND dead_at IS NULL RETURNING id", _lease_end(now, lease), *item_ids, owner, iso(now))
+        return {r["id"] for r in rows}
+
+    async def sent_each(self, item_ids: list[int], now: datetime) -> None:
+        """`sent` for several customer-service messages (no msgid) in one statement."""
+        if item_ids:
+            await self.store.write(f"UPDATE outbox SET sent_at=?, attempts=attempts+1, claimed_until=NULL, "
+                                   f"claimed_by=NULL WHERE id IN ({marks(item_ids)})", iso(now), *item_ids)
 
     async def sent(self, item_id: int, now: datetime, wechat_msgid: str | None = None) -> None:
         """Sent; a template message keeps the msgid WeChat gave it, for WeChat's report on it."""

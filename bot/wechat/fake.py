@@ -53,6 +53,8 @@ class FakeWeChat:
     now: Callable[[], float] = time.time                          # WeChat's clock (the tests' fixed one)
     quotas: dict[str, Quota] = field(default_factory=dict)        # per resident, from their last action
     refused: list[tuple[str, int]] = field(default_factory=list)  # (openid, errcode) of sends past the quota
+    in_flight: int = 0                                            # sends being answered right now
+    most_in_flight: int = 0                                       # the most there ever were at once
     _tokens: itertools.count = field(default_factory=lambda: itertools.count(1))
     _valid: set[str] = field(default_factory=set)
     _msgids: itertools.count = field(default_factory=lambda: itertools.count(200228332))
@@ -116,9 +118,14 @@ class FakeWeChat:
     async def _send(self, request: web.Request, kind: str) -> web.Response:
         """Like WeChat: a message taken is delivered even when the answer is slow to come back
         (`latency`), so a caller that gives up waiting cannot tell whether it arrived."""
-        answer = await self._take(request, kind)
-        if self.latency:
-            await asyncio.sleep(self.latency)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            answer = await self._take(request, kind)
+            if self.latency:
+                await asyncio.sleep(self.latency)
+        finally:
+            self.in_flight -= 1
         return web.json_response(answer)
 
     async def _take(self, request: web.Request, kind: str) -> dict[str, Any]:

@@ -190,6 +190,33 @@ async def test_a_claim_is_renewed_only_while_it_holds(store):
     assert not await store.outbox.renew(first.id, "pusher-a", later(seconds=52), LEASE)   # sent: nothing to renew
 
 
+async def test_a_wave_of_claims_is_renewed_and_marked_sent_at_once(store):
+    for n in (1, 2, 3):
+        await store.outbox.add(f"o-resident-{n}", [f"通知{n}"], NOW)
+    first, second, third = await store.outbox.claim(NOW, LEASE, "pusher-a")
+    assert await store.outbox.claim(NOW + LEASE, LEASE, "pusher-b") == [first, second, third]   # a's lapsed
+    # only the claims still held by the renewer are renewed: here b's, not a's
+    assert await store.outbox.renew_each([first.id, second.id], "pusher-a", NOW + LEASE, LEASE) == set()
+    assert await store.outbox.renew_each([first.id, second.id], "pusher-b", NOW + LEASE, LEASE) == {first.id, second.id}
+    await store.outbox.sent_each([first.id, second.id], later(seconds=70))
+    rows = await store.fetchall("SELECT id, sent_at, attempts, claimed_by FROM outbox ORDER BY id")
+    assert [(r["sent_at"], r["attempts"], r["claimed_by"]) for r in rows] == [
+        (later(seconds=70).isoformat(), 1, None), (later(seconds=70).isoformat(), 1, None), (None, 0, "pusher-b")]
+    assert await store.outbox.renew_each([first.id, third.id], "pusher-b", later(seconds=71), LEASE) == {third.id}
+
+
+async def test_the_quota_is_drawn_for_a_wave_of_residents_at_once(store):
+    quota = {"message": (2, timedelta(hours=48))}
+    for n in (1, 2):
+        await store.residents.seen(f"o-resident-{n}", NOW)
+    wave = ["o-resident-1", "o-resident-2", "o-nobody"]
+    assert await store.residents.draw_each(wave, later(minutes=1), quota) == {"o-resident-1", "o-resident-2"}
+    assert await store.residents.draw_each(["o-resident-1"], later(minutes=2), quota) == {"o-resident-1"}
+    assert await store.residents.draw_each(wave, later(minutes=3), quota) == {"o-resident-2"}   # 1 spent its two
+    assert await store.residents.draw_each(wave, later(hours=49), quota) == set()              # the window closed
+    assert await store.residents.draw_each([], NOW, quota) == set()
+
+
 async def test_pushers_claiming_at_once_never_share_a_notice(store):
     for n in range(30):
         await store.outbox.add(f"o-resident-{n}", [f"通知{n}"], NOW)
