@@ -22,9 +22,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.api import HANDOFF_DESK
 from bot.app import API, CLOCK, CONFIG, METRICS, PUSHER, STORE, create_app
 from bot.config import PROJECT_ROOT, Config
 from bot.demo_seed import DemoClock, load_personas, seed_month
+from bot.jobs import HandoffTimeouts
 from bot.passwords import hash_password
 from bot.pusher import Pusher
 from bot.vault import ENV, Vault
@@ -199,7 +201,8 @@ async def _seed_when_listening(app: web.Application, tokens: dict[str, str]) -> 
         assert isinstance(clock, DemoClock)
         pusher = Pusher(app[STORE], app[API], clock, app[METRICS], template=app[PUSHER].template)
         personas = await seed_month(base=base, wechat_path=config.server.wechat_path, side=app[SIDE], clock=clock,
-                                    pusher=pusher, tokens=tokens, fake=app[FAKE], data_dir=config.base_dir)
+                                    pusher=pusher, tokens=tokens, fake=app[FAKE],
+                                    watch=HandoffTimeouts(app[HANDOFF_DESK]).run, data_dir=config.base_dir)
         log.info("the demo's month of work is made: %d residents to play as at /sim", len(personas))
     except Exception as e:  # noqa: BLE001 - the demo still works without its month; the log says why
         seeding.error = str(e)

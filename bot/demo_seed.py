@@ -88,9 +88,10 @@ class Month:
     """One seeding run: the pinned clock, the real callback, the staff API, the pusher."""
 
     def __init__(self, *, base: str, wechat_path: str, side: WeChatSide, session: aiohttp.ClientSession,
-                 clock: DemoClock, pusher: Pusher, tokens: dict[str, str], fake: Any) -> None:
+                 clock: DemoClock, pusher: Pusher, tokens: dict[str, str], fake: Any,
+                 watch: Callable[[], Awaitable[Any]]) -> None:
         self.base, self.wechat_path, self.side, self.session = base, wechat_path, side, session
-        self.clock, self.pusher, self.tokens, self.fake = clock, pusher, tokens, fake
+        self.clock, self.pusher, self.tokens, self.fake, self.watch = clock, pusher, tokens, fake, watch
         self.calendar = WorkCalendar()
         self.rng = random.Random(SEED)
         self.started = clock.now()
@@ -149,10 +150,35 @@ class Month:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
         async with self.session.post(self.base + path, json=body or {}, headers=headers) as resp:
             answer = await resp.json()
-            if resp.status != 200:
+            if resp.status not in (200, 201):
                 raise SeedError(f"{who} POST {path} {body}: {resp.status} {answer}")
         await self.push()
         return answer
+
+    async def conversation(self, openid: str) -> int:
+        """The id of the resident's conversation with a person that is still going on."""
+        async with self.session.get(self.base + "/api/handoffs",
+                                    headers={"Authorization": f"Bearer {self.tokens['admin']}"}) as resp:
+            found = [h["id"] for h in (await resp.json())["handoffs"] if h["openid"] == openid]
+        if not found:
+            raise SeedError(f"no conversation with a person for {openid}")
+        return found[0]
+
+    async def clerk_writes(self, who: str, openid: str, *texts: str) -> int:
+        """A clerk takes the resident's conversation (if waiting) and writes, a minute or two apart."""
+        handoff = await self.conversation(openid)
+        for text in texts:
+            assert self.clock.pinned is not None
+            self.clock.pinned += timedelta(minutes=self.rng.randint(1, 3))
+            await self.api(who, f"/api/handoffs/{handoff}/messages", {"text": text})
+        return handoff
+
+    async def timeouts(self, minutes: int) -> None:
+        """`minutes` later, the conversation clocks are looked at, as the running app does."""
+        assert self.clock.pinned is not None
+        self.clock.pinned += timedelta(minutes=minutes)
+        await self.watch()
+        await self.push()
 
     async def move(self, number: str, to: str, note: str = "", *, who: str = "qinghe", **extra: str) -> None:
         await self.api(who, f"/api/cases/{number}/transitions", {"to": to, "note": note, **extra})
@@ -447,13 +473,16 @@ def stories(m: Month) -> None:
         await book(m, p14, "灵活就业社保参保想预约一下")
     m.plan(on(0, 7, cao_books, 15))
 
-    p15 = m.persona("谢大爷（东村，要找工作人员）", "绑定 东村", "问了两遍机器人没弄明白，要求转人工，还在等")
+    p15 = m.persona("谢大爷（东村，要找工作人员）", "绑定 东村", "问了两遍机器人没弄明白，要求转人工，等了一刻钟还没人接")
 
     async def xie_asks() -> None:
         await m.say(p15.openid, p15.bind)
         await m.say(p15.openid, "我家老房子的宅基地证名字还是我爹的，要过户咋弄")
         await m.say(p15.openid, "说了半天还是不明白，找个工作人员跟我说")
+        await m.timeouts(15)   # nobody free yet: he is told a clerk will write back
     m.plan(on(0, 9, xie_asks))
+
+    _conversations(m)
 
     # residents who only asked: most answered, a few about things no guide covers
     askers = [m.persona(f"居民{n}（只问了问题）", "", "问过几个办事问题") for n in range(1, 9)]
@@ -464,6 +493,66 @@ def stories(m: Month) -> None:
             m.plan(Step(days_ago, m.rng.randint(7, 21), m.rng.randint(0, 59), False, _asking(m, who, question)))
     for i, question in enumerate(UNKNOWN_QUESTIONS):
         m.plan(Step(FIRST_DAY - 2 - i * 4, 20, 0, False, _asking(m, askers[i % len(askers)], question)))
+
+
+def _conversations(m: Month) -> None:
+    """Residents who asked for a person: each conversation is done within its step, so the app's
+    own round of timeouts, running meanwhile, finds nothing of theirs to act on."""
+    p = m.persona("宋桂芝（东村，转人工问宅基地过户）", "绑定 东村", "转人工问宅基地证过户，东村代办员解答后评了非常满意")
+
+    async def song() -> None:
+        await m.say(p.openid, p.bind)
+        await m.say(p.openid, "老房子的宅基地证还是我公公的名字，想改成我家老头的，去哪办")
+        await m.say(p.openid, "没看明白，转人工")
+        await m.clerk_writes("dongcun", p.openid, "宋阿姨您好，我是东村服务站的小刘。宅基地证过户属于不动产继承登记，"
+                                                  "在县不动产登记中心办。")
+        await m.say(p.openid, "那要带我公公的死亡证明吗")
+        handoff = await m.clerk_writes("dongcun", p.openid, "要带。还要户口簿、家里人都同意的继承证明（可以到司法所办公证），"
+                                                            "您要是跑不动，可以把材料交到站里，我们帮您递。")
+        await m.say(p.openid, "好的，明天我把材料拿过去，谢谢你")
+        await m.api("dongcun", f"/api/handoffs/{handoff}/close")
+        await m.say(p.openid, "5 讲得很清楚")
+    m.plan(on(9, 10, song))
+
+    p2 = m.persona("蒋卫东（西村，转人工后评了不满意）", "绑定 西村", "转人工问医保断缴，觉得没讲清楚，评了不满意，镇里正在回访")
+
+    async def jiang() -> None:
+        await m.say(p2.openid, p2.bind)
+        await m.say(p2.openid, "我在外地交了两年医保，回来后断了三个月，还能补吗，找个人问问")
+        await m.say(p2.openid, "转人工")
+        handoff = await m.clerk_writes("xicun", p2.openid, "您好，断缴能不能补、补多少要看您外地的参保记录，"
+                                                           "请带身份证到镇中心社保医保窗口查一下。")
+        await m.say(p2.openid, "我就是想问能不能补，让我跑一趟才知道？")
+        await m.clerk_writes("xicun", p2.openid, "抱歉，系统里看不到外地的记录，只能请您到窗口查。")
+        await m.api("xicun", f"/api/handoffs/{handoff}/close")
+        await m.say(p2.openid, "2 问了半天还是得自己跑")
+    m.plan(on(4, 15, jiang))
+
+    p3 = m.persona("韩玉珍（南街社区，晚上转人工）", "绑定 南街", "晚上九点转人工，机器人说了第二天几点上班，第二天一早工作人员回复")
+
+    async def han_asks() -> None:
+        await m.say(p3.openid, p3.bind)
+        await m.say(p3.openid, "我妈的养老金这个月没到账，找个工作人员问问")
+        await m.timeouts(20)
+
+    async def han_answered() -> None:
+        handoff = await m.clerk_writes("qinghe", p3.openid, "韩女士您好，昨晚的消息看到了。这个月养老金因为没做年度认证暂停了，"
+                                                            "您在“掌上12333”给老人刷脸认证后，下个月会连同本月一起补发。")
+        await m.say(p3.openid, "明白了，谢谢")
+        await m.api("qinghe", f"/api/handoffs/{handoff}/close")
+        await m.say(p3.openid, "非常满意")
+    m.plan(on(2, 21, han_asks), on(1, 8, han_answered, 40))
+
+    p4 = m.persona("杜师傅（北湾村，问完没再回）", "绑定 北湾", "转人工问农机补贴，工作人员回复后没再回话，半小时后自动结束")
+
+    async def du() -> None:
+        await m.say(p4.openid, p4.bind)
+        await m.say(p4.openid, "买了台旋耕机，农机补贴怎么申请，能找个人说说吗")
+        await m.say(p4.openid, "转人工")
+        await m.clerk_writes("qinghe", p4.openid, "杜师傅您好，农机购置补贴要在购机后到镇农业农村窗口申请，"
+                                                  "带身份证、发票和机具铭牌照片，您看什么时候方便过来？")
+        await m.timeouts(35)
+    m.plan(on(6, 14, du))
 
 
 def _routine(m: Month, p: Persona, request: str, applicant: str, phone: str, born: date, rating: str, *,
@@ -495,11 +584,13 @@ def _asking(m: Month, p: Persona, question: str) -> Callable[[], Awaitable[None]
 
 
 async def seed_month(*, base: str, wechat_path: str, side: WeChatSide, clock: DemoClock, pusher: Pusher,
-                     tokens: dict[str, str], fake: Any, data_dir: Path) -> list[Persona]:
-    """Make the month, then release the clock; the personas are kept for the simulator."""
+                     tokens: dict[str, str], fake: Any, watch: Callable[[], Awaitable[Any]],
+                     data_dir: Path) -> list[Persona]:
+    """Make the month, then release the clock; the personas are kept for the simulator. `watch`
+    is the app's round of conversation timeouts (`bot.jobs.HandoffTimeouts.run`)."""
     async with aiohttp.ClientSession() as session:
         month = Month(base=base, wechat_path=wechat_path, side=side, session=session, clock=clock, pusher=pusher,
-                      tokens=tokens, fake=fake)
+                      tokens=tokens, fake=fake, watch=watch)
         stories(month)
         try:
             await month.run()

@@ -41,10 +41,15 @@ def test_the_county_supervisor_finds_overdue_cases_and_charts_with_data(month, b
     reports = page.inner_text("body")
     assert "还没有数据" not in reports
     assert page.locator("svg rect, svg polyline, svg path").count() > 10
-    for title in ("每天新开的办件", "按时办结率", "满意率"):
+    for title in ("每天新开的办件", "按时办结率", "满意率", "转人工咨询"):
         assert title in reports
+    consultations = page.inner_text("#consultations + p + table")
+    assert "清河镇东村便民服务站" in consultations and "合计" in consultations
     page.goto(base + "/console/unanswered")
     assert "广场舞" in page.inner_text("body")
+    page.goto(base + "/console/handoffs")
+    waiting = page.inner_text("body")
+    assert "我家老房子的宅基地证名字还是我爹的" in waiting or "找个工作人员跟我说" in waiting
 
 
 def test_a_newcomer_plays_as_a_seeded_resident_and_reads_their_story(month, browser):

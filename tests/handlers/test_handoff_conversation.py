@@ -5,6 +5,7 @@ WeChat API, closing asks for a rating, and the bot answers again afterwards."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 
 import pytest
@@ -336,3 +337,14 @@ async def test_a_message_whose_worker_died_before_storing_it_still_reaches_the_c
     bot.clock.advance(seconds=12)
     assert await bot.app[DESK].finish_unanswered() == 0   # once
     assert [m["text"] for m in await bot.store.handoffs.messages(handoff["id"])].count("我下午三点到站里") == 1
+
+
+async def test_what_the_bot_did_before_is_told_to_the_clerk_in_words_never_as_a_code(bot):
+    await _bound(bot, "r-before")                    # 绑定 东村
+    await bot.say("r-before", "我的预约")
+    handoff, _ = await _asks_for_a_person(bot, "r-before")
+    clerk = await _staff(bot, "dongcun", "qinghe-dongcun")
+    shown = await (await bot.client.get(f"/api/handoffs/{handoff['id']}", headers=clerk)).json()
+    told = [m["text"] for m in shown["messages"] if m["from"] == "bot"]
+    assert "机器人按“绑定服务站”办理" in told and "机器人按“查预约”办理" in told
+    assert not any(re.search(r"[a-z_]{3,}", line) for line in told), told
