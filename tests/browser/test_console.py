@@ -129,7 +129,7 @@ def test_an_editor_teaches_an_unanswered_question_and_the_chat_answers_it_and_a_
     assert "答不上来" in before, before   # the precondition: words the knowledge base cannot place
     page = clerk("bianji")
     page.goto(demo + "/console/unanswered")
-    row = page.locator("#gaps tr", has_text="祠堂边上")
+    row = page.locator("#gaps tr", has_text="庙会舞龙的龙头")
     row.locator("input[name=meaning]").fill("办事指南：信访事项受理")
     row.locator("button[type=submit]").click()
     assert "已教会机器人" in page.locator("body").inner_text()
@@ -147,7 +147,7 @@ def test_an_editor_teaches_an_unanswered_question_and_the_chat_answers_it_and_a_
     assert answered(question, 10)
     assert answered(variant, 60)
     page.goto(demo + "/console/examples")
-    assert "祠堂边上" in page.locator("#taught").inner_text() and "使用中" in page.locator("#taught").inner_text()
+    assert "庙会舞龙的龙头" in page.locator("#taught").inner_text() and "使用中" in page.locator("#taught").inner_text()
 
 
 def test_a_clerk_proposes_and_the_editor_accepts_in_the_console(demo, clerk):
