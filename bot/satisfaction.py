@@ -71,6 +71,11 @@ def fold(text: str) -> str:
     return text
 
 
+def starts_with_score(text: str) -> bool:
+    """"2 等了半个多月", "给五颗星": a score first, whatever follows."""
+    return bool(_DIGITS.match(unicodedata.normalize("NFKC", text).strip()))
+
+
 def read(text: str) -> Reading:
     said = unicodedata.normalize("NFKC", text).strip()
     if m := _DIGITS.match(said):

@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from bot.context import Turn
 from bot.router import Router
-from bot.satisfaction import LEVELS, read
+from bot.satisfaction import LEVELS, read, starts_with_score
 
 router = Router("rating")
 
 SCORE = "rating:score"
+# how long a rating request stays answerable after the dialog that asked it has let go: the
+# resident may answer in the evening what the notice asked at noon
+ANSWERABLE = timedelta(hours=48)
+SHORT = 8   # a level said on its own ("不满意", "非常满意"), not a sentence that holds one
 
 
 def parse_score(text: str) -> tuple[int, str] | None:
@@ -50,6 +56,22 @@ async def _record(turn: Turn, case, score: int, words: str):
                                         data={"case": case.number, "score": score, "words": words},
                                         actor="system", reply_within=ctx.config.service.complaint_reply_days)
     return turn.say("rating_thanks", score=score, level=LEVELS[score], already=False, followup=followup)
+
+
+@router.ahead
+async def late(turn: Turn):
+    """A score ("2 等了半个多月…") or a level on its own ("不满意") from a resident whose matter
+    ended and was not rated in the last 48 hours: the answer to the rating request, however long
+    after it came — not a complaint, not a new question."""
+    if turn.dialog is not None:
+        return None
+    reading = read(turn.text)
+    if reading.level is None or not (starts_with_score(turn.text) or len(turn.text.strip()) <= SHORT):
+        return None
+    case = await turn.ctx.store.ratings.unrated_closed_case(turn.openid)
+    if case is None or datetime.fromisoformat(case.updated_at) + ANSWERABLE < turn.ctx.clock.now():
+        return None
+    return await _record(turn, case, reading.level, reading.words)
 
 
 @router.intent("rating")

@@ -169,3 +169,19 @@ async def test_a_question_while_a_rating_is_asked_is_answered_as_a_question(bot)
     reply = await bot.say("r-asks", "老年人优待证怎么办？")
     assert "定个等级" not in reply and "老年人优待证" in reply
     assert await bot.store.ratings.of_case(case) is None
+
+
+async def test_a_rating_given_hours_after_the_request_is_taken_as_the_rating_not_a_complaint(bot):
+    """The request waits in the chat; a resident answers it in the evening, after the dialog let go."""
+    case = await _finished_case(bot, "r-late")
+    bot.clock.advance(hours=5)
+    thanks = await bot.say("r-late", "2 等了半个多月，中间也没人告诉一声")
+    assert "已记下您的评价" in thanks and "回访编号" in thanks
+    assert [c.kind for c in await bot.store.cases.list(centers=None, openid="r-late")].count("complaint") == 0
+    assert (await bot.store.ratings.of_case(case))["score"] == 2
+
+
+async def test_a_bare_number_days_later_is_no_rating(bot):
+    await _finished_case(bot, "r-old")
+    bot.clock.advance(days=3)
+    assert "已记下您的评价" not in await bot.say("r-old", "2 等了半个多月，中间也没人告诉一声")
