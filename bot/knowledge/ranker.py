@@ -49,6 +49,7 @@ CALIBRATION_SAMPLE = 2500  # examples scored out of fold at load (all of them wh
 OUT_OF_SCOPE_SHARE = 0.15  # of residents' questions, none of our matters: weighs the few such examples
 RUNNER_UP_AT = 0.2         # a likely answer names the runner-up only when it has this much chance itself
 CHOICE_HOLDS = 0.5         # a numbered choice is offered only where it holds the right target this often
+CHOICE_BAND = 0.1          # … among the examples whose best guide scored about as much (within this)
 SHORTLIST = 4              # candidates each score puts forward
 SOUND_SHARE = 0.4          # the pinyin view's share of a row's (squared) weight
 COMMON_ROWS = 0.02         # an n-gram in more than this share of rows is left out of the nearest example
@@ -302,8 +303,10 @@ def choose_thresholds(lead: np.ndarray, right: np.ndarray, offered: np.ndarray, 
     than one at 0.8 beside another at 0.7 (out of fold, the lead answers a fifth more of the
     examples at the same precision). The clarify threshold is the lowest probability of the best
     guide at which a numbered choice, where no answer is given, holds the right target at least
-    CHOICE_HOLDS of the time, out-of-scope examples weighed as if they were OUT_OF_SCOPE_SHARE of
-    the questions (residents ask far more of them than the examples hold)."""
+    CHOICE_HOLDS of the time among the examples scoring about that much (within CHOICE_BAND: the
+    many well-served choices above must not carry a band below where choices seldom hold, such
+    as words near nothing of ours), out-of-scope examples weighed as if they were
+    OUT_OF_SCOPE_SHARE of the questions (residents ask far more of them than the examples hold)."""
     order = np.argsort(-lead)
     running = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
 
@@ -318,7 +321,7 @@ def choose_thresholds(lead: np.ndarray, right: np.ndarray, offered: np.ndarray, 
         weight[stray] = OUT_OF_SCOPE_SHARE / (1 - OUT_OF_SCOPE_SHARE) * (~stray).sum() / stray.sum()
     clarify_at = 1.0
     for threshold in np.linspace(0.05, 1.0, 77):
-        band = about_matters & ~answered & (guide_best >= threshold)
+        band = about_matters & ~answered & (guide_best >= threshold) & (guide_best < threshold + CHOICE_BAND)
         if band.any() and np.average(guide_holds[band], weights=weight[band]) >= CHOICE_HOLDS:
             clarify_at = float(threshold)
             break

@@ -126,6 +126,20 @@ def test_the_calibration_answers_only_as_far_as_answers_stay_right():
     assert 0.4 < calibration.clarify_at <= 0.6
 
 
+def test_a_choice_is_not_offered_where_choices_at_that_score_seldom_hold():
+    """Many examples a choice serves well at 0.3–0.4, and a few at 0.05–0.1 where the choice
+    seldom holds the right guide (words near nothing of ours, like 石狮子的事找谁): taken
+    together they would still hold half the time, but the choice is offered only from where
+    choices at about that score hold."""
+    high = np.linspace(0.3, 0.4, 40)
+    low = np.linspace(0.05, 0.1, 10)
+    best = np.concatenate([high, low])
+    holds = np.concatenate([np.ones(40, dtype=bool), np.arange(10) < 2])   # 2 of the 10 low ones
+    none = np.zeros(50, dtype=bool)
+    calibration = choose_thresholds(best, none, holds, none, best, holds, ~none)
+    assert 0.1 < calibration.clarify_at <= 0.3
+
+
 def test_a_question_is_weighed_as_scikit_learn_would():
     from bot.knowledge.ranker import Grams
 
