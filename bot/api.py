@@ -162,11 +162,13 @@ class StaffAPI:
             return _error(self.texts, 404, "not_found")
         return web.json_response({"resent": resent})
 
-    async def _visible_case(self, request: web.Request) -> Case | web.Response:
+    async def _visible_case(self, request: web.Request, acting: bool = False) -> Case | web.Response:
+        """The case of the path if the caller sees it — and, `acting`, may act on it."""
         case = await request.app[CASE_DESK].store.cases.get(request.match_info["number"])
         if case is None:
             return _error(self.texts, 404, "not_found")
-        if not _access(request).sees(case.center):
+        access = _access(request)
+        if not access.sees(case.center) or (acting and not access.acts):
             return _error(self.texts, 403, "forbidden")
         return case
 
@@ -179,20 +181,16 @@ class StaffAPI:
     async def reveal(self, request: web.Request) -> web.Response:
         """The case with its personal data in full, for a clerk who must call or act: recorded in
         the audit log, as the console's 显示完整联系方式."""
-        case = await self._visible_case(request)
+        case = await self._visible_case(request, acting=True)
         if isinstance(case, web.Response):
             return case
-        if not _access(request).acts:
-            return _error(self.texts, 403, "forbidden")
         revealed = await request.app[CASE_DESK].reveal(case, member=request[STAFF], address=request.remote or "")
         return web.json_response(_case_json(case, with_history=True, data=revealed))
 
     async def transition(self, request: web.Request) -> web.Response:
-        case = await self._visible_case(request)
+        case = await self._visible_case(request, acting=True)
         if isinstance(case, web.Response):
             return case
-        if not _access(request).acts:
-            return _error(self.texts, 403, "forbidden")
         try:
             body = await request.json()
             to = body["to"]
@@ -313,11 +311,9 @@ class StaffAPI:
 
     async def line(self, request: web.Request) -> web.Response:
         """`{"status": "done" | "pending"}`: one service of a life event's case done, or not yet."""
-        case = await self._visible_case(request)
+        case = await self._visible_case(request, acting=True)
         if isinstance(case, web.Response):
             return case
-        if not _access(request).acts:
-            return _error(self.texts, 403, "forbidden")
         try:
             status = (await request.json())["status"]
             if status not in LINE_STATUSES:

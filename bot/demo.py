@@ -25,7 +25,8 @@ from aiohttp import web
 from bot.api import HANDOFF_DESK
 from bot.app import API, CLOCK, CONFIG, METRICS, PUSHER, STORE, create_app
 from bot.config import PROJECT_ROOT, Config
-from bot.demo_seed import DemoClock, load_personas, seed_month
+from bot.demo_month import DemoClock
+from bot.demo_seed import load_personas, seed_month
 from bot.jobs import HandoffTimeouts
 from bot.passwords import hash_password
 from bot.pusher import Pusher

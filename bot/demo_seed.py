@@ -1,282 +1,42 @@
-"""A recent month of the demo county's work, made the way real work is made.
+"""A recent month of the demo county's work: who asked what, which cases went where, who
+talked to a clerk.
 
 `frontdesk demo` seeds a fresh store with it, so a newcomer's console shows charts, overdue
-cases, ratings and unanswered questions. Nothing is written past the system: residents' messages
-go through the real callback (signed and encrypted, as WeChat sends them), staff act through the
-JSON API with the demo accounts' tokens (so the audit log records them), notices go through the
-pusher to the demo's fake WeChat. The clock is pinned to each moment in turn — days relative to
-today, staff at work only on working days of the holiday calendar — and released when the month
-is done.
-
-The stories are data (`stories` below); every choice comes from a fixed seed, so two demos look
-the same.
+cases, ratings, conversations and unanswered questions, and `/sim` can play as each resident.
+The stories are data; how they are made through the real system is `bot.demo_month`. Every
+choice comes from a fixed seed, so two demos look the same.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import re
-import time
-from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import asdict
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import aiohttp
 
-from bot.clock import TZ, Clock
-from bot.errors import FrontdeskError
+from bot.demo_month import (
+    DemoClock,
+    Month,
+    Persona,
+    Step,
+    found_in,
+    applies,
+    ask_proxy,
+    ask_home_visit,
+    book,
+    complain,
+    finish,
+    on,
+)
 from bot.pusher import Pusher
-from bot.workdays import WorkCalendar
 from bot.wechat.simulator import WeChatSide
 
-SEED = 2026
 PERSONAS_FILE = "residents.json"
 FIRST_DAY = 30        # the month starts this many days before today
-
-
-@dataclass
-class DemoClock(Clock):
-    """The wall clock, or the moment it is pinned to while the demo's past is being made."""
-
-    pinned: datetime | None = None
-
-    def now(self) -> datetime:
-        return self.pinned if self.pinned is not None else datetime.now(TZ)
-
-    def timestamp(self) -> float:
-        return self.pinned.timestamp() if self.pinned is not None else time.time()
-
-
-class SeedError(FrontdeskError):
-    """A story did not go as written (the bot answered something else): the seed stops there."""
-
-
-@dataclass(frozen=True)
-class Persona:
-    openid: str
-    label: str        # how the simulator's "play as" list names them
-    bind: str         # what they write to bind themselves to their village (绑定 …), or ""
-    story: str        # one line on what happened to them this month
-
-
-@dataclass(frozen=True)
-class Step:
-    days_ago: int          # working days before today, or calendar days when not `workdays`
-    hour: int
-    minute: int
-    workdays: bool
-    act: Callable[[], Awaitable[None]]
-
-
-def _id_number(rng: random.Random, born: date) -> str:
-    """A made-up 居民身份证号码 with a valid check digit (GB 11643), for the demo's applications."""
-    weights, checks = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), "10X98765432"
-    body = f"371122{born:%Y%m%d}{rng.randrange(100, 999)}"
-    return body + checks[sum(int(d) * w for d, w in zip(body, weights)) % 11]
-
-
-def _found(pattern: str, text: str, what: str) -> str:
-    match = re.search(pattern, text)
-    if not match:
-        raise SeedError(f"no {what} in {text!r}")
-    return match.group(1)
-
-
-class Month:
-    """One seeding run: the pinned clock, the real callback, the staff API, the pusher."""
-
-    def __init__(self, *, base: str, wechat_path: str, side: WeChatSide, session: aiohttp.ClientSession,
-                 clock: DemoClock, pusher: Pusher, tokens: dict[str, str], fake: Any,
-                 watch: Callable[[], Awaitable[Any]]) -> None:
-        self.base, self.wechat_path, self.side, self.session = base, wechat_path, side, session
-        self.clock, self.pusher, self.tokens, self.fake, self.watch = clock, pusher, tokens, fake, watch
-        self.calendar = WorkCalendar()
-        self.rng = random.Random(SEED)
-        self.started = clock.now()
-        self.personas: list[Persona] = []
-        self.steps: list[tuple[int, Step]] = []
-
-    # -- time -------------------------------------------------------------------------------
-
-    def moment(self, step: Step) -> datetime:
-        """When a step happens — stories count working days back from today, so their order is
-        the same whatever today is; nothing happens after now."""
-        day, left = self.started.date(), step.days_ago
-        while left > 0:
-            day -= timedelta(days=1)
-            left -= not step.workdays or self.calendar.is_workday(day)
-        at = datetime(day.year, day.month, day.day, step.hour, step.minute, tzinfo=TZ)
-        return min(at, self.started - timedelta(minutes=30))
-
-    async def at(self, moment: datetime) -> None:
-        """Pin the clock to `moment` (never backwards) and send what has become due."""
-        pinned = self.clock.pinned
-        self.clock.pinned = moment if pinned is None or moment > pinned else pinned + timedelta(minutes=1)
-        await self.push()
-
-    async def push(self) -> None:
-        while await self.pusher.run_once():
-            pass
-
-    # -- the resident's side ---------------------------------------------------------------
-
-    async def say(self, openid: str, text: str, kind: str = "text") -> str:
-        """What the resident writes, through the real callback; the bot's reply ('' for none)."""
-        from bot.demo import inbound_xml
-
-        assert self.clock.pinned is not None
-        self.clock.pinned += timedelta(minutes=1)
-        stamp = int(self.clock.timestamp())
-        query, body = self.side.seal(inbound_xml(openid, kind, text, create_time=stamp), timestamp=str(stamp))
-        async with self.session.post(self.base + self.wechat_path, params=query, data=body) as resp:
-            raw = await resp.text()
-            if resp.status != 200:
-                raise SeedError(f"the callback answered {resp.status} to {text!r}")
-        reply = self.side.open_reply(raw) or {}
-        await self.push()
-        return reply.get("Content") or ""
-
-    async def expect(self, openid: str, text: str, *words: str) -> str:
-        answer = await self.say(openid, text)
-        if missing := [w for w in words if w not in answer]:
-            raise SeedError(f"{openid} wrote {text!r}; the answer lacks {missing}: {answer!r}")
-        return answer
-
-    # -- the staff side ---------------------------------------------------------------------
-
-    async def api(self, who: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        async with self.session.post(self.base + path, json=body or {}, headers=headers) as resp:
-            answer = await resp.json()
-            if resp.status not in (200, 201):
-                raise SeedError(f"{who} POST {path} {body}: {resp.status} {answer}")
-        await self.push()
-        return answer
-
-    async def conversation(self, openid: str) -> int:
-        """The id of the resident's conversation with a person that is still going on."""
-        async with self.session.get(self.base + "/api/handoffs",
-                                    headers={"Authorization": f"Bearer {self.tokens['admin']}"}) as resp:
-            found = [h["id"] for h in (await resp.json())["handoffs"] if h["openid"] == openid]
-        if not found:
-            raise SeedError(f"no conversation with a person for {openid}")
-        return found[0]
-
-    async def clerk_writes(self, who: str, openid: str, *texts: str) -> int:
-        """A clerk takes the resident's conversation (if waiting) and writes, a minute or two apart."""
-        handoff = await self.conversation(openid)
-        for text in texts:
-            assert self.clock.pinned is not None
-            self.clock.pinned += timedelta(minutes=self.rng.randint(1, 3))
-            await self.api(who, f"/api/handoffs/{handoff}/messages", {"text": text})
-        return handoff
-
-    async def timeouts(self, minutes: int) -> None:
-        """`minutes` later, the conversation clocks are looked at, as the running app does."""
-        assert self.clock.pinned is not None
-        self.clock.pinned += timedelta(minutes=minutes)
-        await self.watch()
-        await self.push()
-
-    async def move(self, number: str, to: str, note: str = "", *, who: str = "qinghe", **extra: str) -> None:
-        await self.api(who, f"/api/cases/{number}/transitions", {"to": to, "note": note, **extra})
-
-    # -- stories ----------------------------------------------------------------------------
-
-    def persona(self, label: str, bind: str, story: str) -> Persona:
-        openid = "o" + "".join(self.rng.choices("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", k=27))
-        found = Persona(openid, label, bind, story)
-        self.personas.append(found)
-        return found
-
-    def plan(self, *steps: Step) -> None:
-        order = len(self.steps)
-        self.steps += [(order + i, s) for i, s in enumerate(steps)]
-
-    async def run(self) -> None:
-        timeline = sorted(self.steps, key=lambda item: (self.moment(item[1]), item[0]))
-        for _, step in timeline:
-            await self.at(self.moment(step))
-            await step.act()
-
-
-def on(days_ago: int, hour: int, act: Callable[[], Awaitable[Any]], minute: int = 0) -> Step:
-    """A step of a story, `days_ago` working days before today."""
-    async def run() -> None:
-        await act()
-    return Step(days_ago, hour, minute, True, run)
-
-
-# -- the flows residents go through, as they would type them ---------------------------------
-
-async def ask_proxy(m: Month, p: Persona, request: str, name: str, phone: str, born: date) -> str:
-    """A 代办 request from first words to confirmation; the case number."""
-    answer = await m.say(p.openid, request)
-    if "姓名" not in answer and "回复“代办”" in answer:   # asked whether it can be done: now asks for it
-        answer = await m.say(p.openid, "代办")
-    if "姓名" not in answer:
-        raise SeedError(f"{request!r} did not start a 代办 request: {answer!r}")
-    await m.expect(p.openid, name, "手机号")
-    await m.expect(p.openid, phone, "身份证")
-    answer = await m.say(p.openid, _id_number(m.rng, born))
-    if "送证上门" in answer:
-        answer = await m.say(p.openid, "不用")
-    if "确认" not in answer:
-        raise SeedError(f"no summary to confirm: {answer!r}")
-    return _found(r"编号 ?([A-Z]\d{8}-\d{4})", await m.say(p.openid, "确认"), "case number")
-
-
-async def applies(m: Month, p: Persona, request: str, name: str, phone: str, born: date, *,
-                  asked: tuple[str, ...] = ()) -> str:
-    """A resident binds themselves to their village, asks what they want to know, then asks for 代办."""
-    for text in ((p.bind,) if p.bind else ()) + asked:
-        await m.say(p.openid, text)
-    return await ask_proxy(m, p, request, name, phone, born)
-
-
-async def ask_home_visit(m: Month, p: Persona, request: str, address: str, phone: str) -> str:
-    answer = await m.expect(p.openid, request, "上门")
-    if "来不了" in answer:   # why they cannot come: 重病或卧床
-        answer = await m.say(p.openid, _found(r"(\d)\. ?重病或卧床", answer, "reason to choose"))
-    if "详细地址" not in answer:
-        raise SeedError(f"no address asked: {answer!r}")
-    await m.expect(p.openid, address, "电话")
-    answer = await m.expect(p.openid, phone, "1.")
-    await m.expect(p.openid, "1", "确认")
-    return _found(r"编号 ?([A-Z]\d{8}-\d{4})", await m.say(p.openid, "确认"), "case number")
-
-
-async def finish(m: Month, p: Persona, number: str, note: str, rating: str, who: str = "qinghe") -> str:
-    """Staff complete the case; a little later the resident answers the rating request it sent."""
-    await m.move(number, "completed", note, who=who)
-    m.clock.pinned += timedelta(minutes=m.rng.randint(5, 25))
-    return await m.say(p.openid, rating)
-
-
-async def book(m: Month, p: Persona, request: str, day_choice: str = "1") -> str:
-    """预约 by chat: the first center offered, the `day_choice`-th day, the first time; the code."""
-    answer = await m.say(p.openid, request)
-    for _ in range(6):
-        if "预约成功" in answer:
-            return _found(r"预约码：(\d{6})", answer, "booking code")
-        if "确认" in answer and "预约" in answer and "1." not in answer:
-            answer = await m.say(p.openid, "确认")
-        elif "周" in answer and "1." in answer and "余" in answer:
-            answer = await m.say(p.openid, day_choice)
-        elif "1." in answer:
-            answer = await m.say(p.openid, "1")
-        else:
-            break
-    raise SeedError(f"booking did not finish: {answer!r}")
-
-
-async def complain(m: Month, p: Persona, what: str) -> str:
-    answer = await m.say(p.openid, what)
-    if "编号" not in answer:
-        raise SeedError(f"complaint not registered: {answer!r}")
-    return _found(r"编号 ?([A-Z]\d{8}-\d{4})", answer, "case number")
 
 
 # -- the month --------------------------------------------------------------------------------
@@ -340,7 +100,7 @@ def stories(m: Month) -> None:
     async def li_rates() -> None:
         thanks = await finish(m, p2, li["case"], "新卡已制好，请到西村服务站领取。", "2 等了半个多月，中间也没人告诉一声",
                               who="xicun")
-        li["followup"] = _found(r"回访编号 ([A-Z]\d{8}-\d{4})", thanks, "followup number")
+        li["followup"] = found_in(r"回访编号 ([A-Z]\d{8}-\d{4})", thanks, "followup number")
 
     async def li_followup_done() -> None:
         await m.move(li["followup"], "accepted")
@@ -510,8 +270,7 @@ def _conversations(m: Month) -> None:
         handoff = await m.clerk_writes("dongcun", p.openid, "要带。还要户口簿、家里人都同意的继承证明（可以到司法所办公证），"
                                                             "您要是跑不动，可以把材料交到站里，我们帮您递。")
         await m.say(p.openid, "好的，明天我把材料拿过去，谢谢你")
-        await m.api("dongcun", f"/api/handoffs/{handoff}/close")
-        await m.say(p.openid, "5 讲得很清楚")
+        await m.closes("dongcun", handoff, p.openid, "5 讲得很清楚")
     m.plan(on(9, 10, song))
 
     p2 = m.persona("蒋卫东（西村，转人工后评了不满意）", "绑定 西村", "转人工问医保断缴，觉得没讲清楚，评了不满意，镇里正在回访")
@@ -524,8 +283,7 @@ def _conversations(m: Month) -> None:
                                                            "请带身份证到镇中心社保医保窗口查一下。")
         await m.say(p2.openid, "我就是想问能不能补，让我跑一趟才知道？")
         await m.clerk_writes("xicun", p2.openid, "抱歉，系统里看不到外地的记录，只能请您到窗口查。")
-        await m.api("xicun", f"/api/handoffs/{handoff}/close")
-        await m.say(p2.openid, "2 问了半天还是得自己跑")
+        await m.closes("xicun", handoff, p2.openid, "2 问了半天还是得自己跑")
     m.plan(on(4, 15, jiang))
 
     p3 = m.persona("韩玉珍（南街社区，晚上转人工）", "绑定 南街", "晚上九点转人工，机器人说了第二天几点上班，第二天一早工作人员回复")
@@ -539,8 +297,7 @@ def _conversations(m: Month) -> None:
         handoff = await m.clerk_writes("qinghe", p3.openid, "韩女士您好，昨晚的消息看到了。这个月养老金因为没做年度认证暂停了，"
                                                             "您在“掌上12333”给老人刷脸认证后，下个月会连同本月一起补发。")
         await m.say(p3.openid, "明白了，谢谢")
-        await m.api("qinghe", f"/api/handoffs/{handoff}/close")
-        await m.say(p3.openid, "非常满意")
+        await m.closes("qinghe", handoff, p3.openid, "非常满意")
     m.plan(on(2, 21, han_asks), on(1, 8, han_answered, 40))
 
     p4 = m.persona("杜师傅（北湾村，问完没再回）", "绑定 北湾", "转人工问农机补贴，工作人员回复后没再回话，半小时后自动结束")

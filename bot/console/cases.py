@@ -112,13 +112,17 @@ class CasePages:
         return pages.render(request, "cases", cases=cases, total=total, today=today,
                             filters={"center": center, "kind": kind, "state": state, "due": due, "q": search})
 
-    async def _case_in_scope(self, request: web.Request):
+    async def _case_in_scope(self, request: web.Request, acting: bool = False):
+        """The case of the path if the member sees it — and, `acting`, may act on it (a
+        supervisor only reads)."""
         case = await self.pages.store(request).cases.get(request.match_info["number"])
         if case is None:
             return self.pages.refuse(request, 404, "not_found")
         if not request[ACCESS].sees(case.center):
             await self.pages.audit(request, "refused", center=case.center, target=case.number)
             return self.pages.refuse(request, 403, "forbidden")
+        if acting and not request[ACCESS].acts:
+            return self.pages.refuse(request, 403, "read_only")
         return case
 
     async def _show(self, request: web.Request, case, status: int = 200, revealed: dict | None = None, **context):
@@ -147,22 +151,18 @@ class CasePages:
 
     async def reveal(self, request: web.Request) -> web.Response:
         """The full name, phone and 身份证号, for a clerk who must call or act: recorded."""
-        case = await self._case_in_scope(request)
+        case = await self._case_in_scope(request, acting=True)
         if isinstance(case, web.Response):
             return case
-        if not request[ACCESS].acts:
-            return self.pages.refuse(request, 403, "read_only")
         revealed = await self.pages.desk(request).reveal(case, member=request[ACCESS].member,
                                                         address=request.remote or "")
         return await self._show(request, case, revealed=revealed)
 
     async def move(self, request: web.Request) -> web.Response:
         pages = self.pages
-        case = await self._case_in_scope(request)
+        case = await self._case_in_scope(request, acting=True)
         if isinstance(case, web.Response):
             return case
-        if not request[ACCESS].acts:
-            return pages.refuse(request, 403, "read_only")
         form = await request.post()
         to, seen = field(form, "to"), field(form, "from")
         if seen != case.state:   # a second click, or a colleague was quicker: nothing happens twice
@@ -194,11 +194,9 @@ class CasePages:
         """One service of a life event's case marked done (or pending again): the case itself
         moves only by its own buttons, the history says which service was done."""
         pages = self.pages
-        case = await self._case_in_scope(request)
+        case = await self._case_in_scope(request, acting=True)
         if isinstance(case, web.Response):
             return case
-        if not request[ACCESS].acts:
-            return pages.refuse(request, 403, "read_only")
         form = await request.post()
         status, position = field(form, "status"), int(request.match_info["position"])
         if status not in LINE_STATUSES or not any(l.position == position and l.ours for l in case.lines):
