@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from bot.knowledge.model import Guide
+from bot.knowledge.problems import Counted, FileReport, Report, read_toml
 
 SUFFIX = "一件事"
 BUNDLE_KEYS = ("name", "summary", "aliases", "keywords", "local_check", "steps")
@@ -103,92 +103,104 @@ def _strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
 
 
-def load_bundle(path: Path, guides: dict[str, Guide], problems: list[str], read_toml: Callable,
-                claimed: dict[str, str] | None = None) -> Bundle | None:
-    """One life event; `claimed`: names and aliases already taken (term → whose)."""
-    read = read_toml(path, problems)
-    if read is None:
-        return None
-    data, lines = read
-    before = len(problems)
+def check_bundle(data: dict, guides: dict[str, Guide], report: Report, claimed: dict[str, str] | None = None,
+                 stem: str | None = None, source: str = "") -> Bundle | None:
+    """The life event `data` describes, or None with its problems reported; `claimed`: names and
+    aliases already taken (term → whose); `stem`: the name of its file, which its name must be."""
+    problems = Counted(report)
     for key in data:
         if key not in BUNDLE_KEYS:
-            problems.append(f"{path}:{lines.of(key)}: unknown key `{key}`; known keys are {', '.join(BUNDLE_KEYS)}")
+            problems.add((key,), "unknown_key", {"key": key, "known": list(BUNDLE_KEYS)},
+                         f"unknown key `{key}`; known keys are {', '.join(BUNDLE_KEYS)}")
     for key in ("name", "summary"):
         if not isinstance(data.get(key), str) or not data[key].strip():
-            problems.append(f"{path}:{lines.of(key)}: `{key}` must be a string (not empty)")
+            problems.add((key,), "wrong_type", {"key": key, "expected": "a string"},
+                         f"`{key}` must be a string (not empty)")
     for key in ("aliases", "keywords", "local_check"):
         if key in data and not _strings(data[key]):
-            problems.append(f"{path}:{lines.of(key)}: `{key}` must be a list of strings")
-    if problems[before:]:
+            problems.add((key,), "wrong_type", {"key": key, "expected": "a list of strings"},
+                         f"`{key}` must be a list of strings")
+    if problems.count:
         return None
     name = data["name"].strip()
     if not name.endswith(SUFFIX) or name == SUFFIX:
-        problems.append(f"{path}:{lines.of('name')}: a life event's name ends in {SUFFIX} (高效办成一件事), "
-                        f"not {name!r}")
-    elif name != path.stem:
-        problems.append(f"{path}:{lines.of('name')}: name {name!r} differs from the file name")
+        problems.add(("name",), "bundle_name", {"name": name, "suffix": SUFFIX},
+                     f"a life event's name ends in {SUFFIX} (高效办成一件事), not {name!r}")
+    elif stem is not None and name != stem:
+        problems.add(("name",), "name_differs", {"name": name}, f"name {name!r} differs from the file name")
     claimed = claimed or {}
     for key, terms in (("name", [name]), ("aliases", data.get("aliases", []))):
         for term in terms:
             if term in claimed:
-                problems.append(f"{path}:{lines.of(key)}: {term!r} already names {claimed[term]}")
-    steps = _steps(path, data.get("steps"), lines, guides, problems)
-    if len(problems) > before:
+                problems.add((key,), "already_names", {"term": term, "other": claimed[term]},
+                             f"{term!r} already names {claimed[term]}")
+    steps = _steps(data.get("steps"), guides, problems)
+    if problems.count:
         return None
     return Bundle(name=name, summary=data["summary"].strip(), aliases=tuple(data.get("aliases", ())),
                   steps=steps, keywords=tuple(data.get("keywords", ())),
-                  local_check=tuple(data.get("local_check", ())), source=str(path))
+                  local_check=tuple(data.get("local_check", ())), source=source)
 
 
-def _steps(path: Path, tables: object, lines, guides: dict[str, Guide], problems: list[str]) -> tuple[Step, ...]:
+def _steps(tables: object, guides: dict[str, Guide], report: Report) -> tuple[Step, ...]:
     if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
-        problems.append(f"{path}:{lines.of('steps')}: a life event needs its [[steps]], in order")
+        report.add(("steps",), "no_steps", {}, "a life event needs its [[steps]], in order")
         return ()
     steps: list[Step] = []
     seen: dict[str, int] = {}
     for n, table in enumerate(tables):
-        line = lines.of("steps", n)
+        where = ("steps", n)
         bad = [k for k in table if k not in STEP_KEYS]
         texts = all(isinstance(table.get(k, ""), str) for k in STEP_KEYS)
         if bad or not texts or ("guide" in table) == ("name" in table):
-            problems.append(f"{path}:{line}: a step is either `guide = \"<one of our guides>\"` or `name` and "
-                            f"`where` of a step handled elsewhere, with an optional `note`"
-                            + (f"; unknown {', '.join(bad)}" if bad else ""))
+            report.add(where, "bad_step", {"unknown": bad},
+                       "a step is either `guide = \"<one of our guides>\"` or `name` and "
+                       "`where` of a step handled elsewhere, with an optional `note`"
+                       + (f"; unknown {', '.join(bad)}" if bad else ""))
             continue
         if "guide" in table:
             name = table["guide"].strip()
             if name not in guides:
-                problems.append(f"{path}:{lines.of('steps', n, 'guide')}: no guide named {name!r} in guides/")
+                report.add((*where, "guide"), "no_guide", {"name": name}, f"no guide named {name!r} in guides/")
                 continue
             step = Step(name=name, guide=True, note=table.get("note", "").strip())
         else:
-            name, where = table["name"].strip(), table.get("where", "").strip()
-            if not name or not where:
-                problems.append(f"{path}:{line}: a step handled elsewhere needs its `name` and `where`")
+            name, place = table["name"].strip(), table.get("where", "").strip()
+            if not name or not place:
+                report.add(where, "step_needs_where", {}, "a step handled elsewhere needs its `name` and `where`")
                 continue
             if name in guides:
-                problems.append(f"{path}:{lines.of('steps', n, 'name')}: {name!r} is one of our guides: "
-                                f"write guide = {name!r}")
+                report.add((*where, "name"), "step_is_guide", {"name": name},
+                           f"{name!r} is one of our guides: write guide = {name!r}")
                 continue
-            step = Step(name=name, guide=False, where=where, note=table.get("note", "").strip())
+            step = Step(name=name, guide=False, where=place, note=table.get("note", "").strip())
         if step.name in seen:
-            problems.append(f"{path}:{line}: {step.name!r} is already step {seen[step.name]}")
+            report.add(where, "step_twice", {"name": step.name, "step": seen[step.name]},
+                       f"{step.name!r} is already step {seen[step.name]}")
             continue
         seen[step.name] = n + 1
         steps.append(step)
     return tuple(steps)
 
 
-def load_bundles(folder: Path, guides: dict[str, Guide], problems: list[str], read_toml: Callable) -> dict[str, Bundle]:
+def claimed_by_guides(guides: dict[str, Guide]) -> dict[str, str]:
+    """Every guide's name and aliases: what a life event may not be called."""
+    return {n: g.name for g in guides.values() for n in (g.name, *g.aliases)}
+
+
+def load_bundles(folder: Path, guides: dict[str, Guide], problems: list[str]) -> dict[str, Bundle]:
     """The life events of `folder` (none when it is absent). A bundle's name or alias may not be a
     guide's name or alias, nor another bundle's: a question names one thing."""
     if not folder.is_dir():
         return {}
-    claimed = {n: g.name for g in guides.values() for n in (g.name, *g.aliases)}
+    claimed = claimed_by_guides(guides)
     bundles: dict[str, Bundle] = {}
     for path in sorted(folder.glob("*.toml")):
-        bundle = load_bundle(path, guides, problems, read_toml, claimed)
+        read = read_toml(path, problems)
+        if read is None:
+            continue
+        data, lines = read
+        bundle = check_bundle(data, guides, FileReport(path, lines, problems, data), claimed, path.stem, str(path))
         if bundle is not None:
             claimed.update({n: bundle.name for n in (bundle.name, *bundle.aliases)})
             bundles[bundle.name] = bundle

@@ -26,6 +26,19 @@ MAX_LINE = 300
 REFERRAL_KEYS = ("name", "handled_by", "contact", "how", "local_check")
 
 
+def check_example(question: object, where: tuple, report) -> bool:
+    """One example of a document: one line of words, as an examples file holds it."""
+    if not isinstance(question, str) or question != question.strip() or len(question.splitlines()) != 1 \
+            or question.startswith("#"):
+        report.add(where, "bad_example", {}, "an example is one line of words, not blank, not starting with #")
+        return False
+    if len(question) > MAX_LINE:
+        report.add(where, "long_example", {"max": MAX_LINE},
+                   f"an example is one question of at most {MAX_LINE} characters")
+        return False
+    return True
+
+
 def read_lines(path: Path, target: Target, problems: list[str]) -> list[Example]:
     """The examples of one file: one question a line; blank lines and `#` comments skipped."""
     try:
@@ -88,9 +101,10 @@ def load_referrals(path: Path, guides: dict[str, Guide], problems: list[str],
 
 
 def load_examples(directory: Path, guides: dict[str, Guide], referrals: dict[str, Referral],
-                  problems: list[str], bundles: dict | None = None) -> list[Example]:
+                  problems: list[str], bundles: dict | None = None, documents: bool = False) -> list[Example]:
     """`bundles`: the life events, whose examples (examples/bundles/<name>.txt) mean them as a
-    guide's mean that guide."""
+    guide's mean that guide. With `documents` the examples of guides and life events come with
+    their documents (bot/knowledge/documents.py): their files here are not read."""
     folder = directory / "examples"
     if not folder.is_dir():
         return []
@@ -105,6 +119,8 @@ def load_examples(directory: Path, guides: dict[str, Guide], referrals: dict[str
             examples += read_lines(path, NONE, problems)
             continue
         part = relative.parts[0] if len(relative.parts) == 2 else ""
+        if documents and part in ("guides", "bundles"):
+            continue
         if part not in known or path.suffix != ".txt":
             problems.append(f"{path}:1: examples go in examples/guides/, examples/bundles/, examples/intents/ or examples/referrals/ "
                             f"as <name>.txt, or in examples/out_of_scope.txt")
@@ -118,22 +134,31 @@ def load_examples(directory: Path, guides: dict[str, Guide], referrals: dict[str
     return examples
 
 
-def check_clashes(examples: list[Example], normal: Callable[[str], str], problems: list[str]) -> list[Example]:
+Told = Callable[[Example, str, dict, str], None]   # (example, code, params, text): a problem of an example
+
+
+def told_in(problems: list[str]) -> Told:
+    """Problems of examples read from files, as `file:line: message`."""
+    return lambda example, code, params, text: problems.append(f"{example.source}: {text}")
+
+
+def check_clashes(examples: list[Example], normal: Callable[[str], str], tell: Told) -> list[Example]:
     """The examples without repeats; a question given to two targets is a problem, named at both."""
     first: dict[str, Example] = {}
     kept = []
     for example in examples:
         key = normal(example.question)
         if not key:
-            problems.append(f"{example.source}: this example has no words the matcher can read")
+            tell(example, "no_words", {}, "this example has no words the matcher can read")
             continue
         seen = first.get(key)
         if seen is None:
             first[key] = example
             kept.append(example)
         elif seen.target != example.target:
-            problems.append(f"{example.source}: the same question is an example of "
-                            f"{_label(seen.target)} at {seen.source}, so it cannot also mean {_label(example.target)}")
+            tell(example, "example_clash", {"other": _label(seen.target), "at": seen.source},
+                 f"the same question is an example of {_label(seen.target)} at {seen.source}, "
+                 f"so it cannot also mean {_label(example.target)}")
     return kept
 
 

@@ -195,6 +195,7 @@ class Centers:
     """The county's centers as a tree: county → towns (streets) → villages (communities)."""
 
     by_id: dict[str, Center] = field(default_factory=dict)
+    tables: dict = field(default_factory=dict, repr=False, compare=False)   # centers.toml as read
 
     def below(self, center_id: str) -> list[str]:
         """`center_id` and every center under it (a town center and its villages)."""
