@@ -18,6 +18,7 @@ from bot.store.callbacks import CallbackNonces
 from bot.store.cases import Cases, Ratings
 from bot.store.db import Database, Row, Tx
 from bot.store.examples import TaughtExamples
+from bot.store.guides import Guides
 from bot.store.privacy import ResidentData
 from bot.store.reports import Reports
 from bot.store.redis import RedisCallbackNonces, RedisDialogs, RedisMessages, RedisState
@@ -54,6 +55,7 @@ class Store:
         self.tokens = AccessTokens(self)
         self.privacy = ResidentData(self)
         self.examples = TaughtExamples(self)
+        self.guides = Guides(self)
         if state is not None:
             self.dialogs = RedisDialogs(state, vault, dialog_idle)  # type: ignore[assignment]
             self.messages = RedisMessages(state, fallback=ProcessedMessages(self))  # type: ignore[assignment]
