@@ -156,12 +156,12 @@ def check_clashes(examples: list[Example], normal: Callable[[str], str], tell: T
             first[key] = example
             kept.append(example)
         elif seen.target != example.target:
-            tell(example, "example_clash", {"other": _label(seen.target), "at": seen.source},
-                 f"the same question is an example of {_label(seen.target)} at {seen.source}, "
-                 f"so it cannot also mean {_label(example.target)}")
+            tell(example, "example_clash", {"other": label_of(seen.target), "at": seen.source},
+                 f"the same question is an example of {label_of(seen.target)} at {seen.source}, "
+                 f"so it cannot also mean {label_of(example.target)}")
     return kept
 
 
-def _label(target: Target) -> str:
+def label_of(target: Target) -> str:
     return {"guide": "guide", "intent": "intent", "referral": "referral"}.get(target.kind, "out of scope") + (
         f" {target.name}" if target.name else "")

@@ -75,7 +75,7 @@ def check_table(data: dict[str, Any], spec: dict[str, tuple[str, bool]], where: 
     for key, (expected, required) in spec.items():
         if key not in data:
             if required:
-                report.add(where, "missing_key", {"key": key, "expected": expected},
+                report.add((*where, key), "missing_key", {"key": key, "expected": expected},
                            f"missing required key `{key}` ({expected})")
                 ok = False
             continue
