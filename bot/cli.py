@@ -413,17 +413,17 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
 
 def _item_list(path: Path) -> list[tuple[str, dict]] | None:
     """The guides of a provincial item list, or None (its problems said)."""
+    from bot.knowledge.itemlist import read_item_list
+
     try:
-        from bot.knowledge.itemlist import read_item_list
-    except ImportError:
-        print(f"{path}: importing an item list (.xlsx, .json) is not available in this version", file=sys.stderr)
+        items = read_item_list(path)
+    except KnowledgeError as e:
+        print("\n".join(e.problems) + "\nnothing imported", file=sys.stderr)
         return None
-    items = read_item_list(path)
     if items.unknown_columns:
         print(f"columns not imported: {', '.join(items.unknown_columns)}", file=sys.stderr)
-    if items.problems:
-        print("\n".join(items.problems) + "\nnothing imported", file=sys.stderr)
-        return None
+    for problem in items.problems:   # items the list cannot make a guide of, data not taken
+        print(problem, file=sys.stderr)
     return [("guide", document) for document in items.documents]
 
 

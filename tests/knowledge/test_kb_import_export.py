@@ -101,3 +101,13 @@ def test_a_broken_folder_is_refused_with_its_file_and_line(config, tmp_path, cap
     guide.write_text(guide.read_text(encoding="utf-8").replace("visits = 1", 'visits = "一次"'), encoding="utf-8")
     code, _, err = _run(capsys, "kb", "import", "--config", str(config), str(broken), "--publish")
     assert code == 1 and f"{guide}:" in err and "`visits` must be an integer" in err and "not imported" in err
+
+
+def test_the_example_item_list_becomes_drafts_beside_the_published_guides(config, capsys):
+    code, out, err = _run(capsys, "kb", "import", "--config", str(config),
+                          str(KNOWLEDGE / "imports" / "省事项清单示例.xlsx"))
+    assert code == 0 and "drafts to review (4):" in out and "老年人优待证办理" in out
+    assert "columns not imported: 权力来源" in err
+    record = _store(config, lambda store: store.guides.get("老年人优待证办理"))
+    assert record.version == 1 and record.draft is not None and record.draft != record.content
+    assert any(point.startswith("导入自省事项清单") for point in record.draft["local_check"])
