@@ -62,9 +62,12 @@ async def test_a_published_change_is_served_after_the_next_look_at_the_store(kb,
         assert library.matcher.match("夕阳红卡").decision != "answer"
         await _publish(store, "老年人优待证办理", lambda d: d["aliases"].append("夕阳红卡"), clock)
         assert await library.refresh(store) is True
+        await _publish(store, "老年人优待证办理", lambda d: d.update(fee="工本费8元"), clock)   # while it learns
+        assert await library.refresh(store) is True
+        assert library.knowledge.guide("老年人优待证办理").fee == "工本费8元"
         await library.settled()   # an alias is learned by the matcher, in the background
         assert library.matcher.match("夕阳红卡").best.name == "老年人优待证办理"
-        assert library.knowledge.guide("老年人优待证办理").fee == "工本费5元"
+        assert library.knowledge.guide("老年人优待证办理").fee == "工本费8元"
     finally:
         await library.stop_learning()
         await store.close()
