@@ -109,8 +109,7 @@ def check_document(kind: str, document: Any, knowledge: Knowledge) -> list[Probl
     if kind == "guide":
         found: Any = check_guide(data, report)
     else:
-        claimed = {term: whose for term, whose in _claimed(knowledge).items() if whose != name}
-        found = check_bundle(data, knowledge.guides, report, claimed)
+        found = check_bundle(data, knowledge.guides, report, _claimed(knowledge, bundle=name))
     examples = _extras(document, report)
     if found is not None and not report.problems:
         if isinstance(found, Guide):
@@ -137,17 +136,20 @@ def _extras(document: dict[str, Any], report: DocumentReport) -> list[tuple[int,
     return [(i, q) for i, q in enumerate(examples) if check_example(q, ("examples", i), report)]
 
 
-def _claimed(knowledge: Knowledge) -> dict[str, str]:
-    """Every name and alias of the guides and life events: term → whose."""
+def _claimed(knowledge: Knowledge, guide: Any = None, bundle: Any = None) -> dict[str, str]:
+    """Every name and alias of the guides and life events but the `guide` or `bundle` of that
+    name (the one being edited): term → whose."""
     claimed: dict[str, str] = {}
-    for target in (*knowledge.guides.values(), *knowledge.bundles.values()):
+    targets = [*(g for g in knowledge.guides.values() if g.name != guide),
+               *(b for b in knowledge.bundles.values() if b.name != bundle)]
+    for target in targets:
         for term in (target.name, *target.aliases):
             claimed.setdefault(term, target.name)
     return claimed
 
 
 def _against_the_rest(guide: Guide, knowledge: Knowledge, report: DocumentReport) -> None:
-    claimed = {term: whose for term, whose in _claimed(knowledge).items() if whose != guide.name}
+    claimed = _claimed(knowledge, guide=guide.name)
     claimed.update({r: f"referral {r}" for r in knowledge.referrals})
     if guide.name in claimed:
         report.add(("name",), "already_names", {"term": guide.name, "other": claimed[guide.name]},
