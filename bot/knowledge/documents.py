@@ -23,6 +23,7 @@ Each problem names its field (`materials[2].form`).
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +127,9 @@ def _file_name(name: str) -> bool:
 def _extras(document: dict[str, Any], report: DocumentReport) -> list[tuple[int, str]]:
     """`examples` and `notes`; the examples that are sound, with their places."""
     notes = document.get("notes", "")
-    if not isinstance(notes, str) or any(not c.isprintable() and c not in "\n\t" for c in notes):
+    if not isinstance(notes, str) or any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in notes):
         report.add(("notes",), "wrong_type", {"key": "notes", "expected": "a string"},
-                   "`notes` must be a string of printable lines")
+                   "`notes` must be lines of text (no control characters)")
     examples = document.get("examples", [])
     if not isinstance(examples, list):
         report.add(("examples",), "wrong_type", {"key": "examples", "expected": _STRS}, f"`examples` must be {_STRS}")
