@@ -83,6 +83,10 @@ class Store:
     async def write(self, sql: str, *args: Any) -> int:
         return await self.db.execute(sql, *args)
 
+    async def write_soon(self, sql: str, *args: Any) -> None:
+        """`write` without waiting for the commit where the database can (see `Database.execute_soon`)."""
+        await self.db.execute_soon(sql, *args)
+
     async def write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         await self.db.executemany(sql, rows)
 
