@@ -17,6 +17,7 @@ from bot.store.bookings import Bookings
 from bot.store.callbacks import CallbackNonces
 from bot.store.cases import Cases, Ratings
 from bot.store.db import Database, Row, Tx
+from bot.store.dialog_memory import DialogsInMemory
 from bot.store.examples import TaughtExamples
 from bot.store.privacy import ResidentData
 from bot.store.reports import Reports
@@ -54,6 +55,8 @@ class Store:
         self.tokens = AccessTokens(self)
         self.privacy = ResidentData(self)
         self.examples = TaughtExamples(self)
+        if state is None and db.dialect == "sqlite":   # one process: its dialogs in memory, written through
+            self.dialogs = DialogsInMemory(self)
         if state is not None:
             self.dialogs = RedisDialogs(state, vault, dialog_idle)  # type: ignore[assignment]
             self.messages = RedisMessages(state, fallback=ProcessedMessages(self))  # type: ignore[assignment]
