@@ -7,8 +7,8 @@ that fails is run again on its own, so it fails alone and the others of its batc
 
 `write` returns once the statement is committed (a claim, a reply recorded: what must be there
 after a crash). `write_soon` queues a statement and returns at once (the inquiry log, a dialog
-written through from memory): it is committed with the next batch, in order with every other
-write; an error is logged. Both keep the order they were issued in; while a `write_soon` is not
+written through from memory): it waits for the next write or read someone waits for (at most
+`SOON`) and is committed with it, in order with every other write; an error is logged. Both keep the order they were issued in; while a `write_soon` is not
 yet committed, the database reads on the writer's connection too, in order after it
 (`unsettled`), so whoever wrote reads what they wrote. `close` commits what is
 queued before it closes: a clean shutdown loses nothing.
@@ -29,6 +29,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 ROWCOUNT, ROWS, MANY, NOTHING = "rowcount", "rows", "many", "nothing"
+SOON = 0.05   # seconds a write nobody waits for may wait for company
 
 
 class _Write:
@@ -45,6 +46,7 @@ class GroupCommit:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._queue: list[_Write] = []
         self._flushing: asyncio.Task | None = None
+        self._later: asyncio.TimerHandle | None = None   # the flush of writes nobody waits for
         self.unsettled = 0   # `write_soon` statements queued or being committed: a read must come after them
 
     @classmethod
@@ -63,12 +65,21 @@ class GroupCommit:
         return await future
 
     def write_soon(self, sql: str, args: Any = ()) -> None:
-        """Queue `sql` for the next batch, in order with every other write; do not wait for it."""
+        """Queue `sql` for the next batch, in order with every other write; do not wait for it. It
+        rides with the next write or read someone waits for, or goes on its own `SOON` later."""
         self.unsettled += 1
-        self._enqueue(_Write(sql, args, ROWCOUNT, None))
+        self._queue.append(_Write(sql, args, ROWCOUNT, None))
+        if self._flushing is None and self._later is None:
+            self._later = asyncio.get_running_loop().call_later(SOON, self._start)
 
     def _enqueue(self, item: _Write) -> None:
         self._queue.append(item)
+        self._start()
+
+    def _start(self) -> None:
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
         if self._flushing is None:
             self._flushing = asyncio.get_running_loop().create_task(self._flush())
 
@@ -122,12 +133,12 @@ class GroupCommit:
 
     async def settled(self) -> None:
         """Return once everything queued before is committed (or has failed)."""
-        if self._flushing is not None:
+        if self._queue or self._flushing is not None:
             await self.write("", (), NOTHING)
 
     async def close(self) -> None:
         """Commit what is queued, then close the connection."""
-        while self._flushing is not None:
+        while self._queue or self._flushing is not None:
             await self.settled()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._thread, self._conn.close)
