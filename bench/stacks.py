@@ -15,10 +15,13 @@ from pathlib import Path
 
 # groups of the hot path, by the first frame on the stack (from the top) that matches
 GROUPS = [
-    ("store thread (aiosqlite: SQLite itself)", re.compile(r"aiosqlite/core\.py.*\(run\)|\(aiosqlite/core\.py:\d+\)$|^_connection_worker_thread|Connection\.run \(aiosqlite")),
+    # the store's threads: aiosqlite's (reads, transactions) and the writer's (bot/store/group_commit.py);
+    # py-spy counts a thread waiting for work in a queue as busy, so these include some idle time
+    ("store threads (SQLite)", re.compile(r"_connection_worker_thread|\(concurrent/futures/thread\.py")),
     ("matcher", re.compile(r"\(bot/knowledge/")),
     ("templates (jinja2)", re.compile(r"\(jinja2/|Texts\.chat")),
     ("protocol (crypto, XML)", re.compile(r"Protocol\.(open|seal)")),
+    ("store, on the event loop", re.compile(r"\(bot/store/|\(aiosqlite/")),
     ("HTTP (aiohttp)", re.compile(r"\(aiohttp/")),
     ("event loop", re.compile(r"\(asyncio/")),
 ]
