@@ -7,7 +7,10 @@ memory is the truth, and reading it costs no trip to the store. Every change is 
 holds the same and a restart reads it back. A resident not yet in memory is read from the store
 in order after the writes queued before (`Database.fetchall_in_order`), so a dialog dropped from
 memory and written a moment ago is read as written. With several workers, or Redis, the store
-stays the truth (`Dialogs`, `RedisDialogs`).
+stays the truth (`Dialogs`, `RedisDialogs`). Another process that deletes a dialog from the file
+behind this one's back (`frontdesk resident erase` while the server runs) is not seen here: such a
+dialog lives on in memory until it times out or the resident leaves it — which is why the README
+says to erase with the server stopped.
 """
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ that fails is run again on its own, so it fails alone and the others of its batc
 `write` returns once the statement is committed (a claim, a reply recorded: what must be there
 after a crash). `write_soon` queues a statement and returns at once (the inquiry log, a dialog
 written through from memory): it waits for the next write or read someone waits for (at most
-`SOON`) and is committed with it, in order with every other write; an error is logged. Both keep the order they were issued in; while a `write_soon` is not
-yet committed, the database reads on the writer's connection too, in order after it
-(`unsettled`), so whoever wrote reads what they wrote. `close` commits what is
-queued before it closes: a clean shutdown loses nothing.
+`SOON`) and is committed with it, in order with every other write; an error is logged. Both keep
+the order they were issued in; while a `write_soon` is not yet committed, the database reads on
+the writer's connection too, in order after it (`unsettled`), so whoever wrote reads what they
+wrote. `close` commits what is queued before it closes: a clean shutdown loses nothing.
 
 The writer has its own connection; it takes `lock` (the database's write lock) for each batch,
 so a multi-statement transaction on the other connection never waits for the file's lock.
@@ -85,6 +85,7 @@ class GroupCommit:
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
+        batch: list[_Write] = []
         try:
             while self._queue:
                 batch, self._queue = self._queue, []
@@ -98,10 +99,13 @@ class GroupCommit:
                     elif not item.future.done():
                         item.future.set_result(value) if ok else item.future.set_exception(value)
         except BaseException as e:   # the thread itself failed (or the task was cancelled): fail the waiters
-            for item in self._queue:
-                if item.future is not None and not item.future.done():
+            for item in [*batch, *self._queue]:
+                if item.future is None:
+                    self.unsettled = max(0, self.unsettled - 1)
+                elif not item.future.done():
                     item.future.set_exception(e if isinstance(e, Exception) else RuntimeError("store closed"))
-            log.exception("the store's writer stopped")
+            self._queue = []   # failed, each waiter told: not to be run later behind their backs
+            log.exception("the store's writer stopped; %d writes not made", len(batch))
             raise
         finally:
             self._flushing = None

@@ -26,8 +26,8 @@ async def test_writes_not_waited_for_are_all_in_the_file_after_a_clean_close(tmp
     store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path, Vault.from_env())
     for n in range(300):
         await store.residents.seen(f"resident-{n}", NOW)   # queued for the writer: not waited for
-        await store.inquiries.log(openid=f"resident-{n}", question="老年证怎么办", intent="guide", guide="老年人优待证",
-                                  score=0.9, decision="answer", at=NOW)
+        await store.inquiries.log(openid=f"resident-{n}", question="老年证怎么办", intent="guide",
+                                  guide="老年人优待证", score=0.9, decision="answer", at=NOW)
     await store.close()
     assert _count(tmp_path / "fd.db", "SELECT count(*) FROM residents") == 300
     assert _count(tmp_path / "fd.db", "SELECT count(*) FROM inquiries") == 300
@@ -44,7 +44,8 @@ async def test_a_statement_that_fails_fails_alone_and_the_others_of_its_batch_st
             return_exceptions=True)
         assert outcomes[0] == 1 and outcomes[2] == 1
         assert isinstance(outcomes[1], sqlite3.IntegrityError)
-        assert {r["openid"] for r in await store.fetchall("SELECT openid FROM residents")} == {"resident-1", "resident-2"}
+        stored = {r["openid"] for r in await store.fetchall("SELECT openid FROM residents")}
+        assert stored == {"resident-1", "resident-2"}
     finally:
         await store.close()
 
