@@ -15,15 +15,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import signal
 import socket
 import subprocess
 import sys
+import sqlite3
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -78,40 +82,98 @@ def demo_server() -> Iterator[tuple[str, subprocess.Popen, Path, Path]]:
     yields (base URL, process, data folder, log file) once it answers /healthz, and always stops
     it (SIGTERM to its pid, then SIGKILL)."""
     port = free_port()
-    base = f"http://{HOST}:{port}"
     frontdesk = Path(sys.executable).parent / "frontdesk"
     if not frontdesk.exists():
         frontdesk = ROOT / ".venv" / "bin" / "frontdesk"
     with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as tmp:
-        log_path, data = Path(tmp) / "server.log", Path(tmp) / "data"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen([str(frontdesk), "demo", "--empty", "--port", str(port), "--data", str(data)],
-                                       cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_healthy(base, process, log_path)
+        data = Path(tmp) / "data"
+        with serving([str(frontdesk), "demo", "--empty", "--port", str(port), "--data", str(data)], ROOT, port,
+                     Path(tmp), "/healthz") as (base, process, log_path):
             yield base, process, data, log_path
-        finally:
-            process.terminate()  # SIGTERM to our own child, by its pid
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
-def wait_healthy(base: str, process: subprocess.Popen, log_path: Path) -> None:
+WEROBOT_VERSION = "1.13.1"
+WEROBOT_VENV = ROOT / "bench" / ".venv-werobot"   # git-ignored; made by `werobot_venv` on first use
+WEROBOT_PACKAGES = [f"werobot=={WEROBOT_VERSION}", "waitress==3.0.2", "cryptography>=42"]
+
+
+def werobot_venv() -> Path:
+    """The python of WeRoBot's own venv, made (with pip, from the package index) if missing."""
+    python = WEROBOT_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import werobot, waitress; print(werobot.__version__)"]
+    if python.exists():
+        found = subprocess.run(probe, capture_output=True, text=True)
+        if found.returncode == 0 and found.stdout.strip() == WEROBOT_VERSION:
+            return python
+    print(f"making {WEROBOT_VENV.relative_to(ROOT)} with {', '.join(WEROBOT_PACKAGES)} …", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(WEROBOT_VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *WEROBOT_PACKAGES], check=True)
+    found = subprocess.run(probe, capture_output=True, text=True)
+    if found.returncode != 0 or found.stdout.strip() != WEROBOT_VERSION:
+        raise SystemExit(f"WeRoBot {WEROBOT_VERSION} did not install: {found.stderr.strip()[-300:]}")
+    return python
+
+
+@contextlib.contextmanager
+def werobot_server(under: str | None) -> Iterator[tuple[str, subprocess.Popen, Path, Path]]:
+    """bench/werobot_peer.py in WeRoBot's venv, with the demo's token and keys, its session file in
+    a fresh folder (in `under`, else in the temporary folder beside ours): yields (base URL,
+    process, that folder, log file)."""
+    python = werobot_venv()
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="werobot-bench-", dir=under) as tmp:
+        command = [str(python), str(ROOT / "bench" / "werobot_peer.py"), str(port), DEMO_TOKEN, DEMO_APP_ID,
+                   demo_aes_key()]
+        with serving(command, Path(tmp), port, Path(tmp), None) as (base, process, log_path):
+            yield base, process, Path(tmp), log_path
+
+
+def session_count(folder: Path) -> int:
+    """The messages WeRoBot's sessions in `folder` counted, all residents of the measured runs
+    together (not those of the warm-up)."""
+    with contextlib.closing(sqlite3.connect(folder / "werobot_session.sqlite3")) as db:
+        rows = db.execute("SELECT value FROM WeRoBot WHERE CAST(id AS TEXT) NOT LIKE 'warmup-%'")
+        return sum(json.loads(value).get("count", 0) for (value,) in rows)
+
+
+@contextlib.contextmanager
+def serving(command: list[str], cwd: Path, port: int, tmp: Path, health: str | None
+            ) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+    """`command` in its own process, serving on loopback `port`: yields (base URL, process, log
+    file) once it answers `health` with 200 (or, with None, answers anything), and always stops it
+    (SIGTERM to its pid, then SIGKILL)."""
+    base = f"http://{HOST}:{port}"
+    log_path = tmp / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_ready(base, health, process, log_path)
+        yield base, process, log_path
+    finally:
+        process.terminate()  # SIGTERM to our own child, by its pid
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_ready(base: str, health: str | None, process: subprocess.Popen, log_path: Path) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            fail(f"the demo server exited early with code {process.returncode}", log_path)
+            fail(f"the server exited early with code {process.returncode}", log_path)
         try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
-                if resp.status == 200:
+            with urllib.request.urlopen(base + (health or "/"), timeout=1) as resp:
+                if resp.status == 200 or health is None:
                     return
+        except urllib.error.HTTPError:
+            if health is None:
+                return   # it answers
         except OSError:
             pass
         time.sleep(0.1)
-    fail(f"the demo server did not answer /healthz within {STARTUP_SECONDS} s", log_path)
+    fail(f"the server did not answer within {STARTUP_SECONDS} s", log_path)
 
 
 def fail(message: str, log_path: Path) -> None:
@@ -197,6 +259,26 @@ def protocol_floor(requests: list[tuple[dict, bytes]], built_at: float) -> float
     return best / len(requests)
 
 
+@contextlib.contextmanager
+def sampling(pid: int, out: str | None) -> Iterator[None]:
+    """py-spy sampling process `pid` (every thread, idle ones left out) while the block runs; its
+    collapsed stacks written to `out`. Nothing when `out` is None."""
+    if out is None:
+        yield
+        return
+    spy = Path(sys.executable).parent / "py-spy"
+    sampler = subprocess.Popen([str(spy), "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
+                                "--output", out, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1)   # py-spy attaches
+    try:
+        yield
+    finally:
+        sampler.send_signal(signal.SIGINT)   # our own child: py-spy writes its file and exits
+        _, err = sampler.communicate(timeout=30)
+        if sampler.returncode not in (0, -signal.SIGINT):
+            print(f"py-spy failed: {err.decode(errors='replace')[-300:]}", file=sys.stderr)
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process has used so far; Linux /proc, NaN elsewhere."""
     try:
@@ -206,53 +288,120 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass
+class Row:
+    """One server's figures."""
+
+    name: str
+    rate: float
+    p50: float
+    p99: float
+    bad: int           # errors, empty replies and messages not sent in time
+    single_p99: float  # p99 at concurrency 1
+    notes: list[str]
+
+
+def measure(side: WeChatSide, url: str, process: subprocess.Popen, log_path: Path, args,
+            profile: str | None = None) -> tuple[Row, list[tuple[dict, bytes]], float, dict]:
+    """Warm-up, the measured run at `args.concurrency`, then `args.single` messages one at a time."""
+    # Warm up connections, caches and SQLite with messages from residents outside the run.
+    asyncio.run(send_all(url, build(side, WARMUP, WARMUP, "warmup"), args.concurrency, 60))
+    built_at = time.time()
+    requests = build(side, args.messages, args.residents)
+    cpu = cpu_seconds(process.pid), time.process_time()
+    with sampling(process.pid, profile):
+        results, elapsed = asyncio.run(send_all(url, requests, args.concurrency, args.budget))
+    cpu = cpu_seconds(process.pid) - cpu[0], time.process_time() - cpu[1]
+    single: list = []
+    if args.single:
+        single, _ = asyncio.run(send_all(url, build(side, args.single, args.residents, "single"), 1, args.budget))
+    if process.poll() is not None:
+        fail(f"the server died during the run (code {process.returncode})", log_path)
+
+    failures, empty, kinds = check(side, results + single)
+    kinds["empty"] = len(empty)
+    unsent = results.count(None) + single.count(None)
+    latencies = [r[0] for r in results if r is not None and r[1] == 200]
+    one_by_one = [r[0] for r in single if r is not None and r[1] == 200]
+    rate = len(latencies) / elapsed if elapsed else 0.0
+    notes = [f"{args.messages} msgs from {args.residents} residents, concurrency {args.concurrency}: "
+             f"{rate:,.0f} msg/s, p50 {ms(latencies, 50)}, p99 {ms(latencies, 99)}, {len(failures)} errors, "
+             f"{len(empty)} empty" + (f", {unsent} not sent (out of time)" if unsent else ""),
+             "replies: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()),
+             f"cpu busy during the run (1.0 = one core): server {cpu[0] / elapsed:.2f}, client {cpu[1] / elapsed:.2f}; "
+             f"server cpu per message {cpu[0] / max(1, len(latencies)) * 1000:.2f} ms"]
+    if args.single:
+        notes.append(f"{args.single} msgs one at a time: p50 {ms(one_by_one, 50)}, p99 {ms(one_by_one, 99)}")
+    notes += [f"! {line}" for line in (failures + empty)[:10]]
+    if len(failures) + len(empty) > 10:
+        notes.append(f"! … and {len(failures) + len(empty) - 10} more")
+    row = Row("", rate, percentile_ms(latencies, 50), percentile_ms(latencies, 99), len(failures) + len(empty) + unsent,
+              percentile_ms(one_by_one, 99), notes)
+    return row, requests, built_at, kinds
+
+
+def percentile_ms(values: list[float], p: float) -> float:
+    return percentile(values, p) * 1000 if values else float("nan")
+
+
+def ms(values: list[float], p: float) -> str:
+    return f"{percentile_ms(values, p):.1f} ms"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--messages", type=int, default=2000)
+    ap.add_argument("--messages", type=int, default=3000)
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--residents", type=int, default=200)
+    ap.add_argument("--single", type=int, default=1000, help="messages sent one at a time after the run (0: none)")
+    ap.add_argument("--without-werobot", action="store_true", help="measure this project only")
+    ap.add_argument("--profile", metavar="FILE",
+                    help="sample the server with py-spy during the measured run; collapsed stacks to FILE")
     ap.add_argument("--budget", type=float, default=240,
                     help="seconds allowed for the measured run (messages expire after 300 s)")
     args = ap.parse_args()
-    if min(args.messages, args.concurrency, args.residents) < 1:
-        ap.error("--messages, --concurrency and --residents must be at least 1")
+    if min(args.messages, args.concurrency, args.residents) < 1 or args.single < 0:
+        ap.error("--messages, --concurrency and --residents must be at least 1, --single at least 0")
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below: stop the server too
     side = WeChatSide(token=DEMO_TOKEN, app_id=DEMO_APP_ID, encoding_aes_key=demo_aes_key(), mode="safe")
+    rows = []
     with demo_server() as (base, process, _, log_path):
-        # Warm up connections, caches and SQLite with messages from residents outside the run.
-        asyncio.run(send_all(base + "/wechat", build(side, WARMUP, WARMUP, "warmup"), args.concurrency, 60))
-        built_at = time.time()
-        requests = build(side, args.messages, args.residents)
-        cpu = cpu_seconds(process.pid), time.process_time()
-        results, elapsed = asyncio.run(send_all(base + "/wechat", requests, args.concurrency, args.budget))
-        cpu = cpu_seconds(process.pid) - cpu[0], time.process_time() - cpu[1]
-        if process.poll() is not None:
-            fail(f"the demo server died during the run (code {process.returncode})", log_path)
+        ours, requests, built_at, _ = measure(side, base + "/wechat", process, log_path, args, args.profile)
+    ours.name = "this project (real knowledge base, SQLite store)"
+    rows.append(ours)
+    # WeRoBot's SQLite session commits every write with fsync (journal DELETE, synchronous FULL), ours
+    # in WAL does not (synchronous NORMAL): beside its default, the same with the file in memory
+    peers = [("", None)] + ([(", session file on tmpfs (no fsync)", "/dev/shm")] if Path("/dev/shm").is_dir() else [])
+    for where, under in [] if args.without_werobot else peers:
+        with werobot_server(under) as (base, process, folder, log_path):
+            peer, _, _, kinds = measure(side, base + "/wechat", process, log_path, args)
+            counted = session_count(folder)
+        peer.name = f"WeRoBot {WEROBOT_VERSION} with its default SQLite session (waitress, 4 threads{where})"
+        answered = kinds["text"] + kinds["empty"]   # handled (HTTP 200), with a reply or without
+        peer.notes.append(f"sessions count {counted} messages of {answered} handled")
+        rows.append(peer)
 
-    failures, empty, kinds = check(side, results)
-    unsent = results.count(None)
-    latencies = [r[0] for r in results if r is not None and r[1] == 200]
-    rate = len(latencies) / elapsed if elapsed else 0.0
-    p50 = percentile(latencies, 50) * 1000 if latencies else float("nan")
-    p99 = percentile(latencies, 99) * 1000 if latencies else float("nan")
-    print(f"callback load: {args.messages} msgs from {args.residents} residents, concurrency {args.concurrency} "
-          f"({os.cpu_count()} cores, client and server share them): {rate:,.0f} msg/s, "
-          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, {len(failures)} errors, {len(empty)} empty"
-          + (f", {unsent} not sent (out of time)" if unsent else ""))
-    print("  replies: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
-    print(f"  cpu busy during the run (1.0 = one core): server {cpu[0] / elapsed:.2f}, client {cpu[1] / elapsed:.2f}")
-    for line in (failures + empty)[:10]:
-        print("  ! " + line)
-    if len(failures) + len(empty) > 10:
-        print(f"  ! … and {len(failures) + len(empty) - 10} more")
-
+    for row in rows:
+        print(row.name)
+        for note in row.notes:
+            print("  " + note)
     per_message = protocol_floor(requests, built_at)
     print(f"protocol floor (verify+decrypt+parse+render+encrypt, one thread): "
-          f"{per_message * 1e6:.0f} µs/msg = {1 / per_message:,.0f} msg/s")
-    if rate:
-        print(f"the bot's own work: floor is {1 / per_message / rate:.1f}x the end-to-end rate")
-    if failures or empty or unsent:
+          f"{per_message * 1e6:.0f} µs/msg = {1 / per_message:,.0f} msg/s; "
+          f"{1 / per_message / ours.rate:.1f}x this project's rate" if ours.rate else "")
+    print()
+    print(f"same load ({args.messages} safe-mode messages, concurrency {args.concurrency}, {os.cpu_count()} cores "
+          "shared by client and server; p99 at concurrency 1 over "
+          f"{args.single} more):")
+    print(f"| server | msgs/s | p99 (c={args.concurrency}) | bad replies | p99 at concurrency 1 |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row.name} | {row.rate:,.0f} | {row.p99:.1f} ms | {row.bad} | {row.single_p99:.1f} ms |")
+    for peer in rows[1:]:
+        if peer.rate:
+            print(f"this project / {peer.name}: {ours.rate / peer.rate:.2f}x the messages/s")
+    if ours.bad:
         sys.exit(1)
 
 

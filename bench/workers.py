@@ -108,7 +108,10 @@ async def drain(store_url: str, fake: FakeWeChat, notices: int, folder: Path) ->
         took = time.perf_counter() - started
     finally:
         await store.close()
-    counts = Counter(m["text"]["content"] for m in fake.sent if m.get("msgtype") == "text")
+    queued = {f"通知 {openid}" for openid in openids}
+    # only these notices: a long answer's later parts, pushed meanwhile, may say the same to two residents
+    counts = Counter(m["text"]["content"] for m in fake.sent
+                     if m.get("msgtype") == "text" and m["text"]["content"] in queued)
     twice = sum(n - 1 for n in counts.values() if n > 1)
     never = sum(1 for openid in openids if counts[f"通知 {openid}"] == 0)
     return took, twice, never

@@ -23,6 +23,7 @@ class Texts:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,   # the templates ship with the code: no stat() of the file at every reply
         )
         self.env.filters["cn_num"] = lambda n: "①②③④⑤⑥⑦⑧⑨⑩"[n - 1] if 1 <= n <= 10 else f"{n}."
 

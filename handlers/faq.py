@@ -143,8 +143,10 @@ async def follow_up(turn: Turn):
     other = matcher.match(turn.text)
     if other.best and other.best.name != guide.name and other.decision == "answer" and other.intent == "guide" \
             and matcher.named(other) not in (None, guide.name):
+        turn.match = other   # no follow-up: the front desk answers from this very match
         return None
     if other.best and other.decision == "answer" and turn.ctx.library.knowledge.bundle(other.best.name):
+        turn.match = other
         return None   # "孩子刚出生要办哪些手续" after 出生登记 asks about the whole life event
     guide = told
     if turned_to is not None:

@@ -68,6 +68,15 @@ class Database(ABC):
     async def execute(self, sql: str, *args: Any) -> int:
         """One statement on its own (atomic); the number of rows it changed."""
 
+    async def execute_soon(self, sql: str, *args: Any) -> None:
+        """A write that need not be committed before the caller goes on: written in order with
+        every later write, soon (SQLite: with the writer's next batch); here at once."""
+        await self.execute(sql, *args)
+
+    async def fetchall_in_order(self, sql: str, *args: Any) -> list[Row]:
+        """`fetchall` that sees every write issued before it, `execute_soon` ones too."""
+        return await self.fetchall(sql, *args)
+
     @abstractmethod
     async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None: ...
 

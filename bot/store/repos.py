@@ -28,8 +28,9 @@ class Residents(_Repo):
         """A resident wrote (or clicked the menu, followed, scanned: `grants` "event"): record them,
         mark active, and replace their customer-service quota with the one this action opens. A
         resident writing several messages a minute, with nothing sent to them meanwhile, is written
-        once a minute: the quota and the window stay what they were."""
-        await self.store.write(
+        once a minute: the quota and the window stay what they were. Committed with the writer's
+        next batch (before the reply is recorded)."""
+        await self.store.write_soon(
             "INSERT INTO residents(openid, active, first_seen, last_message_at, quota_kind, quota_at, quota_used) "
             "VALUES (?, 1, ?, ?, ?, ?, 0) "
             "ON CONFLICT(openid) DO UPDATE SET active=1, last_message_at=excluded.last_message_at, "
@@ -81,6 +82,7 @@ class Residents(_Repo):
                 "VALUES (?, 0, ?, ?, ?) ON CONFLICT(openid) DO UPDATE SET active=0, "
                 "unsubscribed_at=excluded.unsubscribed_at", openid, iso(at), iso(at), iso(at))
             await db.execute("DELETE FROM dialogs WHERE openid=?", openid)
+        await self.store.dialogs.clear(openid)   # where it is kept: in memory, or in Redis
 
     async def get(self, openid: str) -> dict[str, Any] | None:
         row = await self.store.fetchone("SELECT * FROM residents WHERE openid=?", openid)
@@ -153,7 +155,7 @@ class Inquiries(_Repo):
     async def log(self, *, openid: str, question: str, intent: str, guide: str | None,
                   score: float | None, decision: str, at: datetime, default_center: str | None = None) -> None:
         masked, numbers = split_personal(question)
-        await self.store.write(
+        await self.store.write_soon(   # committed with the writer's next batch, before the reply is recorded
             "INSERT INTO inquiries(openid, question, intent, guide, score, decision, at, center, contact) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT center FROM residents WHERE openid=?), ?), ?)",
             openid, masked, intent, guide, score, decision, iso(at), openid, default_center,

@@ -1,9 +1,11 @@
 """The embedded database: one SQLite file in WAL mode.
 
-aiosqlite runs every statement on its own thread, so the event loop never blocks. One
-connection is shared; `transaction()` holds a lock so the statements of one unit of work are
-not interleaved with another coroutine's, and BEGIN IMMEDIATE makes it the only writer — which
-is also why `Tx.lock` has nothing left to do here.
+aiosqlite runs every statement on its own thread, so the event loop never blocks. Reads and
+multi-statement transactions share one connection; `transaction()` holds the write lock so the
+statements of one unit of work are not interleaved with another coroutine's, and BEGIN IMMEDIATE
+makes it the only writer — which is also why `Tx.lock` has nothing left to do here. Lone writes
+(and `fetch…` of a statement that writes, e.g. UPDATE … RETURNING) go to `GroupCommit`, which
+commits the writes of many coroutines together on a connection of its own, under the same lock.
 """
 
 from __future__ import annotations
@@ -18,8 +20,17 @@ from typing import Any, AsyncIterator
 import aiosqlite
 
 from bot.store.db import Database, Row, Tx, migrations
+from bot.store.group_commit import MANY, ROWS, GroupCommit
 
 log = logging.getLogger(__name__)
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "WITH")
+
+
+def writes(sql: str) -> bool:
+    """Does this statement change the file? (A WITH may; it goes to the writer to be safe.)"""
+    return sql.lstrip()[:7].upper().startswith(_WRITES)
 
 
 def statements(script: str) -> list[str]:
@@ -61,9 +72,14 @@ async def _patiently(statement, tries: int = 40):
 class SQLiteDatabase(Database):
     dialect = "sqlite"
 
-    def __init__(self, db: aiosqlite.Connection):
+    def __init__(self, db: aiosqlite.Connection, path: Path | str):
         self._db = db
-        self._lock = asyncio.Lock()
+        self._path = path
+        self._lock = asyncio.Lock()      # the write lock: a transaction, or one batch of the writer
+        self._open_tx = 0                 # transactions open on `_db`: lone reads wait for them
+        self._no_tx = asyncio.Event()
+        self._no_tx.set()
+        self._writer: GroupCommit | None = None   # after `migrate`; none for ":memory:" (one connection only)
         self._holds: dict[str, tuple[asyncio.Lock, int]] = {}   # key → its lock and how many want it
 
     @classmethod
@@ -79,9 +95,11 @@ class SQLiteDatabase(Database):
         except BaseException:
             await db.close()   # its thread would otherwise keep the process from ever exiting
             raise
-        return cls(db)
+        return cls(db, path)
 
     async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()   # what is queued is committed first
         await self._db.close()
 
     async def migrate(self) -> None:
@@ -99,32 +117,58 @@ class SQLiteDatabase(Database):
                 await self._db.execute("ROLLBACK")
                 raise
             await self._db.execute("COMMIT")
+        if str(self._path) != ":memory:":
+            self._writer = GroupCommit.open(self._path, self._lock)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+        if self._writer is not None:
+            await self._writer.settled()   # the writes issued before this transaction come first
+        async with self._lock:   # the writer waits meanwhile
+            self._open_tx += 1
+            self._no_tx.clear()
             try:
-                yield _SQLiteTx(self._db)
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            else:
-                await self._db.execute("COMMIT")
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _SQLiteTx(self._db)
+                except BaseException:
+                    await self._db.execute("ROLLBACK")
+                    raise
+                else:
+                    await self._db.execute("COMMIT")
+            finally:
+                self._open_tx -= 1
+                if not self._open_tx:
+                    self._no_tx.set()
 
     async def _outside_transactions(self) -> None:
-        """Wait while a multi-statement transaction is open, so a lone statement is not taken
-        into it. Lone statements do not queue behind each other: aiosqlite runs them in the
-        order they were issued, back to back on its thread."""
-        while self._lock.locked():
-            async with self._lock:
-                pass
+        """Wait while a multi-statement transaction is open on the shared connection, so a lone
+        statement is not taken into it. Lone statements do not queue behind each other: aiosqlite
+        runs them in the order they were issued, back to back on its thread."""
+        while not self._no_tx.is_set():
+            await self._no_tx.wait()
 
     async def execute(self, sql: str, *args: Any) -> int:
+        if self._writer is not None:
+            return await self._writer.write(sql, args)
         await self._outside_transactions()
         return (await self._db.execute(sql, args)).rowcount
 
+    async def execute_soon(self, sql: str, *args: Any) -> None:
+        if self._writer is not None:
+            self._writer.write_soon(sql, args)
+        else:
+            await self.execute(sql, *args)
+
+    async def fetchall_in_order(self, sql: str, *args: Any) -> list[Row]:
+        if self._writer is not None:   # on the writer's connection, after what is queued before it
+            return await self._writer.write(sql, args, ROWS)
+        return await self.fetchall(sql, *args)
+
     async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if self._writer is not None:
+            await self._writer.write(sql, rows, MANY)
+            return
         async with self._lock:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -135,11 +179,11 @@ class SQLiteDatabase(Database):
             await self._db.execute("COMMIT")
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
-        await self._outside_transactions()
-        rows = await self._db.execute_fetchall(sql, args)
-        return next(iter(rows), None)
+        return next(iter(await self.fetchall(sql, *args)), None)
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        if self._writer is not None and (writes(sql) or self._writer.unsettled):
+            return await self._writer.write(sql, args, ROWS)   # after the writes not yet committed
         await self._outside_transactions()
         return list(await self._db.execute_fetchall(sql, args))
 

@@ -17,6 +17,7 @@ from bot.store.bookings import Bookings
 from bot.store.callbacks import CallbackNonces
 from bot.store.cases import Cases, Ratings
 from bot.store.db import Database, Row, Tx
+from bot.store.dialog_memory import DialogsInMemory
 from bot.store.examples import TaughtExamples
 from bot.store.guides import Guides
 from bot.store.privacy import ResidentData
@@ -56,6 +57,8 @@ class Store:
         self.privacy = ResidentData(self)
         self.examples = TaughtExamples(self)
         self.guides = Guides(self)
+        if state is None and db.dialect == "sqlite":   # one process: its dialogs in memory, written through
+            self.dialogs = DialogsInMemory(self)
         if state is not None:
             self.dialogs = RedisDialogs(state, vault, dialog_idle)  # type: ignore[assignment]
             self.messages = RedisMessages(state, fallback=ProcessedMessages(self))  # type: ignore[assignment]
@@ -84,6 +87,10 @@ class Store:
 
     async def write(self, sql: str, *args: Any) -> int:
         return await self.db.execute(sql, *args)
+
+    async def write_soon(self, sql: str, *args: Any) -> None:
+        """`write` without waiting for the commit where the database can (see `Database.execute_soon`)."""
+        await self.db.execute_soon(sql, *args)
 
     async def write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         await self.db.executemany(sql, rows)

@@ -244,3 +244,20 @@ async def test_a_limit_the_law_writes_in_days_is_told_in_calendar_days(bot):
     await bot.say("r2", "老年证怎么办")
     told = await bot.say("r2", "多久能拿到")
     assert "承诺5个工作日内办结" in told and "自然日" not in told
+
+
+async def test_a_new_question_asked_after_a_guide_is_matched_once(bot, monkeypatch):
+    from bot.knowledge.matcher import Matcher
+
+    await bot.say("r1", "老年证怎么办")
+    asked = []
+    real_match = Matcher.match
+
+    def counted(self, question):
+        asked.append(question)
+        return real_match(self, question)
+
+    monkeypatch.setattr(Matcher, "match", counted)
+    text = await bot.say("r1", "社保卡补办要多久")   # an aspect (多久) of another guide: no follow-up of 老年证
+    assert "社会保障卡" in text and "老年人优待证" not in text
+    assert asked == ["社保卡补办要多久"]

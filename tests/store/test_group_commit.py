@@ -1,0 +1,73 @@
+"""The SQLite store's writer: the lone writes of every coroutine committed together, none lost,
+each in the order it was issued."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime
+
+import pytest
+
+from bot.clock import TZ
+from bot.store import open_store
+from bot.vault import Vault
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
+
+
+def _count(path, sql: str) -> int:
+    """Read the file itself, on a connection of its own: what a restarted process would find."""
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchone()[0]
+
+
+async def test_writes_not_waited_for_are_all_in_the_file_after_a_clean_close(tmp_path):
+    store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path, Vault.from_env())
+    for n in range(300):
+        await store.residents.seen(f"resident-{n}", NOW)   # queued for the writer: not waited for
+        await store.inquiries.log(openid=f"resident-{n}", question="老年证怎么办", intent="guide",
+                                  guide="老年人优待证", score=0.9, decision="answer", at=NOW)
+    await store.close()
+    assert _count(tmp_path / "fd.db", "SELECT count(*) FROM residents") == 300
+    assert _count(tmp_path / "fd.db", "SELECT count(*) FROM inquiries") == 300
+
+
+async def test_a_statement_that_fails_fails_alone_and_the_others_of_its_batch_stand(tmp_path):
+    store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path, Vault.from_env())
+    try:
+        insert = "INSERT INTO residents(openid, active, first_seen, last_message_at) VALUES (?, 1, ?, ?)"
+        outcomes = await asyncio.gather(
+            store.write(insert, "resident-1", "2026-11-24", "2026-11-24"),
+            store.write(insert, "resident-1", "2026-11-24", "2026-11-24"),   # the same resident again
+            store.write(insert, "resident-2", "2026-11-24", "2026-11-24"),
+            return_exceptions=True)
+        assert outcomes[0] == 1 and outcomes[2] == 1
+        assert isinstance(outcomes[1], sqlite3.IntegrityError)
+        stored = {r["openid"] for r in await store.fetchall("SELECT openid FROM residents")}
+        assert stored == {"resident-1", "resident-2"}
+    finally:
+        await store.close()
+
+
+async def test_a_transaction_comes_after_the_writes_issued_before_it(tmp_path):
+    store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path, Vault.from_env())
+    try:
+        await store.write_soon("INSERT INTO dialogs(openid, state, data, updated_at) VALUES (?, ?, ?, ?)",
+                               "resident-1", "booking:day", "{}", "2026-11-24T10:00:00+08:00")
+        async with store.transaction() as db:   # e.g. the resident unsubscribes: their dialog goes
+            assert await db.execute("DELETE FROM dialogs WHERE openid=?", "resident-1") == 1
+        assert _count(tmp_path / "fd.db", "SELECT count(*) FROM dialogs") == 0
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("reads", ["fetchone", "fetchall"])
+async def test_a_write_not_waited_for_is_read_back_at_once(tmp_path, reads):
+    store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path, Vault.from_env())
+    try:
+        await store.residents.seen("resident-1", NOW)
+        rows = await getattr(store, reads)("SELECT openid FROM residents")
+        assert (rows["openid"] if reads == "fetchone" else rows[0]["openid"]) == "resident-1"
+    finally:
+        await store.close()
