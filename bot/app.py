@@ -67,6 +67,13 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await store.close()
 
 
+async def _library_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The guides and life events from the store (an empty one seeded from the knowledge folder)."""
+    await app[LIBRARY].open(app[STORE], now=app[CLOCK].now())
+    yield
+    await app[LIBRARY].stop_learning()
+
+
 async def _api_ctx(app: web.Application) -> AsyncIterator[None]:
     wechat = app[CONFIG].wechat
     async with aiohttp.ClientSession() as session:
@@ -144,11 +151,11 @@ def _forget_nonces(app: web.Application) -> Callable[[], Awaitable[int]]:
 
 
 _nonces_ctx = _every("callback nonce purge", lambda app: app[CONFIG].server.timestamp_window_seconds, _forget_nonces)
-# Examples staff teach reach every worker (also on other machines) through the store: one read of
-# its knowledge revision a second, a rebuild of the ranker only when it changed.
+# Examples staff teach and guides editors publish reach every worker (also on other machines)
+# through the store: one read of its knowledge revision a second, a rebuild only when it changed.
 TAUGHT_POLL_SECONDS = 1.0
-_taught_ctx = _every("taught examples", lambda app: TAUGHT_POLL_SECONDS,
-                     lambda app: lambda: app[LIBRARY].refresh(app[STORE].examples))
+_taught_ctx = _every("knowledge revision", lambda app: TAUGHT_POLL_SECONDS,
+                     lambda app: lambda: app[LIBRARY].refresh(app[STORE]))
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -195,7 +202,7 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
         log.warning("[wechat] notice_template_id is not set: notices beyond WeChat's customer-service quota "
                     "(5 within 48 hours of a resident's message) wait for the resident's next message and are "
                     "listed for a call after a day; apply for a template (README: Template messages)")
-    app.cleanup_ctx.extend([_store_ctx, _api_ctx, _desk_ctx, _pusher_ctx, _reminders_ctx, _retention_ctx,
+    app.cleanup_ctx.extend([_store_ctx, _library_ctx, _api_ctx, _desk_ctx, _pusher_ctx, _reminders_ctx, _retention_ctx,
                              _nonces_ctx, _taught_ctx, _unanswered_ctx, _handoffs_ctx])
     staff_api = StaffAPI(Texts())
     app.middlewares.append(staff_api.auth)

@@ -1,4 +1,4 @@
-"""The `frontdesk` command: serve, demo, match, check-kb."""
+"""The `frontdesk` command: serve, demo, match, check-kb, kb import/export …"""
 
 from __future__ import annotations
 
@@ -355,6 +355,91 @@ def cmd_export_examples(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_import(args: argparse.Namespace) -> int:
+    """A knowledge folder, or a provincial item list (.xlsx, .json), into the store: each guide a
+    draft to review, or with --publish its next version; nothing when one is refused."""
+    from bot.clock import Clock
+    from bot.knowledge.documents import read_folder
+    from bot.knowledge.importing import import_documents
+    from bot.store import open_store
+
+    config = Config.load(args.config)
+    path = Path(args.path)
+    if path.is_dir():
+        try:
+            documents = read_folder(path)
+        except KnowledgeError as e:
+            print("\n".join(e.problems) + f"\nnot imported: {len(e.problems)} problem(s) in {path}", file=sys.stderr)
+            return 1
+    elif path.suffix in (".xlsx", ".json") and path.is_file():
+        documents = _item_list(path)
+        if documents is None:
+            return 1
+    else:
+        print(f"{path}: expected a knowledge folder, or an item list as .xlsx or .json", file=sys.stderr)
+        return 2
+
+    async def put():
+        store = await open_store(config.store.url, config.base_dir)
+        try:
+            return await import_documents(store, config.knowledge_dir, documents, publish=args.publish,
+                                          by="command line", now=Clock().now())
+        finally:
+            await store.close()
+
+    result = asyncio.run(put())
+    if result.refused or result.problems:
+        for name, problems in sorted(result.refused.items()):
+            print(f"refused {name}:" + "".join(f"\n  {p}" for p in problems), file=sys.stderr)
+        for problem in result.problems:
+            print(problem, file=sys.stderr)
+        print("nothing imported", file=sys.stderr)
+        return 1
+    for label, names in (("published", result.published), ("drafts to review", result.drafts),
+                         ("unchanged", result.unchanged)):
+        print(f"{label} ({len(names)}): {', '.join(names) or '-'}")
+    return 0
+
+
+def _item_list(path: Path) -> list[tuple[str, dict]] | None:
+    """The guides of a provincial item list, or None (its problems said)."""
+    try:
+        from bot.knowledge.itemlist import read_item_list
+    except ImportError:
+        print(f"{path}: importing an item list (.xlsx, .json) is not available in this version", file=sys.stderr)
+        return None
+    items = read_item_list(path)
+    if items.unknown_columns:
+        print(f"columns not imported: {', '.join(items.unknown_columns)}", file=sys.stderr)
+    if items.problems:
+        print("\n".join(items.problems) + "\nnothing imported", file=sys.stderr)
+        return None
+    return [("guide", document) for document in items.documents]
+
+
+def cmd_kb_export(args: argparse.Namespace) -> int:
+    """The store's published guides and life events as a knowledge folder (with the server's
+    centers, synonyms, intents and referrals), which check-kb, match and eval read."""
+    from bot.knowledge.importing import export_documents
+    from bot.store import open_store
+
+    config = Config.load(args.config)
+
+    async def export() -> int:
+        store = await open_store(config.store.url, config.base_dir)
+        try:
+            return await export_documents(store, config.knowledge_dir, Path(args.dir))
+        finally:
+            await store.close()
+
+    count = asyncio.run(export())
+    if not count:
+        print("the store has no published guides yet (the server seeds it at its first start)", file=sys.stderr)
+        return 1
+    print(f"{count} guides and life events written to {args.dir}")
+    return 0
+
+
 def cmd_retention_run(args: argparse.Namespace) -> int:
     """The retention purge now, as the server runs it at start and every [retention] check_hours."""
     from bot.clock import Clock
@@ -469,7 +554,7 @@ def cmd_check_kb(args: argparse.Namespace) -> int:
     from bot.knowledge.loader import load_knowledge
 
     try:
-        knowledge = load_knowledge(Path(args.dir))
+        knowledge = load_knowledge(Path(args.kb or args.dir or PROJECT_ROOT / "knowledge"))
     except KnowledgeError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)
@@ -556,8 +641,18 @@ def parser() -> argparse.ArgumentParser:
     export_examples.add_argument("--config", required=True)
     export_examples.add_argument("dir", help="the knowledge folder (its examples/ files are added to)")
     export_examples.set_defaults(func=cmd_export_examples)
+    kb_import = kb.add_parser("import", help="a knowledge folder or an item list (.xlsx, .json) into the store")
+    kb_import.add_argument("--config", required=True)
+    kb_import.add_argument("path", help="a knowledge folder, or a provincial item list (.xlsx, .json)")
+    kb_import.add_argument("--publish", action="store_true", help="publish at once (else drafts to review)")
+    kb_import.set_defaults(func=cmd_kb_import)
+    kb_export = kb.add_parser("export", help="the store's published guides as a knowledge folder")
+    kb_export.add_argument("--config", required=True)
+    kb_export.add_argument("dir", help="the folder to write")
+    kb_export.set_defaults(func=cmd_kb_export)
     check = sub.add_parser("check-kb", help="validate the knowledge base")
-    check.add_argument("dir", nargs="?", default=str(PROJECT_ROOT / "knowledge"))
+    check.add_argument("dir", nargs="?", help="knowledge base folder (default: the bundled knowledge/)")
+    check.add_argument("--kb", help="the same as DIR")
     check.set_defaults(func=cmd_check_kb)
     return p
 

@@ -44,11 +44,13 @@ TAUGHT = "taught:"   # the source of an example staff taught (bot/knowledge/libr
 CENTER_FIELDS = {"not_accepted_at_level": "accept_levels", "no_window_for": "department"}
 
 
-def read_folder(directory: Path | str) -> list[tuple[str, dict[str, Any]]]:
+def read_folder(directory: Path | str, check: bool = True) -> list[tuple[str, dict[str, Any]]]:
     """The documents of a knowledge folder, guides then life events, each by name; the folder
-    must load (KnowledgeError with every `file:line` problem otherwise)."""
+    must load (KnowledgeError with every `file:line` problem otherwise; `check=False` for one
+    just loaded)."""
     directory = Path(directory)
-    load_knowledge(directory)
+    if check:
+        load_knowledge(directory)
     out = []
     for kind, folder in FOLDERS.items():
         for path in sorted((directory / folder).glob("*.toml")):

@@ -1,25 +1,41 @@
-"""The knowledge base the server answers from, swapped atomically on reload or when staff teach
-it an example question."""
+"""The knowledge base the server answers from, swapped atomically on reload, when staff teach it
+an example question, or when an editor publishes a guide or life event.
+
+Guides and life events are kept in the store (bot/store/guides.py): at start an empty store is
+given the knowledge folder's, and from then on every worker serves the store's published
+documents — a publish bumps the knowledge revision every worker reads once a second. What stays
+in files (centers, synonyms, intents, referrals and their examples) is read again on reload.
+
+A change is served at once: the new guides with the matcher as it was (taught questions in its
+exact table); when the change touches what the matcher learns from (names, aliases, keywords,
+summaries, FAQ questions, conditions, examples), it learns again in the background and is
+swapped in when done, within seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from bot.errors import KnowledgeError
+from bot.knowledge.documents import read_folder
+from bot.knowledge.importing import seed
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.matcher import Matcher, normalise
 from bot.knowledge.model import Example, Knowledge, Target
 
 if TYPE_CHECKING:
-    from bot.store.examples import TaughtExamples
+    from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
 TAUGHT = "taught:"   # the source of an example taught by staff: "taught:<id>"
+
+Documents = dict[str, tuple[str, dict]]   # name → (kind, document)
 
 
 @dataclass(frozen=True)
@@ -49,19 +65,41 @@ def with_taught(knowledge: Knowledge, taught: tuple[Example, ...]) -> Knowledge:
     return replace(knowledge, examples=(*files, *kept))
 
 
-def build(directory: Path, taught: tuple[Example, ...] = ()) -> Edition:
-    knowledge = load_knowledge(directory)
-    if taught:
-        knowledge = with_taught(knowledge, taught)
+def _load(directory: Path, taught: tuple[Example, ...] = (),
+          documents: Iterable[tuple[str, dict]] | None = None) -> Knowledge:
+    knowledge = load_knowledge(directory, documents)
+    return with_taught(knowledge, taught) if taught else knowledge
+
+
+def build(directory: Path, taught: tuple[Example, ...] = (),
+          documents: Iterable[tuple[str, dict]] | None = None) -> Edition:
+    """The folder's knowledge base, or with `documents` its guides and life events from those."""
+    knowledge = _load(directory, taught, documents)
     return Edition(knowledge=knowledge, matcher=Matcher(knowledge))
+
+
+def learned_from(knowledge: Knowledge) -> tuple:
+    """What the matcher learns from: two knowledge bases equal in this answer alike."""
+    targets = tuple((t.name, t.aliases, t.keywords, t.summary, tuple(f.q for f in t.faq), t.conditions)
+                    for t in (*knowledge.guides.values(), *knowledge.bundles.values()))
+    return (targets, knowledge.examples, knowledge.synonyms, knowledge.intents, knowledge.aspects,
+            knowledge.referrals)
+
+
+def _by_name(documents: Iterable[tuple[str, dict]]) -> Documents:
+    return {document["name"]: (kind, document) for kind, document in documents}
 
 
 class Library:
     def __init__(self, directory: Path):
         self.directory = directory
         self.edition = build(directory)  # a broken knowledge base stops start-up
+        self.folder: Documents = _by_name(read_folder(directory, check=False))   # the folder's guides, as read
+        self.documents = self.folder   # the guides and life events served
+        self.stored = False   # the documents are the store's (else the folder's)
         self.taught: tuple[Example, ...] = ()
         self.revision: int | None = None   # the store's knowledge revision the taught examples are from
+        self.relearning: asyncio.Task | None = None   # the matcher learning the latest change
         self._swaps: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         log.info("knowledge base loaded: %d guides from %s", len(self.edition.knowledge.guides), directory)
 
@@ -80,39 +118,88 @@ class Library:
     def matcher(self) -> Matcher:
         return self.edition.matcher
 
+    async def open(self, store: "Store", now: datetime) -> None:
+        """Serve the store's guides and life events. A store without any is first given the
+        knowledge folder's (once, however many workers start together)."""
+        seeded = await seed(store, list(self.folder.values()), now)
+        if seeded:
+            log.info("the store had no guides: %d guides and life events of %s published as version 1",
+                     seeded, self.directory)
+        self.stored, self.revision = True, None
+        await self.refresh(store)
+
+    async def stop_learning(self) -> None:
+        """Drop the learning under way (the app is stopping, or the files were read again)."""
+        task, self.relearning = self.relearning, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def settled(self) -> None:
+        """Wait until the matcher has learned the latest change."""
+        while self.relearning is not None and not self.relearning.done():
+            await asyncio.wait({self.relearning})
+
     async def reload(self) -> bool:
-        """Load the knowledge base again; on any problem keep serving the old one."""
+        """Load the files again (centers, synonyms, intents, referrals …; with the store open,
+        its guides stay); on any problem keep serving the old one."""
         async with self._swap():
             try:
-                edition = await asyncio.to_thread(build, self.directory, self.taught)
+                if self.stored:
+                    documents, folder = self.documents, self.folder
+                    edition = await asyncio.to_thread(build, self.directory, self.taught, documents.values())
+                else:
+                    edition = await asyncio.to_thread(build, self.directory, self.taught)
+                    documents = folder = _by_name(await asyncio.to_thread(read_folder, self.directory, False))
             except KnowledgeError as e:
                 log.error("knowledge base reload refused, still serving the previous one:\n%s", e)
                 return False
-            self.edition = edition
+            await self.stop_learning()
+            self.edition, self.documents, self.folder = edition, documents, folder
         log.info("knowledge base reloaded: %d guides", len(edition.knowledge.guides))
         return True
 
-    async def refresh(self, examples: "TaughtExamples") -> bool:
-        """Take up the examples staff taught, when the store's revision says they changed: the
-        taught questions themselves are answered at once (the matcher's exact table), and the
-        ranker is trained again with them in the background, so close variants follow within
-        seconds. True when something changed."""
-        revision = await examples.revision()
+    async def refresh(self, store: "Store") -> bool:
+        """Take up what the store says changed (its revision moved): the guides and life events
+        editors published, and the examples staff taught. The change is answered at once, and the
+        matcher learns it in the background when it needs to (`settled`). True when something
+        changed."""
+        revision = await store.examples.revision()
         if revision == self.revision:
             return False
         async with self._swap():
-            rows = await examples.list(("active",), limit=100_000)
+            rows = await store.examples.list(("active",), limit=100_000)
             taught = tuple(Example(question=r.question, target=Target(r.target_kind, r.target_name),
                                    source=f"{TAUGHT}{r.id}") for r in reversed(rows))
-            if taught == self.taught:
+            published = _by_name(await store.guides.published()) if self.stored else {}
+            documents = published or self.documents
+            if taught == self.taught and documents == self.documents:
                 self.revision = revision
                 return False
-            self.edition.matcher.teach(taught)
             try:
-                edition = await asyncio.to_thread(build, self.directory, taught)
+                knowledge = await asyncio.to_thread(_load, self.directory, taught, documents.values())
             except KnowledgeError as e:
-                log.error("taught examples not taken up: the knowledge base does not load:\n%s", e)
+                log.error("knowledge revision %d not taken up, still serving the previous one:\n%s", revision, e)
+                self.revision = revision
                 return True
-            self.edition, self.taught, self.revision = edition, taught, revision
-        log.info("knowledge base now answers with %d taught examples (revision %d)", len(taught), revision)
+            self._take_up(knowledge)
+            self.taught, self.documents, self.revision = taught, documents, revision
+        log.info("knowledge base now answers from revision %d: %d guides and life events, %d taught examples",
+                 revision, len(knowledge.targets), len(taught))
         return True
+
+    def _take_up(self, knowledge: Knowledge) -> None:
+        """Serve `knowledge` now, with the matcher as it is; learn again in the background if
+        the change touches what the matcher learns from."""
+        before = self.edition
+        self.edition = Edition(knowledge=knowledge, matcher=before.matcher.answering_from(knowledge))
+        if learned_from(knowledge) != learned_from(before.knowledge):
+            previous, self.relearning = self.relearning, asyncio.create_task(self._learn(knowledge))
+            if previous is not None:
+                previous.cancel()
+
+    async def _learn(self, knowledge: Knowledge) -> None:
+        matcher = await asyncio.to_thread(Matcher, knowledge)
+        if self.edition.knowledge is knowledge:   # nothing newer was taken up meanwhile
+            self.edition = Edition(knowledge=knowledge, matcher=matcher)
+            log.info("the matcher has learned knowledge revision %s", self.revision)

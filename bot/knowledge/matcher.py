@@ -19,6 +19,7 @@ Each stage is a small function of its own:
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
@@ -436,6 +437,15 @@ class Matcher:
         self.teach(tuple(e for e in knowledge.examples if e.source.startswith("taught:")))
         self.learned = Learned(knowledge, lambda text, limit: self.index.rank(text, limit),
                                lambda t: normalise(t, knowledge.synonyms), pinyin) if learnable(knowledge) else None
+
+    def answering_from(self, knowledge: Knowledge) -> "Matcher":
+        """This matcher, as learned, answering from `knowledge` (a guide's fee or materials
+        changed): the guides it names are looked up there, and its taught examples are known at
+        once; what else `knowledge` would teach waits until a matcher learns it."""
+        twin = copy.copy(self)
+        twin.knowledge = knowledge
+        twin.teach(tuple(e for e in knowledge.examples if e.source.startswith("taught:")))
+        return twin
 
     def teach(self, taught: tuple[Example, ...]) -> None:
         """Questions staff taught, answered as taught from now on (the ranker learns their
