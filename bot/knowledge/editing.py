@@ -117,17 +117,36 @@ def _key(item: Any, key: str | tuple[str, ...]) -> str:
     return next((str(item[k]) for k in keys if item.get(k)), "")
 
 
+FIRST = ("name", "q", "a", "guide", "where", "form", "copies", "required", "note")   # an item's keys shown first
+
+
+def _ordered(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    return {k: item[k] for k in sorted(item, key=lambda k: (FIRST.index(k) if k in FIRST else len(FIRST), k))}
+
+
 def _items(field_name: str, before: list, after: list) -> list[Change]:
+    """Items known by their name; one renamed in place (gone from a position where a new name
+    now stands) is a change of that item, not one removed and one added."""
     key = ITEM_KEYS[field_name]
     old = {_key(i, key): i for i in before}
     new = {_key(i, key): i for i in after}
+    renamed = {}   # new name → old name
+    for i, item in enumerate(after):
+        name = _key(item, key)
+        if name not in old and i < len(before) and _key(before[i], key) not in new:
+            renamed[name] = _key(before[i], key)
     changes = []
     for name, item in new.items():
-        if name not in old:
-            changes.append(Change(field_name, name, "added", None, item))
-        elif old[name] != item:
-            changes.append(Change(field_name, name, "changed", old[name], item))
-    changes += [Change(field_name, name, "removed", item, None) for name, item in old.items() if name not in new]
+        was = old.get(renamed.get(name, name))
+        if was is None:
+            changes.append(Change(field_name, name, "added", None, _ordered(item)))
+        elif was != item:
+            label = f"{renamed[name]} → {name}" if name in renamed else name
+            changes.append(Change(field_name, label, "changed", _ordered(was), _ordered(item)))
+    changes += [Change(field_name, name, "removed", _ordered(item), None) for name, item in old.items()
+                if name not in new and name not in renamed.values()]
     if not changes and [_key(i, key) for i in before] != [_key(i, key) for i in after]:
         changes.append(Change(field_name, "", "changed", before, after))   # the same items in another order
     return changes
@@ -211,7 +230,7 @@ class GuideDesk:
     async def _serve(self) -> None:
         """This worker answers from what was just published at once (the others within a second,
         by their poll of the knowledge revision)."""
-        await self.library.refresh(self.store.examples)
+        await self.library.refresh(self.store)
 
     async def save_draft(self, member: StaffMember, name: str, document: Any, *, base: int | None = None,
                          address: str = "") -> GuideRecord:

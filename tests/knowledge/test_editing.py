@@ -65,3 +65,12 @@ def test_the_differences_name_each_changed_field_and_each_material_added_changed
     assert changes[("materials", "户口注销证明或已注销的户口簿")].what == "removed"
     assert changes[("faq", "")].what == "changed"          # the same questions, in another order
     assert diff(published, copy.deepcopy(published)) == [] and diff(published, None) == []
+
+
+def test_a_material_renamed_in_place_is_one_change_of_that_material():
+    _, published = next((k, d) for k, d in DOCUMENTS if d["name"] == "丧葬补助金和抚恤金申领")
+    draft = copy.deepcopy(published)
+    draft["materials"][0]["name"] = "居民死亡医学证明书"
+    (change,) = diff(published, draft)
+    assert (change.field, change.item, change.what) == ("materials", "死亡证明 → 居民死亡医学证明书", "changed")
+    assert list(change.after)[:2] == ["name", "form"]      # shown as the form shows a material

@@ -12,19 +12,17 @@ import shutil
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.knowledge.documents import read_folder
+from tests.support import notices_to
 
 GUIDE = "丧葬补助金和抚恤金申领"
 
 
 async def seeded_bot(start_bot, tmp_path):
-    """A bot on a copy of the knowledge base of its own (what is published here stays here),
-    its store holding the folder's guides as a new store does."""
+    """A bot on a copy of the knowledge base of its own: its new store is seeded from that folder,
+    and what is published here stays here."""
     kb = tmp_path / "kb"
     shutil.copytree(PROJECT_ROOT / "knowledge", kb)
-    bot = await start_bot(knowledge={"dir": str(kb)})
-    await bot.store.guides.seed(read_folder(kb), by="system", now=bot.clock.now())
-    return bot
+    return await start_bot(knowledge={"dir": str(kb)})
 
 
 @pytest.fixture
@@ -152,3 +150,28 @@ async def test_clerks_get_403_and_supervisors_only_read(kb_bot):
     resp = await bot.client.put(f"/api/guides/{GUIDE}/draft", json=shown, headers=supervisor)
     assert resp.status == 403
     assert (await _get(bot, f"/api/guides/{GUIDE}", supervisor))["draft"] is None
+
+
+async def _told(bot, openid: str, question: str) -> str:
+    """The whole answer: the reply, and its rest sent as a message when it is longer than one."""
+    reply = await bot.say(openid, question)
+    return reply if "■ 费用" in reply else "\n".join([reply, *await notices_to(bot, openid, 1)])
+
+
+async def test_residents_are_told_what_was_published_at_once_and_the_old_again_after_a_roll_back(kb_bot):
+    bot = kb_bot
+    editor = await headers(bot, "editor")
+    assert "费用：不收费" in await _told(bot, "r-before", "丧葬补助金怎么申领")
+    shown = await _get(bot, f"/api/guides/{GUIDE}", editor)
+    shown["fee"] = "工本费 10 元"
+    shown["materials"][0]["name"] = "居民死亡医学证明书"
+    assert (await bot.client.put(f"/api/guides/{GUIDE}/draft", json=shown, headers=editor)).status == 200
+    assert "费用：不收费" in await _told(bot, "r-draft", "丧葬补助金怎么申领")      # a draft is not read by residents
+
+    assert (await bot.client.post(f"/api/guides/{GUIDE}/publish", headers=editor)).status == 200
+    told = await _told(bot, "r-after", "丧葬补助金怎么申领")
+    assert "费用：工本费 10 元" in told and "1. 居民死亡医学证明书" in told
+
+    assert (await bot.client.post(f"/api/guides/{GUIDE}/rollback", json={"version": 1}, headers=editor)).status == 200
+    told = await _told(bot, "r-later", "丧葬补助金怎么申领")
+    assert "费用：不收费" in told and "1. 死亡证明" in told
