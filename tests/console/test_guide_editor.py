@@ -139,6 +139,10 @@ async def test_history_shows_who_and_what_changed_and_rolls_back(kb_bot, aiohttp
     assert record.version == 3 and record.content["fee"] == "不收费"
     assert "恢复第 1 版的内容" in re.search(r'<tr id="version-3">(.*?)</tr>', await resp.text(), re.S).group(1)
 
+    admin = await staff_client(bot, aiohttp_client, "guanli", None, "admin")
+    audit = await (await admin.get("/console/audit?action=guide_rollback")).text()
+    assert "回滚指南" in audit and GUIDE in audit and "v1 → v3" in audit
+
 
 async def test_a_bad_field_is_named_beside_it_and_nothing_is_saved(kb_bot, aiohttp_client):
     bot = kb_bot
