@@ -133,7 +133,8 @@ class EditorPages:
                 return self._form(request, record, record.draft or {}, base=record.version, status=400,
                                   problem=refused.problem)
             return self._refused(request, refused, name)
-        back = _where(name) + ("/history" if action == "rollback" else "")
+        back = _where(name) + ("/history" if action == "rollback" else
+                               "/checks" if field(form, "back") == "checks" else "")
         raise self.pages.back_to(back, f"guide_{action}")
 
     async def history(self, request: web.Request) -> web.Response:
@@ -151,6 +152,17 @@ class EditorPages:
                                  edits=may_edit(request[SESSION].member))
 
 
+    async def checks(self, request: web.Request) -> web.Response:
+        """The review duty of one guide or life event: its local_check points, each confirmed for
+        the county or not, and its last review."""
+        if refused := self._reader(request):
+            return refused
+        upkeep = await upkeep_of(request, request.match_info["name"])
+        if upkeep is None:
+            return self.pages.refuse(request, 404, "not_found", back="/console/upkeep")
+        return self.pages.render(request, "guide_checks", **upkeep)
+
+
 def routes(pages: Pages) -> list[web.RouteDef]:
     p = EditorPages(pages)
     return [web.get("/console/upkeep", p.upkeep),
@@ -158,6 +170,7 @@ def routes(pages: Pages) -> list[web.RouteDef]:
             web.post("/console/guides/{name}/edit", p.save),
             web.get("/console/guides/{name}/diff", p.differences),
             web.get("/console/guides/{name}/history", p.history),
+            web.get("/console/guides/{name}/checks", p.checks),
             web.post("/console/guides/{name}/{action:publish|discard|rollback|confirm|reviewed}", p.act)]
 
 

@@ -251,3 +251,22 @@ async def test_a_life_event_and_a_guide_with_situations_saved_unchanged_from_the
         assert resp.status == 200 and "草稿和已发布的内容一样" in await resp.text(), name
         record = await bot.store.guides.get(name)
         assert record.draft == record.content, name
+
+
+async def test_a_life_events_points_are_confirmed_on_its_checks_page_and_it_is_marked_reviewed(kb_bot, aiohttp_client):
+    bot = kb_bot
+    name = "开办小餐饮店一件事"
+    editor = await staff_client(bot, aiohttp_client, "bianji", None, "editor")
+    checks = f"/console/guides/{quote(name)}/checks"
+    page = await (await editor.get(checks)).text()
+    points = (await bot.store.guides.get(name)).content["local_check"]
+    assert page.count("待确认</span>") == len(points) > 0 and "还没有审核过" in page
+    resp = await editor.post(f"/console/guides/{quote(name)}/confirm",
+                             data={"_csrf": csrf_of(page), "point": points[0], "note": "本县已开通联办", "back": "checks"})
+    assert resp.status == 200 and str(resp.url).endswith("/checks?done=guide_confirm")
+    page = await resp.text()
+    assert page.count("待确认</span>") == len(points) - 1 and "本县已开通联办" in page
+    resp = await editor.post(f"/console/guides/{quote(name)}/reviewed", data={"_csrf": csrf_of(page), "back": "checks"})
+    assert resp.status == 200 and "需要审核" not in await resp.text()
+    record = await bot.store.guides.get(name)
+    assert record.reviewed_by == "bianji" and record.reviewed_at.startswith(bot.clock.now().date().isoformat())
