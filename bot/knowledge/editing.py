@@ -163,10 +163,10 @@ def diff(published: dict[str, Any] | None, draft: dict[str, Any] | None) -> list
         before, after = published.get(name), draft.get(name)
         if before == after:
             continue
-        if name in ITEM_KEYS and isinstance(before or [], list) and isinstance(after or [], list):
+        lists = isinstance(before, (list, type(None))) and isinstance(after, (list, type(None)))
+        if name in ITEM_KEYS and lists:
             changes += _items(name, before or [], after or [])
-        elif isinstance(before or [], list) and isinstance(after or [], list) and \
-                all(isinstance(v, str) for v in [*(before or []), *(after or [])]):
+        elif lists and all(isinstance(v, str) for v in [*(before or []), *(after or [])]):
             gone = tuple(v for v in before or [] if v not in (after or []))
             new = tuple(v for v in after or [] if v not in (before or []))
             changes.append(Change(name, "", "changed" if before and after else "added" if after else "removed",
