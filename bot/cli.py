@@ -173,13 +173,23 @@ def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
-    """Ask the running server to load the knowledge base again (it keeps the old one if the
-    new one is broken, and logs why)."""
+    """Ask the running server to read the knowledge files again — centers, synonyms, intents,
+    referrals; guides and life events are the store's (`kb import`) — checked first with the
+    store's guides (the server keeps the old ones if the new ones are broken, and logs why)."""
     from bot.knowledge.loader import load_knowledge
+    from bot.store import open_store
 
     config = Config.load(args.config)
+
+    async def published() -> list[tuple[str, dict]]:
+        store = await open_store(config.store.url, config.base_dir)
+        try:
+            return await store.guides.published()
+        finally:
+            await store.close()
+
     try:
-        load_knowledge(config.knowledge_dir)
+        load_knowledge(config.knowledge_dir, asyncio.run(published()) or None)
     except KnowledgeError as e:
         print("not reloading: the knowledge base has problems:\n" + str(e), file=sys.stderr)
         return 1
@@ -403,17 +413,17 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
 
 def _item_list(path: Path) -> list[tuple[str, dict]] | None:
     """The guides of a provincial item list, or None (its problems said)."""
+    from bot.knowledge.itemlist import read_item_list
+
     try:
-        from bot.knowledge.itemlist import read_item_list
-    except ImportError:
-        print(f"{path}: importing an item list (.xlsx, .json) is not available in this version", file=sys.stderr)
+        items = read_item_list(path)
+    except KnowledgeError as e:
+        print("\n".join(e.problems) + "\nnothing imported", file=sys.stderr)
         return None
-    items = read_item_list(path)
     if items.unknown_columns:
         print(f"columns not imported: {', '.join(items.unknown_columns)}", file=sys.stderr)
-    if items.problems:
-        print("\n".join(items.problems) + "\nnothing imported", file=sys.stderr)
-        return None
+    for problem in items.problems:   # items the list cannot make a guide of, data not taken
+        print(problem, file=sys.stderr)
     return [("guide", document) for document in items.documents]
 
 

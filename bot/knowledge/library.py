@@ -99,7 +99,9 @@ class Library:
         self.stored = False   # the documents are the store's (else the folder's)
         self.taught: tuple[Example, ...] = ()
         self.revision: int | None = None   # the store's knowledge revision the taught examples are from
-        self.relearning: asyncio.Task | None = None   # the matcher learning the latest change
+        self.learned = learned_from(self.edition.knowledge)   # what the matcher in use learned from
+        self.relearning: asyncio.Task | None = None   # a matcher learning …
+        self.learning: tuple = ()                      # … from this
         self._swaps: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         log.info("knowledge base loaded: %d guides from %s", len(self.edition.knowledge.guides), directory)
 
@@ -156,6 +158,7 @@ class Library:
                 return False
             await self.stop_learning()
             self.edition, self.documents, self.folder = edition, documents, folder
+            self.learned = learned_from(edition.knowledge)
         log.info("knowledge base reloaded: %d guides", len(edition.knowledge.guides))
         return True
 
@@ -190,16 +193,21 @@ class Library:
 
     def _take_up(self, knowledge: Knowledge) -> None:
         """Serve `knowledge` now, with the matcher as it is; learn again in the background if
-        the change touches what the matcher learns from."""
-        before = self.edition
-        self.edition = Edition(knowledge=knowledge, matcher=before.matcher.answering_from(knowledge))
-        if learned_from(knowledge) != learned_from(before.knowledge):
-            previous, self.relearning = self.relearning, asyncio.create_task(self._learn(knowledge))
-            if previous is not None:
-                previous.cancel()
+        the change touches what the matcher learns from (unless that is being learned already)."""
+        self.edition = Edition(knowledge=knowledge, matcher=self.edition.matcher.answering_from(knowledge))
+        key = learned_from(knowledge)
+        if key == self.learned:
+            return
+        if self.relearning is not None and not self.relearning.done():
+            if key == self.learning:
+                return
+            self.relearning.cancel()
+        self.learning, self.relearning = key, asyncio.create_task(self._learn(knowledge, key))
 
-    async def _learn(self, knowledge: Knowledge) -> None:
+    async def _learn(self, knowledge: Knowledge, key: tuple) -> None:
         matcher = await asyncio.to_thread(Matcher, knowledge)
-        if self.edition.knowledge is knowledge:   # nothing newer was taken up meanwhile
-            self.edition = Edition(knowledge=knowledge, matcher=matcher)
+        now = self.edition.knowledge   # a change since that the matcher does not read (a fee) is kept
+        if learned_from(now) == key:
+            self.edition = Edition(knowledge=now, matcher=matcher if now is knowledge else matcher.answering_from(now))
+            self.learned = key
             log.info("the matcher has learned knowledge revision %s", self.revision)
