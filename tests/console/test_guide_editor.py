@@ -14,6 +14,8 @@ from urllib.parse import quote
 import pytest
 from multidict import MultiDict
 
+from bot.config import PROJECT_ROOT
+from bot.knowledge.itemlist import read_item_list
 from tests.console.support import csrf_of, staff_client
 from tests.knowledge.test_guides_api import GUIDE, headers, seeded_bot
 
@@ -270,3 +272,26 @@ async def test_a_life_events_points_are_confirmed_on_its_checks_page_and_it_is_m
     assert resp.status == 200 and "需要审核" not in await resp.text()
     record = await bot.store.guides.get(name)
     assert record.reviewed_by == "bianji" and record.reviewed_at.startswith(bot.clock.now().date().isoformat())
+
+
+async def test_an_item_imported_from_the_provincial_list_is_a_draft_to_check_and_publish(kb_bot, aiohttp_client):
+    bot = kb_bot
+    items = read_item_list(next((PROJECT_ROOT / "knowledge" / "imports").glob("*.xlsx")))
+    imported = items.documents[0]
+    await bot.store.guides.put([("guide", imported)], by="import", now=bot.clock.now(), publish=False)
+    editor = await staff_client(bot, aiohttp_client, "bianji", None, "editor")
+    upkeep = await (await editor.get("/console/upkeep")).text()
+    row = re.search(rf'<tr id="guide-{imported["name"]}">(.*?)</tr>', upkeep, re.S).group(1)
+    assert "已发布 v1" in row and "有草稿" in row
+    differences = await (await editor.get(f"/console/guides/{quote(imported['name'])}/diff")).text()
+    assert 'class="change"' in differences and 'id="publish"' in differences
+
+    path = f"/console/guides/{quote(imported['name'])}/edit"
+    token, values = await _open(editor, path)       # the form shows the imported draft …
+    resp = await editor.post(path, data=_with(values, _csrf=token))
+    assert resp.status == 200, await resp.text()
+    assert (await bot.store.guides.get(imported["name"])).draft == imported   # … and saves it unchanged
+    resp = await editor.post(f"/console/guides/{quote(imported['name'])}/publish", data={"_csrf": token})
+    assert resp.status == 200
+    record = await bot.store.guides.get(imported["name"])
+    assert record.version == 2 and record.draft is None and record.content == imported
