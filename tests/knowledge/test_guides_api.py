@@ -17,17 +17,23 @@ from tests.support import notices_to
 GUIDE = "丧葬补助金和抚恤金申领"
 
 
-async def seeded_bot(start_bot, tmp_path):
+async def seeded_bot(start_bot, tmp_path, store_url: str | None = None):
     """A bot on a copy of the knowledge base of its own: its new store is seeded from that folder,
     and what is published here stays here."""
     kb = tmp_path / "kb"
     shutil.copytree(PROJECT_ROOT / "knowledge", kb)
-    return await start_bot(knowledge={"dir": str(kb)})
+    return await start_bot(knowledge={"dir": str(kb)}, **({"store": {"url": store_url}} if store_url else {}))
 
 
 @pytest.fixture
 async def kb_bot(start_bot, tmp_path):
     return await seeded_bot(start_bot, tmp_path)
+
+
+@pytest.fixture
+async def either_bot(start_bot, tmp_path, store_url):
+    """The same on SQLite and on PostgreSQL."""
+    return await seeded_bot(start_bot, tmp_path, store_url)
 
 
 async def headers(bot, role: str, center: str | None = None) -> dict[str, str]:
@@ -43,8 +49,8 @@ async def _get(bot, path: str, who: dict[str, str]):
     return await resp.json()
 
 
-async def test_an_edited_draft_stays_apart_until_published_and_then_is_the_next_version(kb_bot):
-    bot = kb_bot
+async def test_an_edited_draft_stays_apart_until_published_and_then_is_the_next_version(either_bot):
+    bot = either_bot
     editor = await headers(bot, "editor")
     listed = await _get(bot, "/api/guides", editor)
     row = next(g for g in listed["guides"] if g["name"] == GUIDE)
@@ -96,8 +102,8 @@ async def test_a_bad_field_is_named_in_chinese_and_nothing_is_saved(kb_bot):
     assert (await _get(bot, f"/api/guides/{GUIDE}", editor))["draft"] is None
 
 
-async def test_a_draft_made_from_a_version_another_editor_replaced_gets_409(kb_bot):
-    bot = kb_bot
+async def test_a_draft_made_from_a_version_another_editor_replaced_gets_409(either_bot):
+    bot = either_bot
     first, second = await headers(bot, "editor"), await headers(bot, "admin")
     mine = await _get(bot, f"/api/guides/{GUIDE}", first)
     theirs = await _get(bot, f"/api/guides/{GUIDE}", second)
