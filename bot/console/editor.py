@@ -133,9 +133,22 @@ class EditorPages:
                 return self._form(request, record, record.draft or {}, base=record.version, status=400,
                                   problem=refused.problem)
             return self._refused(request, refused, name)
-        back = _where(name) + ("/history" if action == "rollback" else
-                               "/checks" if field(form, "back") == "checks" else "")
-        raise self.pages.back_to(back, f"guide_{action}")
+        raise self.pages.back_to(await self._after(desk, name, action, field(form, "back")), f"guide_{action}")
+
+    @staticmethod
+    async def _after(desk: GuideDesk, name: str, action: str, back: str) -> str:
+        """Where an action leaves the editor: the guide's page as residents read it, or — for a
+        life event or a guide not published, which have none — its history or the upkeep list."""
+        if back == "checks" and action in ("confirm", "reviewed"):
+            return _where(name) + "/checks"
+        if action == "rollback":
+            return _where(name) + "/history"
+        record = await desk.store.guides.get(name)
+        if record is None:
+            return "/console/upkeep"            # a draft never published, discarded
+        if record.kind == "guide" and record.version is not None:
+            return _where(name)
+        return _where(name) + ("/checks" if action in ("confirm", "reviewed") else "/history")
 
     async def history(self, request: web.Request) -> web.Response:
         if refused := self._reader(request):

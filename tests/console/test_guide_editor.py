@@ -295,3 +295,19 @@ async def test_an_item_imported_from_the_provincial_list_is_a_draft_to_check_and
     assert resp.status == 200
     record = await bot.store.guides.get(imported["name"])
     assert record.version == 2 and record.draft is None and record.content == imported
+
+
+async def test_a_life_event_edited_and_published_leads_to_its_history_and_residents_are_told_its_new_summary(
+        kb_bot, aiohttp_client):
+    bot = kb_bot
+    name = "开办小餐饮店一件事"
+    editor = await staff_client(bot, aiohttp_client, "bianji", None, "editor")
+    path = f"/console/guides/{quote(name)}/edit"
+    token, values = await _open(editor, path)
+    summary = "开小吃店、早餐店要办的几件事一次讲清：健康证、营业执照、小餐饮登记，本县一个窗口受理。"
+    resp = await editor.post(path, data=_with(values, _csrf=token, summary=summary))
+    assert resp.status == 200 and "简介" in await resp.text()
+    resp = await editor.post(f"/console/guides/{quote(name)}/publish", data={"_csrf": token})
+    assert resp.status == 200 and str(resp.url).endswith("/history?done=guide_publish")
+    assert "居民现在看到的" in re.search(r'<tr id="version-2">(.*?)</tr>', await resp.text(), re.S).group(1)
+    assert "本县一个窗口受理" in await bot.say("r-shop", "开小餐饮店要办哪些手续")
