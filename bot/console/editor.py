@@ -37,7 +37,8 @@ class EditorPages:
         status = {"forbidden": 403, "not_found": 404, "no_version": 404, "no_draft": 409, "conflict": 409}.get(
             refused.code, 400)
         code = {"forbidden": "guides_read_only", "not_found": "not_found"}.get(refused.code, f"guide_{refused.code}")
-        back = _where(name) if name and refused.code != "not_found" else "/console/guides"
+        page = {"no_draft": "/diff", "no_version": "/history", "invalid": "/history", "no_point": "/checks"}
+        back = _where(name) + page[refused.code] if name and refused.code in page else "/console/guides"
         return self.pages.refuse(request, status, code, back=back)
 
     def _reader(self, request: web.Request) -> web.Response | None:
