@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
@@ -375,6 +376,7 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
 
     config = Config.load(args.config)
     path = Path(args.path)
+    over = None
     if path.is_dir():
         try:
             documents = read_folder(path)
@@ -382,9 +384,11 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
             print("\n".join(e.problems) + f"\nnot imported: {len(e.problems)} problem(s) in {path}", file=sys.stderr)
             return 1
     elif path.suffix in (".xlsx", ".json") and path.is_file():
-        documents = _item_list(path)
-        if documents is None:
+        items = _item_list(path)
+        if items is None:
             return 1
+        documents = [("guide", document) for document in items.documents]
+        over = partial(_over_published, items.given)
     else:
         print(f"{path}: expected a knowledge folder, or an item list as .xlsx or .json", file=sys.stderr)
         return 2
@@ -393,7 +397,7 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
         store = await open_store(config.store.url, config.base_dir)
         try:
             return await import_documents(store, config.knowledge_dir, documents, publish=args.publish,
-                                          by="command line", now=Clock().now())
+                                          by="command line", now=Clock().now(), over=over)
         finally:
             await store.close()
 
@@ -411,8 +415,15 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _item_list(path: Path) -> list[tuple[str, dict]] | None:
-    """The guides of a provincial item list, or None (its problems said)."""
+def _over_published(given: dict, document: dict, published: dict) -> dict:
+    """An item of the list for a guide the county publishes: the list's facts, the county's words."""
+    from bot.knowledge.itemlist import over_published
+
+    return over_published(document, given[document["name"]], published)
+
+
+def _item_list(path: Path):
+    """A provincial item list (bot.knowledge.itemlist.ItemList), or None (its problems said)."""
     from bot.knowledge.itemlist import read_item_list
 
     try:
@@ -424,7 +435,7 @@ def _item_list(path: Path) -> list[tuple[str, dict]] | None:
         print(f"columns not imported: {', '.join(items.unknown_columns)}", file=sys.stderr)
     for problem in items.problems:   # items the list cannot make a guide of, data not taken
         print(problem, file=sys.stderr)
-    return [("guide", document) for document in items.documents]
+    return items
 
 
 def cmd_kb_export(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ Each problem names its field (`materials[2].form`).
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -109,8 +110,7 @@ def check_document(kind: str, document: Any, knowledge: Knowledge) -> list[Probl
     if kind == "guide":
         found: Any = check_guide(data, report)
     else:
-        claimed = {term: whose for term, whose in _claimed(knowledge).items() if whose != name}
-        found = check_bundle(data, knowledge.guides, report, claimed)
+        found = check_bundle(data, knowledge.guides, report, _claimed(knowledge, bundle=name))
     examples = _extras(document, report)
     if found is not None and not report.problems:
         if isinstance(found, Guide):
@@ -127,9 +127,9 @@ def _file_name(name: str) -> bool:
 def _extras(document: dict[str, Any], report: DocumentReport) -> list[tuple[int, str]]:
     """`examples` and `notes`; the examples that are sound, with their places."""
     notes = document.get("notes", "")
-    if not isinstance(notes, str) or any(not c.isprintable() and c not in "\n\t" for c in notes):
+    if not isinstance(notes, str) or any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in notes):
         report.add(("notes",), "wrong_type", {"key": "notes", "expected": "a string"},
-                   "`notes` must be a string of printable lines")
+                   "`notes` must be lines of text (no control characters)")
     examples = document.get("examples", [])
     if not isinstance(examples, list):
         report.add(("examples",), "wrong_type", {"key": "examples", "expected": _STRS}, f"`examples` must be {_STRS}")
@@ -137,17 +137,20 @@ def _extras(document: dict[str, Any], report: DocumentReport) -> list[tuple[int,
     return [(i, q) for i, q in enumerate(examples) if check_example(q, ("examples", i), report)]
 
 
-def _claimed(knowledge: Knowledge) -> dict[str, str]:
-    """Every name and alias of the guides and life events: term → whose."""
+def _claimed(knowledge: Knowledge, guide: Any = None, bundle: Any = None) -> dict[str, str]:
+    """Every name and alias of the guides and life events but the `guide` or `bundle` of that
+    name (the one being edited): term → whose."""
     claimed: dict[str, str] = {}
-    for target in (*knowledge.guides.values(), *knowledge.bundles.values()):
+    targets = [*(g for g in knowledge.guides.values() if g.name != guide),
+               *(b for b in knowledge.bundles.values() if b.name != bundle)]
+    for target in targets:
         for term in (target.name, *target.aliases):
             claimed.setdefault(term, target.name)
     return claimed
 
 
 def _against_the_rest(guide: Guide, knowledge: Knowledge, report: DocumentReport) -> None:
-    claimed = {term: whose for term, whose in _claimed(knowledge).items() if whose != guide.name}
+    claimed = _claimed(knowledge, guide=guide.name)
     claimed.update({r: f"referral {r}" for r in knowledge.referrals})
     if guide.name in claimed:
         report.add(("name",), "already_names", {"term": guide.name, "other": claimed[guide.name]},

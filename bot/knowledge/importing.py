@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from bot.errors import KnowledgeError
 from bot.knowledge.documents import check_document, read_folder, write_folder
@@ -62,9 +62,12 @@ def _check(directory: Path, current: dict[str, tuple[str, dict]],
 
 
 async def import_documents(store: "Store", directory: Path, documents: list[tuple[str, dict[str, Any]]], *,
-                           publish: bool, by: str, now: datetime) -> Imported:
+                           publish: bool, by: str, now: datetime,
+                           over: Callable[[dict, dict], dict] | None = None) -> Imported:
     """Each document a draft of its name (with `publish`, its next version) unless it equals
-    what is there; nothing when any is refused. `directory`: the server's knowledge folder."""
+    what is there; nothing when any is refused. `directory`: the server's knowledge folder;
+    `over(document, published)`: the document to import for one whose name is published (an
+    item list keeps the county's own words)."""
     result = Imported()
     names = [d.get("name") for _, d in documents]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -73,6 +76,8 @@ async def import_documents(store: "Store", directory: Path, documents: list[tupl
         return result
     await seed(store, await asyncio.to_thread(read_folder, directory), now)
     current = {d["name"]: (k, d) for k, d in await store.guides.published()}
+    if over is not None:
+        documents = [(k, over(d, current[d["name"]][1]) if d["name"] in current else d) for k, d in documents]
     await asyncio.to_thread(_check, directory, current, documents, result)
     if result.refused or result.problems:
         return result

@@ -44,6 +44,7 @@ class ItemList:
     documents: list[dict]          # guide documents, in the list's order
     unknown_columns: list[str]     # columns not taken; a materials column as 申请材料.<name>
     problems: list[str]            # items left out and data not taken, each with its row
+    given: dict[str, tuple[str, ...]] = field(default_factory=dict)   # name → the guide keys the list itself gave
 
 
 @dataclass
@@ -72,6 +73,7 @@ def read_item_list(path: Path) -> ItemList:
     if not rows:
         raise KnowledgeError([f"{path}: no items: no row has a 事项名称"] + problems)
     documents: list[dict] = []
+    given: dict[str, tuple[str, ...]] = {}
     seen: set[str] = set()
     for row in rows:
         name = row.values.get("事项名称", "")
@@ -79,10 +81,60 @@ def read_item_list(path: Path) -> ItemList:
             if name in seen:
                 raise _Skip("named twice in the list")
             documents.append(_document(row, problems))
+            given[name] = _given(row)
             seen.add(name)
         except _Skip as e:
             problems.append(f"{row.where}: {name}: {e}; item not imported")
-    return ItemList(documents=documents, unknown_columns=unknown, problems=problems)
+    return ItemList(documents=documents, unknown_columns=unknown, problems=problems, given=given)
+
+
+# The guide keys each column decides, when the list fills it in.
+_DECIDES = {"事项类型": ("item_type",), "实施主体": ("deciding_unit",), "行使层级": ("accept_levels", "decide_level"),
+            "办件类型": ("case_type",), "法定办结时限": ("legal_days", "legal_days_unit"),
+            "承诺办结时限": ("promised_days", "promised_days_unit"), "申请条件": ("conditions",),
+            "办理流程": ("process",), "收费依据": ("fee_basis",), "是否支持预约办理": ("bookable",),
+            "是否支持物流快递": ("delivery",), "到办事现场次数": ("visits",)}
+
+
+def _given(row: _Row) -> tuple[str, ...]:
+    """The keys of the item's guide that the list itself gave (not a default the importer chose)."""
+    v = row.values
+    keys = [k for column, ks in _DECIDES.items() if v.get(column, "").strip() for k in ks]
+    if _yes_no(v.get("是否收费", "")) is not None:
+        keys.append("fee")
+    if row.materials:
+        keys += ["materials", "situations"]
+    return tuple(keys)
+
+
+def over_published(imported: dict, given: tuple[str, ...], published: dict) -> dict:
+    """An item of the list for a guide the county already publishes: what the list gives (its
+    time limits, materials, conditions …) replaces ours, and everything it cannot say (aliases,
+    summary, FAQ, examples, 代办 and 上门, the county's own notes) stays as the county wrote it. A
+    charge the list only says exists (收费，以窗口公示为准) does not replace a fee ours states; a
+    situation the list names as ours does keeps our words for it."""
+    merged = dict(published)
+    for key in given:
+        if key == "situations" and "situations" not in imported:
+            merged.pop("situations", None)
+            continue
+        if key == "fee" and imported["fee"] != "不收费" and published.get("fee", "不收费") != "不收费":
+            continue
+        if key in imported:
+            merged[key] = imported[key]
+    ours = {s["name"]: s for s in published.get("situations", [])}
+    if "situations" in merged and merged is not published:
+        merged["situations"] = [{**{k: v for k, v in ours.get(s["name"], {}).items()
+                                    if k in ("aliases", "keywords", "note")}, **s,
+                                 **({"aliases": ours[s["name"]]["aliases"]} if s["name"] in ours else {})}
+                                for s in merged["situations"]]
+    basis = imported["basis"][0]
+    merged["basis"] = list(published.get("basis", [])) + ([basis] if basis not in published.get("basis", []) else [])
+    changed = [k for k in GUIDE_KEYS if merged.get(k) != published.get(k) and k not in ("basis", "local_check")]
+    if changed:
+        merged["local_check"] = list(published.get("local_check", [])) + [
+            f"{IMPORTED}已按省清单更新了{'、'.join(changed)}，其余沿用本县原有内容，请核对后发布。"]
+    return {k: merged[k] for k in (*GUIDE_KEYS, "examples") if k in merged}
 
 
 # ---- reading the file -------------------------------------------------------------------------

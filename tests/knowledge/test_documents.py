@@ -109,6 +109,8 @@ CASES = [   # (document, edit, the field named, what it says)
     ("婚姻登记", _append("examples", "老年证办好要几天"), "examples[{last}]",
      "the same question is an example of guide 老年人优待证办理"),
     ("婚姻登记", _append("examples", "结婚\n离婚"), "examples[{last}]", "an example is one line"),
+    ("婚姻登记", lambda d: d.update(name="身后一件事", aliases=["新名字"], examples=[]), "name",
+     "'身后一件事' already names 身后一件事"),
     ("身后一件事", _set(("steps", 1, "guide"), "户口注消"), "steps[1].guide", "no guide named '户口注消'"),
     ("身后一件事", _append("aliases", "结婚证"), "aliases", "'结婚证' already names 婚姻登记"),
     ("身后一件事", lambda d: d.update(name="身后", aliases=[], examples=[]), "name",

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 
 from bot.config import PROJECT_ROOT
 from bot.errors import KnowledgeError
-from bot.knowledge.itemlist import read_item_list
+from bot.knowledge.itemlist import over_published, read_item_list
 from bot.knowledge.loader import load_guide, load_knowledge
 
 IMPORTS = PROJECT_ROOT / "knowledge" / "imports"
@@ -179,6 +179,42 @@ def test_every_imported_guide_passes_the_knowledge_base_checks(tmp_path):
     card = knowledge.guides["社会保障卡挂失与补换"]
     assert [s.name for s in card.situations] == ["换卡", "补卡", "挂失"]
     assert knowledge.guides["居住证申领"].legal_days_unit == "calendar"
+
+
+def test_an_item_the_county_already_publishes_takes_the_lists_facts_and_keeps_the_countys_words(tmp_path):
+    import tomllib
+
+    items = read_item_list(EXAMPLE_JSON)
+    kb = tmp_path / "knowledge"
+    shutil.copytree(PROJECT_ROOT / "knowledge", kb)
+    merged_names = []
+    for document in items.documents:
+        path = kb / "guides" / f"{document['name']}.toml"
+        if not path.exists():
+            continue
+        ours = tomllib.loads(path.read_text(encoding="utf-8"))
+        said = (kb / "examples" / "guides" / f"{document['name']}.txt").read_text(encoding="utf-8").splitlines()
+        ours["examples"] = [q for q in said if q.strip() and not q.startswith("#")]
+        merged = over_published(document, items.given[document["name"]], ours)
+        # what residents call it, the summary, FAQ and 代办 stay as the county wrote them
+        for kept in ("aliases", "summary", "faq", "proxy", "home_visit", "online", "accepting_unit", "department",
+                     "examples"):
+            assert merged.get(kept) == ours.get(kept), kept
+        # the list's materials and time limits are what the draft now says
+        assert merged["materials"] == document["materials"]
+        if "legal_days" in items.given[document["name"]]:
+            assert (merged["legal_days"], merged.get("legal_days_unit")) == (document["legal_days"],
+                                                                              document["legal_days_unit"])
+        assert set(ours.get("local_check", [])) <= set(merged["local_check"])
+        assert document["basis"][0] in merged["basis"] and set(ours["basis"]) <= set(merged["basis"])
+        write_guide(merged, kb)
+        merged_names.append(document["name"])
+    assert "社会保障卡挂失与补换" in merged_names
+    knowledge = load_knowledge(kb)   # the drafts pass the checks beside every other guide
+    card = knowledge.guides["社会保障卡挂失与补换"]
+    ours_card = tomllib.loads((PROJECT_ROOT / "knowledge" / "guides" / "社会保障卡挂失与补换.toml").read_text("utf-8"))
+    ours_aliases = {s["name"]: s["aliases"] for s in ours_card["situations"]}
+    assert all(s.aliases == tuple(ours_aliases[s.name]) for s in card.situations if s.name in ours_aliases)
 
 
 def test_the_imports_folder_is_not_read_as_guides():

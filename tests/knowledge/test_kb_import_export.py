@@ -111,3 +111,6 @@ def test_the_example_item_list_becomes_drafts_beside_the_published_guides(config
     record = _store(config, lambda store: store.guides.get("老年人优待证办理"))
     assert record.version == 1 and record.draft is not None and record.draft != record.content
     assert any(point.startswith("导入自省事项清单") for point in record.draft["local_check"])
+    # a guide the county publishes keeps its own words: aliases, FAQ, examples
+    for key in ("aliases", "faq", "examples"):
+        assert record.draft[key] == record.content[key]
