@@ -24,9 +24,11 @@ from bot.console import console_routes
 from bot.errors import ConfigError
 from bot.context import Context
 from bot.frontdesk import ABANDONED_AFTER, FrontDesk
+from bot.guides_api import GUIDE_DESK, GuidesAPI
 from bot.handoffs import HandoffDesk
 from bot.jobs import HandoffTimeouts, every
 from bot.hours import Schedule
+from bot.knowledge.editing import GuideDesk
 from bot.knowledge.library import Library
 from bot.metrics import Metrics
 from bot.pusher import NoticeTemplate, Pusher
@@ -95,6 +97,7 @@ async def _desk_ctx(app: web.Application) -> AsyncIterator[None]:
                   appointments=appointments)
     app[HANDOFF_DESK] = HandoffDesk(store=app[STORE], texts=texts, clock=app[CLOCK], library=app[LIBRARY], cases=cases,
                                     appointments=appointments, config=config)
+    app[GUIDE_DESK] = GuideDesk(store=app[STORE], library=app[LIBRARY], clock=app[CLOCK])
     desk = FrontDesk(ctx, build_root(), app[METRICS])
     app[DESK] = desk
     app[GATEWAY].desk = desk
@@ -204,6 +207,7 @@ def create_app(config: Config, *, clock: Clock | None = None, library: Library |
     staff_api = StaffAPI(Texts())
     app.middlewares.append(staff_api.auth)
     app.add_routes(staff_api.routes())
+    app.add_routes(GuidesAPI(Texts()).routes())
     console, gate = console_routes(config, Texts())
     app.middlewares.append(gate)
     app.add_routes(console)

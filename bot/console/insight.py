@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot.console import charts, teach
+from bot.console import charts, editor, teach
 from bot.console.cases import SATISFIED_LINE
 from bot.console.pages import ACCESS, Pages
 from bot.knowledge import gaps
@@ -63,7 +63,7 @@ class InsightPages:
         for guide in self.pages.desk(request).library.knowledge.guides.values():
             if not q or q in guide.name or any(q in alias for alias in guide.aliases):
                 departments.setdefault(guide.department, []).append(guide)
-        return self.pages.render(request, "guides", q=q,
+        return self.pages.render(request, "guides", q=q, upkeep=await editor.upkeep_summary(request),
                                  departments=sorted(departments.items(), key=lambda d: len(d[1]), reverse=True))
 
     async def guide(self, request: web.Request) -> web.Response:
@@ -75,6 +75,7 @@ class InsightPages:
         answer = pages.texts.chat("situation_choice", g=guide, again=False) if guide.situations \
             else full_answer(pages.texts, pages.config.service, guide)   # what a resident asking receives
         return pages.render(request, "guide", g=guide, answer=answer,
+                            upkeep=await editor.upkeep_of(request, guide.name),
                             accepting=[c for c in centers if guide.name in c.accepts],
                             deciding=[c for c in centers if guide.name in c.decides])
 
