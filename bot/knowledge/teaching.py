@@ -108,7 +108,7 @@ def export(examples: list[TaughtExample], directory: Path) -> dict[str, int]:
             f"# {example.target_name} — example resident messages (相似问)"]
         if example.question in (line.strip() for line in lines):
             continue
-        if f"# taught by staff" not in lines:
+        if "# taught by staff" not in lines:
             lines.append("# taught by staff")
         lines.append(example.question)
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.store import Dialog, open_store, Store
 from tests.store.contract import (BAISHUI, FAR, NOW, QINGSHAN, check_unfinished_answers, dead_notice, later,
-                                  make_booking, make_case, notices)
+                                  make_booking, make_case)
 
 
 # residents and dialogs
