@@ -42,6 +42,8 @@ def _run(app: web.Application, host: str, port: int, banner: list[str], pid_file
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_port=shared_port or None)
         await site.start()
+        if ready := os.environ.get(READY_DIR):   # a worker of the supervisor: tell it this one got going
+            Path(ready, str(os.getpid())).touch()
         if pid_file is not None:
             pid_file.parent.mkdir(parents=True, exist_ok=True)
             pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
@@ -94,8 +96,9 @@ def _check_worker_needs(config: Config) -> None:
     load_knowledge(config.knowledge_dir)
 
 
-FAST_EXIT = 15      # seconds: a worker that dies this soon after starting did not get going …
+FAST_EXIT = 15      # seconds: a worker that dies before it listens, or this soon after starting, did not get going …
 GIVE_UP_AFTER = 3   # … and after this many such deaths in a row the supervisor stops, non-zero
+READY_DIR = "FRONTDESK_READY_DIR"   # where a worker of the supervisor leaves its pid once it listens
 
 
 def _ignore_reload_while_starting() -> None:
@@ -108,13 +111,15 @@ def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
     """Run `--workers N` processes on one port (SO_REUSEPORT: the kernel spreads connections),
     start again any that dies, pass SIGHUP (reload) on, and stop them all on SIGTERM or SIGINT.
     Workers that keep dying as soon as they start are not started for ever: after GIVE_UP_AFTER
-    fast deaths in a row the supervisor stops the others and exits 1, so systemd sees it."""
+    fast deaths in a row (before listening, however long loading the knowledge base took, or
+    within FAST_EXIT seconds) the supervisor stops the others and exits 1, so systemd sees it."""
     from bot.metrics import MULTIPROCESS_DIR
 
     command = [sys.executable, "-m", "bot.cli", "serve", "--config", args.config, "--worker"]
     # the workers' counters, summed by whichever worker is scraped; a fresh folder for each run
     counters = tempfile.mkdtemp(prefix="frontdesk-metrics-")
-    env = {**os.environ, MULTIPROCESS_DIR: counters}
+    ready = Path(tempfile.mkdtemp(prefix="frontdesk-ready-"))
+    env = {**os.environ, MULTIPROCESS_DIR: counters, READY_DIR: str(ready)}
 
     def start() -> subprocess.Popen:
         return subprocess.Popen(command, env=env, preexec_fn=_ignore_reload_while_starting)
@@ -150,7 +155,8 @@ def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
                 if worker.poll() is None or stopping:
                     continue
                 lived = time.monotonic() - started[n]
-                fast_deaths = fast_deaths + 1 if lived < FAST_EXIT else 0
+                listened = (ready / str(worker.pid)).exists()
+                fast_deaths = fast_deaths + 1 if lived < FAST_EXIT or not listened else 0
                 if fast_deaths >= GIVE_UP_AFTER:
                     supervisor_log.error("workers keep exiting as soon as they start (the last with %s after "
                                          "%.1f s); stopping — see the lines above for why", worker.returncode, lived)
@@ -170,6 +176,7 @@ def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
                 worker.kill()
         pid_file.unlink(missing_ok=True)
         shutil.rmtree(counters, ignore_errors=True)
+        shutil.rmtree(ready, ignore_errors=True)
     return status
 
 
