@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import KnowledgeError
+from bot.knowledge.guides import longer_than_the_law
 from bot.knowledge.loader import GUIDE_KEYS
 from bot.knowledge.model import CASE_TYPES, ITEM_TYPES, LEVELS
 
@@ -292,7 +293,8 @@ def _document(row: _Row, problems: list[str]) -> dict:
         raise _Skip("no 实施主体: who decides it is not known")
     legal, legal_unit = _limit(v, "法定办结时限", checks) or (0, "working")
     promised, promised_unit = _limit(v, "承诺办结时限", checks) or (legal, legal_unit)
-    if _beyond(promised, promised_unit, legal, legal_unit):
+    if longer_than_the_law({"promised_days": promised, "promised_days_unit": promised_unit,
+                            "legal_days": legal, "legal_days_unit": legal_unit}):
         raise _Skip(f"承诺办结时限 {v['承诺办结时限']!r} is longer than 法定办结时限 {v['法定办结时限']!r}")
     accept, decide = _levels(v.get("行使层级", ""), checks)
     department = _department(unit, checks)
@@ -365,17 +367,6 @@ def _limit(v: dict[str, str], column: str, checks: list[str]) -> tuple[int, str]
         checks.append(f"省清单的{column}只写了“{text}”，未写单位，已按{text}个工作日导入，请核对。")
         return int(text), "working"
     raise _Skip(f"{column} {v[column]!r} is not a time limit such as 20个工作日, 15日 or 即办")
-
-
-def _beyond(promised: int, p_unit: str, legal: int, l_unit: str) -> bool:
-    """A promise longer than the law's limit, 工作日 against 日 at five in seven (as check-kb)."""
-    if legal == 0:
-        return False
-    if (p_unit, l_unit) == ("working", "calendar"):
-        return promised * 7 > legal * 5
-    if (p_unit, l_unit) == ("calendar", "working"):
-        return promised * 5 > legal * 7
-    return promised > legal
 
 
 def _levels(text: str, checks: list[str]) -> tuple[list[str], str]:

@@ -16,6 +16,7 @@ from bot.config import PROJECT_ROOT
 from bot.errors import KnowledgeError
 from bot.knowledge.itemlist import over_published, read_item_list
 from bot.knowledge.loader import load_guide, load_knowledge
+from bot.knowledge.tomlfile import dumps
 
 IMPORTS = PROJECT_ROOT / "knowledge" / "imports"
 EXAMPLE_JSON = IMPORTS / "省事项清单示例.json"
@@ -24,33 +25,13 @@ EXAMPLE_XLSX = IMPORTS / "省事项清单示例.xlsx"
 
 # ---- a guide document as a TOML file, the way an editor would save it --------------------------
 
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return "[" + ", ".join(_value(v) for v in value) + "]"
-
-
-def _tables(table: dict, prefix: str) -> list[str]:
-    lines = [f"{k} = {_value(v)}" for k, v in table.items()
-             if not (isinstance(v, list) and v and isinstance(v[0], dict))]
-    for key, items in table.items():
-        if isinstance(items, list) and items and isinstance(items[0], dict):
-            for item in items:
-                lines += ["", f"[[{prefix}{key}]]"] + _tables(item, f"{prefix}{key}.")
-    return lines
-
-
 def write_guide(document: dict, folder: Path) -> Path:
     """guides/<name>.toml and examples/guides/<name>.txt of one document."""
     name = document["name"]
     guide = {k: v for k, v in document.items() if k != "examples"}
     path = folder / "guides" / f"{name}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(_tables(guide, "")) + "\n", encoding="utf-8")
+    path.write_text(dumps(guide), encoding="utf-8")
     examples = folder / "examples" / "guides" / f"{name}.txt"
     examples.parent.mkdir(parents=True, exist_ok=True)
     examples.write_text("\n".join(document["examples"]) + "\n", encoding="utf-8")
