@@ -496,10 +496,12 @@ class Matcher:
         also = None
         if intent == "guide" and decision in ("answer", "clarify") and len(asked_about := self._two_asked(question)) >= 2:
             # "社保卡丢了咋补，老年证在哪办": the first is answered, the second offered in one line
-            first, also = asked_about[:2]
-            decision, sure = "answer", True
-            candidates = [first, *(c for c in candidates if c.name != first.name)][:3]
-            also = also.name
+            # the first is read from its own clause; the rest of the whole message's reading follow
+            # it only where less likely, and the second rides in `also`
+            first, second = asked_about[:2]
+            decision, sure, also = "answer", True, second.name
+            rest = (c for c in candidates if c.name not in (first.name, second.name) and c.score <= first.score)
+            candidates = [first, *rest][:3]
         return Match(question=question, normalised=q, intent=intent, decision=decision,
                      candidates=tuple(candidates), aspect=detect_aspect(q, self.knowledge), sure=sure, also=also)
 

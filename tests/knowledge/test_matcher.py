@@ -74,3 +74,15 @@ def test_match_reports_only_the_intents_of_the_contract(matcher):
                 "unknown"}
     for question in ("我要撤回申请", "补材料 D20261124-0001 户口本复印件", "你好", "转人工", "明天下雨吗"):
         assert matcher.match(question).as_json()["intent"] in contract, question
+
+
+@pytest.mark.parametrize("question, first, second", [
+    ("老年证怎么办？高龄补贴能领吗？", "老年人优待证办理", "高龄津贴申领"),
+    ("老年证怎么1.高龄吗", "老年人优待证办理", "高龄津贴申领"),
+])
+def test_a_message_asking_two_things_answers_the_first_and_keeps_the_order_of_likelihood(matcher, question, first, second):
+    found = matcher.match(question)
+    assert (found.decision, found.best.name, found.also) == ("answer", first, second)
+    scores = [c.score for c in found.candidates]
+    assert scores == sorted(scores, reverse=True), found.candidates
+    assert second not in [c.name for c in found.candidates]
