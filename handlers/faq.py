@@ -77,7 +77,7 @@ async def answer_guide(turn: Turn, guide: Guide, runner_up: str | None = None, a
     A guide with situations is told for the one the message names, or asks which."""
     situation = ""
     if guide.situations:
-        named = named_situation(guide, turn.text, turn.ctx.library.knowledge.synonyms)
+        named = named_situation(guide, turn.text, turn.ctx.library.knowledge)
         if named is None:
             await turn.enter(SITUATION, guide=guide.name)
             return turn.say("situation_choice", g=guide, again=False)
@@ -99,7 +99,7 @@ async def which_situation(turn: Turn):
         return None
     picked = pick(turn.text, len(guide.situations))
     named = guide.situations[picked - 1] if picked else named_situation(
-        guide, turn.text, turn.ctx.library.knowledge.synonyms)
+        guide, turn.text, turn.ctx.library.knowledge)
     if named is None:
         q = normalise(turn.text, turn.ctx.library.knowledge.synonyms)
         aspect = _own_aspect(q) or detect_aspect(q, turn.ctx.library.knowledge)
@@ -125,7 +125,7 @@ async def follow_up(turn: Turn):
     if guide.situations:   # "结婚证要带吗" asked about 离婚 names a thing to bring, not the situation 结婚
         q = normalise(text, turn.ctx.library.knowledge.synonyms)
         thing = _thing(q)
-        named = named_situation(guide, q.replace(thing, "") if thing else q, turn.ctx.library.knowledge.synonyms)
+        named = named_situation(guide, q.replace(thing, "") if thing else q, turn.ctx.library.knowledge)
         situation = named.name if named else turn.dialog.data.get("situation", "")
         if not situation:
             return None

@@ -62,7 +62,7 @@ def _guide_at_hand(turn: Turn) -> Guide | None:
 
 def _in_situation(turn: Turn, guide: Guide | None) -> Guide | None:
     """The guide in the situation the resident's words name ("代办残疾证补办"), if any."""
-    named = named_situation(guide, turn.text, turn.ctx.library.knowledge.synonyms) if guide else None
+    named = named_situation(guide, turn.text, turn.ctx.library.knowledge) if guide else None
     return guide.in_situation(named.name) if named is not None else guide
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import time
 from typing import Any
 
@@ -295,6 +296,14 @@ class Knowledge:
     def bundle(self, name: str):
         """The life event of that name (bot.knowledge.bundles.Bundle), or None."""
         return self.bundles.get(name)
+
+    @cached_property
+    def situation_words(self) -> dict[int, tuple[Situation, tuple[str, ...]]]:
+        """id of each situation of the guides → (the situation, the words naming it normalised
+        with this knowledge's synonyms): read once, not for every question that may name one."""
+        from bot.knowledge.situations import situation_words   # it reads questions as the matcher does
+        return {id(situation): (situation, situation_words(situation, self.synonyms))
+                for guide in self.guides.values() for situation in guide.situations}
 
     @property
     def targets(self) -> dict:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from bot.knowledge.matcher import normalise, pinyin
-from bot.knowledge.model import Guide, Situation
+from bot.knowledge.model import Guide, Knowledge, Situation
 
 
 def _covered(q: str, words: tuple[str, ...]) -> tuple[int, int]:
@@ -32,17 +32,20 @@ def situation_words(situation: Situation, synonyms: dict[str, str] | None = None
     return tuple(w for w in (normalise(word, synonyms) for word in situation.words) if w)
 
 
-def named_situation(guide: Guide, text: str, synonyms: dict[str, str] | None = None) -> Situation | None:
-    """The situation of `guide` the resident's words name, or None."""
+def named_situation(guide: Guide, text: str, knowledge: Knowledge | None = None) -> Situation | None:
+    """The situation of `guide` the resident's words name, or None; read with the synonyms of
+    `knowledge` when given."""
     if not guide.situations:
         return None
+    synonyms = knowledge.synonyms if knowledge is not None else None
     q = normalise(text, synonyms)
     typed_in_pinyin = bool(re.search(r"[a-z]{2}", q))
     if typed_in_pinyin:
         q = pinyin(q)
     ranked = []
     for situation in guide.situations:
-        words = situation_words(situation, synonyms)
+        known = knowledge.situation_words.get(id(situation)) if knowledge is not None else None
+        words = known[1] if known is not None and known[0] is situation else situation_words(situation, synonyms)
         covered, first = _covered(q, tuple(map(pinyin, words)) if typed_in_pinyin else words)
         if covered:
             ranked.append(((covered, -first), situation))
