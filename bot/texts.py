@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
@@ -12,6 +13,7 @@ from bot.config import PROJECT_ROOT
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
 # WeChat shows at most 2048 bytes of a text message.
 WECHAT_TEXT_LIMIT = 2048
+KEPT = 512   # rendered texts kept by `Texts.once`: every guide and situation of a county, twice over
 
 
 class Texts:
@@ -25,12 +27,28 @@ class Texts:
             keep_trailing_newline=False,
             auto_reload=False,   # the templates ship with the code: no stat() of the file at every reply
         )
+        self._kept: OrderedDict[tuple[int, ...], tuple[tuple, str]] = OrderedDict()
         self.env.filters["cn_num"] = lambda n: "①②③④⑤⑥⑦⑧⑨⑩"[n - 1] if 1 <= n <= 10 else f"{n}."
 
     def chat(self, template: str, /, **context) -> str:
         """A chat reply from templates/chat/<template>.txt, trimmed of blank edges."""
         text = self.env.get_template(f"chat/{template}.txt").render(**context)
         return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+    def once(self, of: tuple, render: Callable[[], str]) -> str:
+        """`render()` for these objects, kept while they are the same objects: a published guide
+        is read by the same words however many residents ask about it. The objects must not
+        change (a guide, a config section); the last `KEPT` kinds of text are kept."""
+        key = tuple(map(id, of))
+        kept = self._kept.get(key)
+        if kept is not None and all(a is b for a, b in zip(kept[0], of)):
+            self._kept.move_to_end(key)
+            return kept[1]
+        text = render()
+        self._kept[key] = (of, text)   # the objects held, so their ids are not reused while kept
+        if len(self._kept) > KEPT:
+            self._kept.popitem(last=False)
+        return text
 
     def page(self, template: str, /, **context) -> str:
         return self.env.get_template(template).render(**context)

@@ -59,11 +59,13 @@ def full_answer(texts: Texts, service: Section, guide: Guide) -> str:
     """The whole guide with every material (一次性告知): with the materials' notes when that
     fits one WeChat message, else without them; a guide longer than one message is sent in
     two (`answer_guide`), never cut short. The console shows it too, so staff read a guide as
-    residents do."""
-    text = texts.chat("guide_answer", g=guide, service=service, notes=True, limit=len(guide.materials))
-    if fits(text):
-        return text
-    return texts.chat("guide_answer", g=guide, service=service, notes=False, limit=len(guide.materials))
+    residents do. A guide is read the same way until it is published anew: rendered once."""
+    def render() -> str:
+        text = texts.chat("guide_answer", g=guide, service=service, notes=True, limit=len(guide.materials))
+        if fits(text):
+            return text
+        return texts.chat("guide_answer", g=guide, service=service, notes=False, limit=len(guide.materials))
+    return texts.once(("guide_answer", guide, service), render)
 
 
 def _materials(turn: Turn, guide: Guide) -> TextReply:

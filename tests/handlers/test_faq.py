@@ -149,6 +149,20 @@ async def test_long_material_list_is_split_and_the_rest_pushed(start_bot, tmp_pa
     assert "第39项证明材料" in "\n".join(bot.fake.texts_to("r1"))
 
 
+def test_a_guide_published_anew_is_read_anew_while_the_one_before_keeps_its_words():
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    guide = load_knowledge(PROJECT_ROOT / "knowledge").guides["老年人优待证办理"]
+    texts, service = Texts(), SimpleNamespace(hotline="12345", name="测试")
+    before = full_answer(texts, service, guide)
+    published = replace(guide, fee="工本费5元")
+    assert "工本费5元" in full_answer(texts, service, published)
+    assert "工本费5元" not in full_answer(texts, service, guide) == before
+    other_desk = SimpleNamespace(hotline="67890", name="测试")
+    assert "67890" in full_answer(texts, other_desk, guide)
+
+
 def test_every_follow_up_answer_fits_or_is_split():
     from types import SimpleNamespace
 
