@@ -49,6 +49,11 @@ NEUTRAL = ("不好意思", "好意思", "不客气")
 _T2S = opencc.OpenCC("t2s")
 _BY_LENGTH = sorted([(p, level) for level, ps in PHRASES.items() for p in ps] + [(p, 0) for p in NEUTRAL],
                     key=lambda x: -len(x[0]))
+# the phrases as one pattern tried in that order: at each place the longest one found there
+_PHRASE = re.compile("|".join(re.escape(phrase) for phrase, _ in _BY_LENGTH))
+_LEVEL_OF: dict[str, int] = {}
+for _phrase, _level in _BY_LENGTH:
+    _LEVEL_OF.setdefault(_phrase, _level)
 _DIGITS = re.compile(r"^(?:给|打|评)?\s*([1-5一二三四五两])\s*(?:分|星|颗星|个星)?(?![0-9])[\s,，。.、:：!！]*(.*)$", re.S)
 
 
@@ -107,17 +112,14 @@ def _words(said: str) -> str:
 def _levels(folded: str) -> tuple[list[int], str]:
     """The level of each phrase found, left to right, longest first (praise after a negation is
     2), and what is left of the text around them."""
-    found, rest, i = [], "", 0
-    while i < len(folded):
-        for phrase, level in _BY_LENGTH:
-            if folded.startswith(phrase, i):
-                if level >= 3 and any(folded[:i].endswith(n) for n in NEGATIONS):
-                    level = 2
-                if level:
-                    found.append(level)
-                i += len(phrase)
-                break
-        else:
-            rest += folded[i]
-            i += 1
-    return found, rest
+    found, rest, i = [], [], 0
+    for phrase in _PHRASE.finditer(folded):
+        level = _LEVEL_OF[phrase.group()]
+        if level >= 3 and any(folded[:phrase.start()].endswith(n) for n in NEGATIONS):
+            level = 2
+        if level:
+            found.append(level)
+        rest.append(folded[i:phrase.start()])
+        i = phrase.end()
+    rest.append(folded[i:])
+    return found, "".join(rest)
