@@ -288,6 +288,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def loop_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process's first thread, the one running its event loop;
+    Linux /proc, NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Row:
     """One server's figures."""
@@ -308,10 +318,11 @@ def measure(side: WeChatSide, url: str, process: subprocess.Popen, log_path: Pat
     asyncio.run(send_all(url, build(side, WARMUP, WARMUP, "warmup"), args.concurrency, 60))
     built_at = time.time()
     requests = build(side, args.messages, args.residents)
-    cpu = cpu_seconds(process.pid), time.process_time()
+    cpu, loop = (cpu_seconds(process.pid), time.process_time()), loop_cpu(process.pid)
     with sampling(process.pid, profile):
         results, elapsed = asyncio.run(send_all(url, requests, args.concurrency, args.budget))
     cpu = cpu_seconds(process.pid) - cpu[0], time.process_time() - cpu[1]
+    loop = loop_cpu(process.pid) - loop
     single: list = []
     if args.single:
         single, _ = asyncio.run(send_all(url, build(side, args.single, args.residents, "single"), 1, args.budget))
@@ -329,7 +340,9 @@ def measure(side: WeChatSide, url: str, process: subprocess.Popen, log_path: Pat
              f"{len(empty)} empty" + (f", {unsent} not sent (out of time)" if unsent else ""),
              "replies: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()),
              f"cpu busy during the run (1.0 = one core): server {cpu[0] / elapsed:.2f}, client {cpu[1] / elapsed:.2f}; "
-             f"server cpu per message {cpu[0] / max(1, len(latencies)) * 1000:.2f} ms"]
+             f"server cpu per message {cpu[0] / max(1, len(latencies)) * 1000:.2f} ms, of which its event loop's "
+             f"thread {loop / max(1, len(latencies)) * 1000:.2f} ms (busy {loop / elapsed:.2f}; the rest is the "
+             "store's threads)"]
     if args.single:
         notes.append(f"{args.single} msgs one at a time: p50 {ms(one_by_one, 50)}, p99 {ms(one_by_one, 99)}")
     notes += [f"! {line}" for line in (failures + empty)[:10]]
