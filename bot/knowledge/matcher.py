@@ -36,6 +36,7 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge.model import Example, Guide, Knowledge, Target
 from bot.knowledge.ranker import RUNNER_UP_AT, Learned, learnable
+from bot.knowledge.segmenter import Segmenter
 
 _T2S = opencc.OpenCC("t2s")
 
@@ -95,12 +96,12 @@ jieba.setLogLevel(logging.WARNING)
 # One segmenter per process: its dictionary takes a second and ~70 MiB to load. Each index adds
 # its guide names, aliases and keywords as user words; words of an earlier edition of the
 # knowledge base stay known after a reload, which only makes segmentation finer.
-_WORDS = jieba.Tokenizer()
+_WORDS = Segmenter()
 
 
 def words(text: str) -> list[str]:
     """Word tokens (jieba, with the guides' own terms as user words), for BM25 beside bigrams."""
-    return ["w:" + w for w in _WORDS.lcut(text, HMM=False) if len(w) >= 2]
+    return ["w:" + w for w in _WORDS.words(text) if len(w) >= 2]
 
 
 def bigrams(text: str) -> list[str]:
@@ -197,14 +198,27 @@ class Index:
         for i, guide in enumerate(self.guides):
             text = [*normal[i] * 3, guide.summary, *(f.q for f in guide.faq), *guide.conditions]
             tfs[i].update(w for part in text for w in words(normalise(part, synonyms)))
-        self.term_start = self._by(lambda n: [self.terms[n].text[:2]], len(self.terms))
-        self.term_any = self._by(lambda n: bigrams(self.terms[n].text) if len(self.terms[n].text) >= 3 else [],
-                                 len(self.terms))
+        term_start = self._by(lambda n: [self.terms[n].text[:2]], len(self.terms))
+        term_any = self._by(lambda n: bigrams(self.terms[n].text) if len(self.terms[n].text) >= 3 else [],
+                            len(self.terms))
         crowded = max(50, len(self.terms) // 50)  # a bigram shared by this many terms finds no near miss
-        self.term_any = {g: ns for g, ns in self.term_any.items() if len(ns) <= crowded}
-        self.sound_start = self._by(lambda n: [self.terms[n].sound[:3]] if len(self.terms[n].sound) >= 5 else [],
-                                    len(self.terms))
-        self.keyword_start = self._by(lambda n: [self.keywords[n][1][:2]], len(self.keywords))
+        term_any = {g: ns for g, ns in term_any.items() if len(ns) <= crowded}
+        sound_start = self._by(lambda n: [self.terms[n].sound[:3]] if len(self.terms[n].sound) >= 5 else [],
+                               len(self.terms))
+        keyword_start = self._by(lambda n: [self.keywords[n][1][:2]], len(self.keywords))
+        # what a question looks up, unpacked beforehand: (term, its text, guide, weight of a hit) by
+        # first bigram; (term, its sound, guide, weight of a slip) by first syllable; (term, text) by
+        # any bigram; (guide, keyword, value) by first bigram
+        terms = self.terms
+        self.term_start = {g: tuple((n, terms[n].text, terms[n].doc, terms[n].weight) for n in ns)
+                           for g, ns in term_start.items()}
+        self.sound_start = {g: tuple((n, terms[n].sound, terms[n].doc, terms[n].weight - 0.08) for n in ns)
+                            for g, ns in sound_start.items()}
+        self.term_any = {g: tuple(ns) for g, ns in term_any.items()}
+        self.keyword_start = {g: tuple(self.keywords[n] for n in ns) for g, ns in keyword_start.items()}
+        # their keys as sets: a question's bigrams are intersected with them in one call
+        self.term_start_keys, self.sound_start_keys = frozenset(self.term_start), frozenset(self.sound_start)
+        self.term_any_keys, self.keyword_start_keys = frozenset(self.term_any), frozenset(self.keyword_start)
         self.postings = self._postings(tfs)
 
     @staticmethod
@@ -247,36 +261,33 @@ class Index:
     def _term_scores(self, q: str, grams: set[str], sound: str) -> dict[int, float]:
         best: dict[int, float] = {}
         hit: set[int] = set()
-
-        def note(n: int, value: float) -> None:
-            hit.add(n)
-            doc = self.terms[n].doc
-            if value > best.get(doc, 0.0):
-                best[doc] = value
-
-        for g in grams:
-            for n in self.term_start.get(g, ()):
-                if n not in hit and self.terms[n].text in q:
-                    note(n, self.terms[n].weight)
-        for start in {sound[i:i + 3] for i in range(len(sound) - 2)}:
-            for n in self.sound_start.get(start, ()):
-                term = self.terms[n]
-                if n not in hit and term.sound in sound:
-                    note(n, term.weight - 0.08)  # same sound, other characters: a slip
+        for g in grams & self.term_start_keys:
+            for n, text, doc, weight in self.term_start[g]:
+                if n not in hit and text in q:
+                    hit.add(n)
+                    if weight > best.get(doc, 0.0):
+                        best[doc] = weight
+        for start in {sound[i:i + 3] for i in range(len(sound) - 2)} & self.sound_start_keys:
+            for n, term_sound, doc, weight in self.sound_start[start]:
+                if n not in hit and term_sound in sound:   # same sound, other characters: a slip
+                    hit.add(n)
+                    if weight > best.get(doc, 0.0):
+                        best[doc] = weight
         if len(q) >= 3:  # near misses among the terms sharing a bigram, in one call into rapidfuzz
-            near = [n for n in dict.fromkeys(n for g in grams for n in self.term_any.get(g, ())) if n not in hit]
-            texts = [self.terms[n].text for n in near]
+            near = [n for n in dict.fromkeys(n for g in grams & self.term_any_keys for n in self.term_any[g])
+                    if n not in hit]
+            terms = self.terms
+            texts = [terms[n].text for n in near]
             for _, ratio, k in process.extract(q, texts, scorer=fuzz.partial_ratio, score_cutoff=75, limit=None):
-                doc = self.terms[near[k]].doc
+                doc = terms[near[k]].doc
                 best[doc] = max(best.get(doc, 0.0), 0.5 + (ratio / 100 - 0.75) * 1.2)
         return best
 
     def _keyword_scores(self, q: str, grams: set[str]) -> dict[int, float]:
         """Everyday words add up: 钱包被偷 + 补卡 says more than either alone."""
         total: dict[int, float] = {}
-        for g in grams:
-            for n in self.keyword_start.get(g, ()):
-                doc, word, value = self.keywords[n]
+        for g in grams & self.keyword_start_keys:
+            for doc, word, value in self.keyword_start[g]:
                 if word in q:
                     total[doc] = min(total.get(doc, 0.0) + value, 0.8)
         return total
@@ -292,17 +303,18 @@ class Index:
     def names_a_service(self, text: str) -> bool:
         """Whether a (normalised) text holds a guide's name, alias or everyday keyword."""
         for g in bigrams(text):
-            if any(self.terms[n].text in text for n in self.term_start.get(g, ())):
+            if any(term in text for _, term, _, _ in self.term_start.get(g, ())):
                 return True
-            if any(self.keywords[n][1] in text for n in self.keyword_start.get(g, ())):
+            if any(word in text for _, word, _ in self.keyword_start.get(g, ())):
                 return True
         return False
 
-    def rank(self, q: str, limit: int = 3) -> list[Candidate]:
+    def rank(self, q: str, limit: int = 3, sound: str | None = None) -> list[Candidate]:
+        """The likeliest guides for a normalised question (`sound`: its pinyin, when known)."""
         if not q:
             return []
         grams = set(bigrams(q))
-        terms = self._term_scores(q, grams, pinyin(q))
+        terms = self._term_scores(q, grams, pinyin(q) if sound is None else sound)
         keywords = self._keyword_scores(q, grams)
         bm25 = self._bm25(grams | set(words(q)))
         term, keyword = np.zeros(len(self.guides)), np.zeros(len(self.guides))
@@ -435,7 +447,7 @@ class Matcher:
         self.knowledge = knowledge
         self.index = Index(knowledge)
         self.teach(tuple(e for e in knowledge.examples if e.source.startswith("taught:")))
-        self.learned = Learned(knowledge, lambda text, limit: self.index.rank(text, limit),
+        self.learned = Learned(knowledge, self.index.rank,
                                lambda t: normalise(t, knowledge.synonyms), pinyin) if learnable(knowledge) else None
 
     def answering_from(self, knowledge: Knowledge) -> "Matcher":

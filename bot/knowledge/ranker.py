@@ -71,7 +71,13 @@ class Scored:
 class Grams:
     """TF-IDF over character n-grams, fitted by scikit-learn; one question is weighed here
     directly from the fitted vocabulary and idf (the same arithmetic as `transform`, without
-    its per-call checks, which cost more than the question itself)."""
+    its per-call checks, which cost more than the question itself).
+
+    To find a question's n-grams in the vocabulary without slicing each one out, every known
+    n-gram is also kept as one integer: its characters' places in the alphabet of the known
+    n-grams (from 1) as the digits of a number in base `base`, the last digit standing for a
+    character no known n-gram holds. A question's n-grams become integers the same way, all at
+    once, and are looked up in the sorted codes in one call."""
 
     def __init__(self, low: int, high: int):
         self.low, self.high = low, high
@@ -85,10 +91,63 @@ class Grams:
         rows = self.fitted.fit_transform(texts)
         self.vocabulary: dict[str, int] = self.fitted.vocabulary_
         self.idf = self.fitted.idf_.astype(np.float64)
+        self._code(self.vocabulary)
         return rows
 
+    def _code(self, vocabulary: dict[str, int]) -> None:
+        """The digits of the alphabet's characters, the base, and the known n-grams as sorted codes with
+        their feature indexes; no codes (`codes` None) where the longest would not fit in 63 bits."""
+        alphabet = sorted({ch for gram in vocabulary for ch in gram})
+        self.base = len(alphabet) + 2
+        # by code point: the character's digit (a place past the alphabet's last: the unknown digit)
+        self.digit_of = np.full(ord(alphabet[-1]) + 2 if alphabet else 1, self.base - 1, dtype=np.int64)
+        self.digit_of[[ord(ch) for ch in alphabet]] = np.arange(1, len(alphabet) + 1)
+        self.codes: np.ndarray | None = None
+        if self.base ** self.high >= 2 ** 62 or not vocabulary:
+            return
+        grams = list(vocabulary)
+        digits = self._digits("".join(grams))
+        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        ends = np.cumsum(lengths)
+        codes = np.zeros(len(grams), dtype=np.int64)
+        for k in range(int(lengths.max())):   # the k-th character of every gram at least k + 1 long
+            longer = lengths > k
+            codes[longer] = codes[longer] * self.base + digits[ends[longer] - lengths[longer] + k]
+        order = np.argsort(codes)
+        self.codes = codes[order]
+        self.features = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(grams))[order]
+
+    def _digits(self, text: str) -> np.ndarray:
+        """Each character's place in the alphabet, from 1; base - 1 for one not in it."""
+        points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+        return self.digit_of[np.minimum(points, len(self.digit_of) - 1)]
+
     def weigh(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(feature indexes, weights) of one text, unit length."""
+        """(feature indexes, weights) of one text, unit length; the features in the order their
+        n-grams first appear (shortest n-grams first), as `Counter` would count them."""
+        if self.codes is None:
+            return self._weigh_by_slices(text)
+        digits = self._digits(text)
+        grams = []
+        codes = digits
+        for n in range(1, self.high + 1):
+            if n > 1:
+                codes = codes[:-1] * self.base + digits[n - 1:]
+            if n >= self.low:
+                grams.append(codes)
+        codes = np.concatenate(grams)
+        at = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
+        found = self.features[at[self.codes[at] == codes]]
+        if not len(found):
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        index, first, counts = np.unique(found, return_index=True, return_counts=True)
+        order = np.argsort(first)
+        index = index[order]
+        weight = (1 + np.log(counts[order].astype(np.float64))) * self.idf[index]
+        return index, weight / np.sqrt(weight @ weight)
+
+    def _weigh_by_slices(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """`weigh` for an alphabet too large for the codes: n-gram by n-gram."""
         counts = Counter(text[i:i + n] for n in range(self.low, self.high + 1) for i in range(len(text) - n + 1))
         vocabulary = self.vocabulary
         known = [gram for gram in counts if gram in vocabulary]
@@ -347,7 +406,7 @@ class Learned:
 
     def __init__(self, knowledge: Knowledge, lexical: Callable, normal: Callable[[str], str],
                  sound: Callable[[str], str]):
-        """`lexical(text, limit)`: the index's candidates; `normal`: the matcher's normal form;
+        """`lexical(text, limit, sound)`: the index's candidates (`sound`: the text's pinyin, or None); `normal`: the matcher's normal form;
         `sound`: pinyin."""
         self.lexical = lexical
         rows: list[tuple[str, str, Target]] = []
@@ -377,8 +436,8 @@ class Learned:
         log.info("%d rows for %d targets; %s", len(rows), len(self.space.targets), self.calibration.report())
 
     def _candidates(self, text: str, central: np.ndarray, nearest: np.ndarray,
-                    margins: np.ndarray | None) -> tuple[list[Target], np.ndarray]:
-        lexical = {Target("guide", c.name): c.score for c in self.lexical(text, SHORTLIST)}
+                    margins: np.ndarray | None, sound: str | None = None) -> tuple[list[Target], np.ndarray]:
+        lexical = {Target("guide", c.name): c.score for c in self.lexical(text, SHORTLIST, sound)}
         by_central, by_nearest = _best(central, SHORTLIST), _best(nearest, SHORTLIST)
         by_margin = _best(margins, SHORTLIST) if margins is not None else by_central[:0]
         targets = self.space.targets
@@ -444,6 +503,6 @@ class Learned:
         vector = self.space.vector(text, sound)
         central, nearest = self.space.score(*vector)
         margins = self.margins.score(*vector) if self.margins is not None else None
-        chosen, feats = self._candidates(text, central, nearest, margins)
+        chosen, feats = self._candidates(text, central, nearest, margins, sound)
         p = self.fusion.probability(feats)
         return [Scored(chosen[i], float(p[i])) for i in np.argsort(-p)]
