@@ -37,16 +37,15 @@ class Segmenter(jieba.Tokenizer):
         return found
 
     def _cut_block(self, sentence: str, found: list[str]) -> None:
-        freq = self.FREQ
+        frequency = self.FREQ.get
         n = len(sentence)
         logtotal = log(self.total)
         route: list[tuple[float, int]] = [(0, 0)] * (n + 1)
         for k in range(n - 1, -1, -1):
             best = None
             i = k
-            frag = sentence[k]
-            while frag in freq:
-                f = freq[frag]
+            f = frequency(sentence[k])
+            while f is not None:   # a word or the start of one
                 if f:   # a word of the dictionary (a prefix of one only has 0)
                     step = (log(f) - logtotal + route[i + 1][0], i)
                     if best is None or step > best:
@@ -54,9 +53,9 @@ class Segmenter(jieba.Tokenizer):
                 i += 1
                 if i >= n:
                     break
-                frag = sentence[k:i + 1]
+                f = frequency(sentence[k:i + 1])
             if best is None:   # no word starts here: the character alone
-                best = (log(freq.get(sentence[k]) or 1) - logtotal + route[k + 1][0], k)
+                best = (log(frequency(sentence[k]) or 1) - logtotal + route[k + 1][0], k)
             route[k] = best
         x = 0
         letters = ""   # single Latin letters and digits run together into one word
