@@ -118,13 +118,14 @@ class Grams:
             longer = lengths > k
             codes[longer] = codes[longer] * self.base + digits[ends[longer] - lengths[longer] + k]
         order = np.argsort(codes)
-        self.codes = codes[order]
-        self.features = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(grams))[order]
+        # a last code above any n-gram's: every code looked up lands on a code of the array
+        self.codes = np.append(codes[order], np.iinfo(np.int64).max)
+        self.features = np.append(np.fromiter(vocabulary.values(), dtype=np.int64, count=len(grams))[order], -1)
 
     def _digits(self, text: str) -> np.ndarray:
         """Each character's place in the alphabet, from 1; base - 1 for one not in it."""
         points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
-        return self.digit_of[np.minimum(points, len(self.digit_of) - 1)]
+        return self.digit_of.take(points, mode="clip")
 
     def found(self, text: str) -> np.ndarray:
         """The feature of each known n-gram of `text`, in order, shortest n-grams first, repeats kept."""
@@ -142,7 +143,7 @@ class Grams:
             if n >= self.low:
                 grams.append(codes)
         codes = np.concatenate(grams)
-        at = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
+        at = self.codes.searchsorted(codes)
         return self.features[at[self.codes[at] == codes]]
 
     def weigh(self, text: str) -> tuple[np.ndarray, np.ndarray]:
