@@ -36,6 +36,7 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge.model import Example, Guide, Knowledge, Target
 from bot.knowledge.ranker import RUNNER_UP_AT, Learned, learnable
+from bot.knowledge.segmenter import Segmenter
 
 _T2S = opencc.OpenCC("t2s")
 
@@ -95,12 +96,12 @@ jieba.setLogLevel(logging.WARNING)
 # One segmenter per process: its dictionary takes a second and ~70 MiB to load. Each index adds
 # its guide names, aliases and keywords as user words; words of an earlier edition of the
 # knowledge base stay known after a reload, which only makes segmentation finer.
-_WORDS = jieba.Tokenizer()
+_WORDS = Segmenter()
 
 
 def words(text: str) -> list[str]:
     """Word tokens (jieba, with the guides' own terms as user words), for BM25 beside bigrams."""
-    return ["w:" + w for w in _WORDS.lcut(text, HMM=False) if len(w) >= 2]
+    return ["w:" + w for w in _WORDS.words(text) if len(w) >= 2]
 
 
 def bigrams(text: str) -> list[str]:
@@ -197,15 +198,32 @@ class Index:
         for i, guide in enumerate(self.guides):
             text = [*normal[i] * 3, guide.summary, *(f.q for f in guide.faq), *guide.conditions]
             tfs[i].update(w for part in text for w in words(normalise(part, synonyms)))
-        self.term_start = self._by(lambda n: [self.terms[n].text[:2]], len(self.terms))
-        self.term_any = self._by(lambda n: bigrams(self.terms[n].text) if len(self.terms[n].text) >= 3 else [],
-                                 len(self.terms))
+        term_start = self._by(lambda n: [self.terms[n].text[:2]], len(self.terms))
+        term_any = self._by(lambda n: bigrams(self.terms[n].text) if len(self.terms[n].text) >= 3 else [],
+                            len(self.terms))
         crowded = max(50, len(self.terms) // 50)  # a bigram shared by this many terms finds no near miss
-        self.term_any = {g: ns for g, ns in self.term_any.items() if len(ns) <= crowded}
-        self.sound_start = self._by(lambda n: [self.terms[n].sound[:3]] if len(self.terms[n].sound) >= 5 else [],
-                                    len(self.terms))
-        self.keyword_start = self._by(lambda n: [self.keywords[n][1][:2]], len(self.keywords))
+        term_any = {g: ns for g, ns in term_any.items() if len(ns) <= crowded}
+        # a term's sound, if in the question's, starts with five of its letters: few terms share them
+        sound_start = self._by(lambda n: [self.terms[n].sound[:5]] if len(self.terms[n].sound) >= 5 else [],
+                               len(self.terms))
+        keyword_start = self._by(lambda n: [self.keywords[n][1][:2]], len(self.keywords))
+        # what a question looks up, unpacked beforehand: (term, its text, guide, weight of a hit) by
+        # first bigram; (term, its sound, guide, weight of a slip) by first five letters of sound;
+        # terms by any bigram; (guide, keyword, value) by first bigram
+        terms = self.terms
+        self.term_start = {g: tuple((n, terms[n].text, terms[n].doc, terms[n].weight) for n in ns)
+                           for g, ns in term_start.items()}
+        self.sound_start = {g: tuple((n, terms[n].sound, terms[n].doc, terms[n].weight - 0.08) for n in ns)
+                            for g, ns in sound_start.items()}
+        self.term_any = {g: tuple(ns) for g, ns in term_any.items()}
+        # per term: its characters, how many of them repeat one before, its length (`_near_enough`)
+        self.term_chars = [(frozenset(t.text), len(t.text) - len(set(t.text)), len(t.text)) for t in terms]
+        self.keyword_start = {g: tuple(self.keywords[n] for n in ns) for g, ns in keyword_start.items()}
+        # their keys as sets: a question's bigrams are intersected with them in one call
+        self.term_start_keys, self.sound_start_keys = frozenset(self.term_start), frozenset(self.sound_start)
+        self.term_any_keys, self.keyword_start_keys = frozenset(self.term_any), frozenset(self.keyword_start)
         self.postings = self._postings(tfs)
+        self.posted = frozenset(self.postings)
 
     @staticmethod
     def _by(keys_of, count: int) -> dict[str, list[int]]:
@@ -247,43 +265,50 @@ class Index:
     def _term_scores(self, q: str, grams: set[str], sound: str) -> dict[int, float]:
         best: dict[int, float] = {}
         hit: set[int] = set()
-
-        def note(n: int, value: float) -> None:
-            hit.add(n)
-            doc = self.terms[n].doc
-            if value > best.get(doc, 0.0):
-                best[doc] = value
-
-        for g in grams:
-            for n in self.term_start.get(g, ()):
-                if n not in hit and self.terms[n].text in q:
-                    note(n, self.terms[n].weight)
-        for start in {sound[i:i + 3] for i in range(len(sound) - 2)}:
-            for n in self.sound_start.get(start, ()):
-                term = self.terms[n]
-                if n not in hit and term.sound in sound:
-                    note(n, term.weight - 0.08)  # same sound, other characters: a slip
+        for g in grams & self.term_start_keys:
+            for n, text, doc, weight in self.term_start[g]:
+                if n not in hit and text in q:
+                    hit.add(n)
+                    if weight > best.get(doc, 0.0):
+                        best[doc] = weight
+        for start in {sound[i:i + 5] for i in range(len(sound) - 4)} & self.sound_start_keys:
+            for n, term_sound, doc, weight in self.sound_start[start]:
+                if n not in hit and term_sound in sound:   # same sound, other characters: a slip
+                    hit.add(n)
+                    if weight > best.get(doc, 0.0):
+                        best[doc] = weight
         if len(q) >= 3:  # near misses among the terms sharing a bigram, in one call into rapidfuzz
-            near = [n for n in dict.fromkeys(n for g in grams for n in self.term_any.get(g, ())) if n not in hit]
-            texts = [self.terms[n].text for n in near]
+            near = self._near_enough(q, [n for n in dict.fromkeys(n for g in grams & self.term_any_keys
+                                                                  for n in self.term_any[g]) if n not in hit])
+            terms = self.terms
+            texts = [terms[n].text for n in near]
             for _, ratio, k in process.extract(q, texts, scorer=fuzz.partial_ratio, score_cutoff=75, limit=None):
-                doc = self.terms[near[k]].doc
+                doc = terms[near[k]].doc
                 best[doc] = max(best.get(doc, 0.0), 0.5 + (ratio / 100 - 0.75) * 1.2)
         return best
+
+    def _near_enough(self, q: str, near: list[int]) -> list[int]:
+        """The terms of `near` that could be near misses (partial_ratio ≥ 75) of `q` at all.
+        partial_ratio compares the shorter text (m characters) with a part of the longer:
+        200·L / (m + part) for L characters in common, in order, which is at most 200·c / (m + c)
+        for the c characters both hold — under 75 when 5·c < 3·m. The term's distinct characters
+        found in `q`, plus its repeated ones, count at least c."""
+        chars, length, term_chars = set(q), len(q), self.term_chars
+        return [n for n in near if 5 * (len(term_chars[n][0] & chars) + term_chars[n][1])
+                >= 3 * min(length, term_chars[n][2])]
 
     def _keyword_scores(self, q: str, grams: set[str]) -> dict[int, float]:
         """Everyday words add up: 钱包被偷 + 补卡 says more than either alone."""
         total: dict[int, float] = {}
-        for g in grams:
-            for n in self.keyword_start.get(g, ()):
-                doc, word, value = self.keywords[n]
+        for g in grams & self.keyword_start_keys:
+            for doc, word, value in self.keyword_start[g]:
                 if word in q:
                     total[doc] = min(total.get(doc, 0.0) + value, 0.8)
         return total
 
     def _bm25(self, grams: set[str]) -> np.ndarray:
         """Every guide's BM25 score for the question's bigrams and words (0 for most)."""
-        found = [self.postings[g] for g in grams if g in self.postings]
+        found = [self.postings[g] for g in grams & self.posted]
         if not found:
             return np.zeros(len(self.guides))
         return np.bincount(np.concatenate([docs for docs, _ in found]),
@@ -292,24 +317,25 @@ class Index:
     def names_a_service(self, text: str) -> bool:
         """Whether a (normalised) text holds a guide's name, alias or everyday keyword."""
         for g in bigrams(text):
-            if any(self.terms[n].text in text for n in self.term_start.get(g, ())):
+            if any(term in text for _, term, _, _ in self.term_start.get(g, ())):
                 return True
-            if any(self.keywords[n][1] in text for n in self.keyword_start.get(g, ())):
+            if any(word in text for _, word, _ in self.keyword_start.get(g, ())):
                 return True
         return False
 
-    def rank(self, q: str, limit: int = 3) -> list[Candidate]:
+    def rank(self, q: str, limit: int = 3, sound: str | None = None) -> list[Candidate]:
+        """The likeliest guides for a normalised question (`sound`: its pinyin, when known)."""
         if not q:
             return []
         grams = set(bigrams(q))
-        terms = self._term_scores(q, grams, pinyin(q))
+        terms = self._term_scores(q, grams, pinyin(q) if sound is None else sound)
         keywords = self._keyword_scores(q, grams)
         bm25 = self._bm25(grams | set(words(q)))
-        term, keyword = np.zeros(len(self.guides)), np.zeros(len(self.guides))
-        term[list(terms)] = list(terms.values())
-        keyword[list(keywords)] = list(keywords.values())
         saturated = bm25 / (bm25 + 8.0)
-        scores = np.where(term > 0, 0.75 * term + 0.3 * keyword + 0.4 * saturated, 0.6 * keyword + 0.7 * saturated)
+        scores = 0.7 * saturated   # a guide neither named nor with a keyword in the question
+        for doc in terms.keys() | keywords.keys():
+            term, keyword, bm = terms.get(doc, 0.0), keywords.get(doc, 0.0), float(saturated[doc])
+            scores[doc] = 0.75 * term + 0.3 * keyword + 0.4 * bm if term > 0 else 0.6 * keyword + 0.7 * bm
         top = np.argpartition(-scores, limit)[:limit] if len(scores) > limit else np.arange(len(scores))
         # by the raw score: two guides at the 1.0 cap still differ
         best = sorted(((float(scores[i]), self.guides[i].name) for i in top), reverse=True)
@@ -331,26 +357,31 @@ _CLAUSES = re.compile(rf"[{_DELIMITERS}]+")
 _PART = rf"[^{_DELIMITERS}]"     # a character within a clause
 _ENDS = rf"(?=[{_DELIMITERS}]|$)"
 # A service named only to be set aside: "不是临时救助那种…", "丧葬补助金那个我们不问", "身份证还在，…".
+# Each with the words it cannot match without: most messages hold none, and skip the pattern.
 _SET_ASIDE = (
-    re.compile(rf"(?<![是还])不是({_PART}{{2,12}}?)(?:那种|那个|这种|这个|的|{_ENDS})"),
-    re.compile(rf"({_PART}{{2,12}}?)(?:那种|那个|这个)?(?:我们|我|俺)?(?:不问|不是问|先不问)"),
-    re.compile(rf"({_PART}{{2,8}}?)(?:还在|没丢|没有丢)"),
+    (re.compile(rf"(?<![是还])不是({_PART}{{2,12}}?)(?:那种|那个|这种|这个|的|{_ENDS})"), ("不是",)),
+    (re.compile(rf"({_PART}{{2,12}}?)(?:那种|那个|这个)?(?:我们|我|俺)?(?:不问|不是问|先不问)"), ("不问", "不是问")),
+    (re.compile(rf"({_PART}{{2,8}}?)(?:还在|没丢|没有丢)"), ("还在", "没丢", "没有丢")),
 )
 
 
 def set_aside(question: str) -> list[str]:
     """The parts of a message that name something only to set it aside (its own text)."""
-    return [m.group(1) for pattern in _SET_ASIDE for m in pattern.finditer(question)]
+    return [m.group(1) for pattern, needs in _SET_ASIDE if any(word in question for word in needs)
+            for m in pattern.finditer(question)]
 
 
 QUESTION_WORDS = ("哪", "怎么", "咋", "啥", "什么", "吗", "多少", "多久", "能不能", "可不可以", "可以不", "是不是",
                   "如何", "几", "要不要", "有没有", "行不行", "中不中", "找谁")
 
 
+_ASKS = re.compile("|".join(map(re.escape, QUESTION_WORDS)))   # any of them
+
+
 def clauses(question: str) -> tuple[list[str], list[str]]:
     """A message's clauses, and those of them that ask (hold a question word)."""
     parts = [p for p in _CLAUSES.split(question) if p]
-    return parts, [p for p in parts if any(word in p for word in QUESTION_WORDS)]
+    return parts, [p for p in parts if _ASKS.search(p)]
 
 
 def asking_clause(question: str) -> str | None:
@@ -435,7 +466,7 @@ class Matcher:
         self.knowledge = knowledge
         self.index = Index(knowledge)
         self.teach(tuple(e for e in knowledge.examples if e.source.startswith("taught:")))
-        self.learned = Learned(knowledge, lambda text, limit: self.index.rank(text, limit),
+        self.learned = Learned(knowledge, self.index.rank,
                                lambda t: normalise(t, knowledge.synonyms), pinyin) if learnable(knowledge) else None
 
     def answering_from(self, knowledge: Knowledge) -> "Matcher":
@@ -483,18 +514,20 @@ class Matcher:
         if (taught := self._as_taught(question, q)) is not None:
             return taught
         asked = self._without_set_aside(question, q)
+        readings: dict[str, list] = {}   # this message's texts as the examples read them, each read once
         if self.learned is None or not _wordy(asked):
             candidates = self.index.rank(asked)
             decision, learned_intent, sure, referred_over = decide(candidates), None, True, frozenset()
         else:
             clause = asking_clause(question)
             decision, candidates, learned_intent, sure, referred_over = self._learned(
-                asked, self._without_set_aside(clause, normalise(clause, self.knowledge.synonyms)) if clause else None)
+                asked, self._without_set_aside(clause, normalise(clause, self.knowledge.synonyms)) if clause else None,
+                readings)
         intent = detect_intent(question, q, self.knowledge, decision, learned_intent, referred_over)
         if intent in SOFT_INTENTS or intent == "unknown":
             decision = "fallback" if intent == "unknown" else decision
         also = None
-        if intent == "guide" and decision in ("answer", "clarify") and len(asked_about := self._two_asked(question)) >= 2:
+        if intent == "guide" and decision in ("answer", "clarify") and len(asked_about := self._two_asked(question, readings)) >= 2:
             # "社保卡丢了咋补，老年证在哪办": the first is answered, the second offered in one line
             # the first is read from its own clause; the rest of the whole message's reading follow
             # it only where less likely, and the second rides in `also`
@@ -511,7 +544,15 @@ class Matcher:
         candidates = self.index.rank(match.normalised)
         return candidates[0].name if decide(candidates) == "answer" else None
 
-    def _two_asked(self, question: str) -> list[Candidate]:
+    def _read(self, text: str, readings: dict[str, list]) -> list:
+        """The examples' reading of one of a message's texts: the message's asking clause is read
+        for the whole and again among its clauses, and is ranked once."""
+        assert self.learned is not None
+        if text not in readings:
+            readings[text] = self.learned.rank(text, pinyin(text))
+        return readings[text]
+
+    def _two_asked(self, question: str, readings: dict[str, list]) -> list[Candidate]:
         """The guides a message asks about clause by clause, in its order, each one the examples
         are sure of on its own; only for a short message with two or three asking clauses (a story
         with questions at its end asks about one matter) and not a service named to be set aside."""
@@ -523,7 +564,7 @@ class Matcher:
         found: list[Candidate] = []
         for clause in asking:
             text = self._without_set_aside(clause, normalise(clause, self.knowledge.synonyms))
-            scored = self.learned.rank(text, pinyin(text)) if _wordy(text) else []
+            scored = self._read(text, readings) if _wordy(text) else []
             if scored and scored[0].target.kind == "guide" and _lead(scored) >= self.learned.calibration.sure_at:
                 if all(c.name != scored[0].target.name for c in found):
                     found.append(Candidate(scored[0].target.name, scored[0].probability))
@@ -538,7 +579,8 @@ class Matcher:
                 q = rest
         return q
 
-    def _learned(self, q: str, clause: str | None = None) -> tuple[str, list[Candidate], str | None, bool, frozenset[str]]:
+    def _learned(self, q: str, clause: str | None,
+                 readings: dict[str, list]) -> tuple[str, list[Candidate], str | None, bool, frozenset[str]]:
         """The decision the calibrated probabilities give: answer (or refer) at once from
         `answer_at`, offer a choice from `clarify_at`, else fall back; and the intent the examples
         point to when it is the likeliest target. A message of several clauses is read whole and
@@ -546,11 +588,11 @@ class Matcher:
         about one service, then a question about another)."""
         assert self.learned is not None
         calibration = self.learned.calibration
-        scored = self.learned.rank(q, pinyin(q))
+        scored = self._read(q, readings)
         if not scored:
             return "fallback", [], None, False, frozenset()
         if clause and clause != q and _wordy(clause):
-            asked = self.learned.rank(clause, pinyin(clause))
+            asked = self._read(clause, readings)
             if asked[0].target.kind in ("guide", "referral") and _lead(asked) >= calibration.answer_at and (
                     scored[0].target.kind not in ("guide", "referral") or _lead(asked) > _lead(scored)):
                 scored = asked

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import Counter
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,6 +61,11 @@ MARGIN_TARGETS = 600       # beyond this many targets the margin classifier cost
 KEPT_WEIGHT = 1e-3         # smaller weights of the margin classifier are dropped: a sparse model, same ranking
 
 
+def _kind_features(kind: str) -> tuple[float, ...]:
+    """A target's kind as the fusion's last four features."""
+    return tuple(float(kind == k) for k in ("guide", "intent", "referral", "none"))
+
+
 @dataclass(frozen=True)
 class Scored:
     target: Target
@@ -71,7 +75,13 @@ class Scored:
 class Grams:
     """TF-IDF over character n-grams, fitted by scikit-learn; one question is weighed here
     directly from the fitted vocabulary and idf (the same arithmetic as `transform`, without
-    its per-call checks, which cost more than the question itself)."""
+    its per-call checks, which cost more than the question itself).
+
+    To find a question's n-grams in the vocabulary without slicing each one out, every known
+    n-gram is also kept as one integer: its characters' places in the alphabet of the known
+    n-grams (from 1) as the digits of a number in base `base`, the last digit standing for a
+    character no known n-gram holds. A question's n-grams become integers the same way, all at
+    once, and are looked up in the sorted codes in one call."""
 
     def __init__(self, low: int, high: int):
         self.low, self.high = low, high
@@ -85,28 +95,83 @@ class Grams:
         rows = self.fitted.fit_transform(texts)
         self.vocabulary: dict[str, int] = self.fitted.vocabulary_
         self.idf = self.fitted.idf_.astype(np.float64)
+        self._code(self.vocabulary)
         return rows
+
+    def _code(self, vocabulary: dict[str, int]) -> None:
+        """The digits of the alphabet's characters, the base, and the known n-grams as sorted codes with
+        their feature indexes; no codes (`codes` None) where the longest would not fit in 63 bits."""
+        alphabet = sorted({ch for gram in vocabulary for ch in gram})
+        self.base = len(alphabet) + 2
+        # by code point: the character's digit (a place past the alphabet's last: the unknown digit)
+        self.digit_of = np.full(ord(alphabet[-1]) + 2 if alphabet else 1, self.base - 1, dtype=np.int64)
+        self.digit_of[[ord(ch) for ch in alphabet]] = np.arange(1, len(alphabet) + 1)
+        self.codes: np.ndarray | None = None
+        if self.base ** self.high >= 2 ** 62 or not vocabulary:
+            return
+        grams = list(vocabulary)
+        digits = self._digits("".join(grams))
+        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        ends = np.cumsum(lengths)
+        codes = np.zeros(len(grams), dtype=np.int64)
+        for k in range(int(lengths.max())):   # the k-th character of every gram at least k + 1 long
+            longer = lengths > k
+            codes[longer] = codes[longer] * self.base + digits[ends[longer] - lengths[longer] + k]
+        order = np.argsort(codes)
+        # a last code above any n-gram's: every code looked up lands on a code of the array
+        self.codes = np.append(codes[order], np.iinfo(np.int64).max)
+        self.features = np.append(np.fromiter(vocabulary.values(), dtype=np.int64, count=len(grams))[order], -1)
+
+    def _digits(self, text: str) -> np.ndarray:
+        """Each character's place in the alphabet, from 1; base - 1 for one not in it."""
+        points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+        return self.digit_of.take(points, mode="clip")
+
+    def found(self, text: str) -> np.ndarray:
+        """The feature of each known n-gram of `text`, in order, shortest n-grams first, repeats kept."""
+        if self.codes is None:   # an alphabet too large to code: n-gram by n-gram
+            vocabulary = self.vocabulary
+            return np.array([vocabulary[gram] for n in range(self.low, self.high + 1)
+                             for i in range(len(text) - n + 1) if (gram := text[i:i + n]) in vocabulary],
+                            dtype=np.int64)
+        digits = self._digits(text)
+        grams = []
+        codes = digits
+        for n in range(1, self.high + 1):
+            if n > 1:
+                codes = codes[:-1] * self.base + digits[n - 1:]
+            if n >= self.low:
+                grams.append(codes)
+        codes = np.concatenate(grams)
+        at = self.codes.searchsorted(codes)
+        return self.features[at[self.codes[at] == codes]]
 
     def weigh(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(feature indexes, weights) of one text, unit length."""
-        counts = Counter(text[i:i + n] for n in range(self.low, self.high + 1) for i in range(len(text) - n + 1))
-        vocabulary = self.vocabulary
-        known = [gram for gram in counts if gram in vocabulary]
-        if not known:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        index = np.array([vocabulary[gram] for gram in known], dtype=np.int64)
-        weight = (1 + np.log(np.array([counts[gram] for gram in known], dtype=np.float64))) * self.idf[index]
+        index, weight = _tf_idf(self.found(text), self.idf)
         return index, weight / np.sqrt(weight @ weight)
+
+
+def _tf_idf(found: np.ndarray, idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(features, sublinear tf × idf) of the features found, in the order each was first found
+    (as `Counter` would count them: the order the sums over them are made in)."""
+    if not len(found):
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    index, first, counts = np.unique(found, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    index = index[order]
+    return index, (1 + np.log(counts[order].astype(np.float64))) * idf[index]
 
 
 def _gather(matrix: sparse.csr_matrix, index: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
     """weight · matrix[index] for a CSR matrix whose rows are features: the score of every column."""
-    starts, ends = matrix.indptr[index], matrix.indptr[index + 1]
-    lengths = ends - starts
-    total = int(lengths.sum())
+    starts = matrix.indptr[index]
+    lengths = matrix.indptr[index + 1] - starts
+    reach = np.cumsum(lengths)   # where each feature's entries end among all gathered
+    total = int(reach[-1]) if len(reach) else 0
     if not total:
         return np.zeros(size)
-    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(total)
+    offsets = np.repeat(starts - (reach - lengths), lengths) + np.arange(total)
     return np.bincount(matrix.indices[offsets], weights=matrix.data[offsets] * np.repeat(weight, lengths),
                        minlength=size)
 
@@ -123,6 +188,8 @@ class ExampleSpace:
         self.starts = np.flatnonzero(np.r_[True, self.row_target[1:] != self.row_target[:-1]])
         self.chars, self.sounds = Grams(1, 3), Grams(2, 4)
         self.rows = self._join(self.chars.fit(self.texts), self.sounds.fit([r[1] for r in rows]))
+        self.idf = np.concatenate((self.chars.idf, self.sounds.idf))
+        self.char_share, self.sound_share = np.sqrt(1 - SOUND_SHARE), np.sqrt(SOUND_SHARE)
         # question @ this: its cosine to each row, without the n-grams most rows share (的, 我, 怎么 …):
         # they decide no nearest example, and they would make every question touch every row
         by_feature = sparse.csr_matrix(self.rows.T)
@@ -138,6 +205,7 @@ class ExampleSpace:
         self.sums_dense = (self.sums_by_feature.toarray().astype(np.float32)
                            if len(self.targets) <= MARGIN_TARGETS else None)
         self.sum_norms2 = np.asarray(sums.multiply(sums).sum(axis=1), dtype=np.float64).ravel()
+        self.sum_norms = np.sqrt(np.maximum(self.sum_norms2, 1e-12))
 
     @staticmethod
     def _join(chars: sparse.spmatrix, sounds: sparse.spmatrix) -> sparse.csr_matrix:
@@ -146,11 +214,14 @@ class ExampleSpace:
                               sounds * np.float32(np.sqrt(SOUND_SHARE))]).tocsr()
 
     def vector(self, text: str, sound: str) -> tuple[np.ndarray, np.ndarray]:
-        """(feature indexes, weights) of a question in the joined space."""
-        chars, char_weights = self.chars.weigh(text)
-        sounds, sound_weights = self.sounds.weigh(sound)
-        return (np.concatenate((chars, sounds + len(self.chars.vocabulary))),
-                np.concatenate((char_weights * np.sqrt(1 - SOUND_SHARE), sound_weights * np.sqrt(SOUND_SHARE))))
+        """(feature indexes, weights) of a question in the joined space: both views counted
+        together, each then made unit length and weighted by its share."""
+        split = len(self.chars.vocabulary)
+        index, weight = _tf_idf(np.concatenate((self.chars.found(text), self.sounds.found(sound) + split)), self.idf)
+        chars = int(np.count_nonzero(index < split))   # the characters' features come first
+        char_weights, sound_weights = weight[:chars], weight[chars:]
+        return index, np.concatenate((char_weights / np.sqrt(char_weights @ char_weights) * self.char_share,
+                                      sound_weights / np.sqrt(sound_weights @ sound_weights) * self.sound_share))
 
     def displaced(self, index: np.ndarray, weight: np.ndarray, target: Target, look: int = 10) -> list[int]:
         """Rows of other targets to which a question, taught as an example of `target`, would be
@@ -178,8 +249,7 @@ class ExampleSpace:
         sims = _gather(self.by_feature, index, weight, len(self.texts))
         dots = (weight @ self.sums_dense[index] if self.sums_dense is not None else
                 _gather(self.sums_by_feature, index, weight, len(self.targets)))
-        central = dots / np.sqrt(np.maximum(self.sum_norms2, 1e-12))
-        return central, np.maximum.reduceat(sims, self.starts)
+        return dots / self.sum_norms, np.maximum.reduceat(sims, self.starts)
 
     def scores(self, vectors: sparse.csr_matrix, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(cosine to each target's centroid, best cosine to one of its rows), one line per vector
@@ -347,7 +417,7 @@ class Learned:
 
     def __init__(self, knowledge: Knowledge, lexical: Callable, normal: Callable[[str], str],
                  sound: Callable[[str], str]):
-        """`lexical(text, limit)`: the index's candidates; `normal`: the matcher's normal form;
+        """`lexical(text, limit, sound)`: the index's candidates (`sound`: the text's pinyin, or None); `normal`: the matcher's normal form;
         `sound`: pinyin."""
         self.lexical = lexical
         rows: list[tuple[str, str, Target]] = []
@@ -368,6 +438,7 @@ class Learned:
                 rows.append((t, sound(t), target))
         self.space = ExampleSpace(rows)
         self.position = {t: i for i, t in enumerate(self.space.targets)}
+        self.kinds = [_kind_features(t.kind) for t in self.space.targets]
         example_rows = [i for i, (text, target) in enumerate(zip(self.space.texts, self.space.row_targets))
                         if (text, target) in examples]
         weights = np.array([TAUGHT_WEIGHT if (text, target) in taught else 1.0
@@ -377,20 +448,25 @@ class Learned:
         log.info("%d rows for %d targets; %s", len(rows), len(self.space.targets), self.calibration.report())
 
     def _candidates(self, text: str, central: np.ndarray, nearest: np.ndarray,
-                    margins: np.ndarray | None) -> tuple[list[Target], np.ndarray]:
-        lexical = {Target("guide", c.name): c.score for c in self.lexical(text, SHORTLIST)}
-        by_central, by_nearest = _best(central, SHORTLIST), _best(nearest, SHORTLIST)
-        by_margin = _best(margins, SHORTLIST) if margins is not None else by_central[:0]
-        targets = self.space.targets
-        chosen = list(dict.fromkeys([*(targets[i] for i in by_margin), *(targets[i] for i in by_central),
-                                     *(targets[i] for i in by_nearest), *lexical]))
-        top_m = margins[by_margin[:2]] if margins is not None else None
-        position = self.position
-        top_c, top_n = central[by_central[:2]], nearest[by_nearest[:2]]
+                    margins: np.ndarray | None, sound: str | None = None) -> tuple[list[Target], np.ndarray]:
+        """The targets each score puts forward, and their features for the fusion. Targets are
+        handled by their place in the space (a guide the space lacks, by itself)."""
+        position, targets = self.position, self.space.targets
+        lexical: dict[int | Target, float] = {}
+        for c in self.lexical(text, SHORTLIST, sound):
+            target = Target("guide", c.name)
+            lexical[position.get(target, target)] = c.score
+        by_central, by_nearest = _best(central, SHORTLIST).tolist(), _best(nearest, SHORTLIST).tolist()
+        by_margin = _best(margins, SHORTLIST).tolist() if margins is not None else []
+        chosen = list(dict.fromkeys([*by_margin, *by_central, *by_nearest, *lexical]))
+        top_c = [central[i] for i in by_central[:2]]
+        top_n = [nearest[i] for i in by_nearest[:2]]
+        top_m = [margins[i] for i in by_margin[:2]] if margins is not None else None
         first_lexical = next(iter(lexical), None)
+        kinds = self.kinds
         rows = []
-        for target in chosen:
-            i = position.get(target)
+        for key in chosen:
+            i = key if type(key) is int else None
             c = float(central[i]) if i is not None else 0.0
             n = float(nearest[i]) if i is not None else 0.0
             c_lead = c - float(top_c[1] if i == by_central[0] and len(top_c) > 1 else top_c[0])
@@ -400,11 +476,10 @@ class Learned:
                 m_lead = m - float(top_m[1] if i == by_margin[0] and len(top_m) > 1 else top_m[0])
             else:
                 m, m_lead = -1.0, -1.0
-            rows.append([lexical.get(target, 0.0), c, n, float(target == first_lexical),
+            rows.append([lexical.get(key, 0.0), c, n, float(key == first_lexical),
                          float(i == by_central[0]), float(i == by_nearest[0]), c_lead, n_lead, m, m_lead,
-                         float(target.kind == "guide"), float(target.kind == "intent"),
-                         float(target.kind == "referral"), float(target.kind == "none")])
-        return chosen, np.array(rows, dtype=np.float64)
+                         *(kinds[i] if i is not None else _kind_features(key.kind))])
+        return [targets[k] if type(k) is int else k for k in chosen], np.array(rows, dtype=np.float64)
 
     def _train(self, example_rows: list[int]) -> tuple[Fusion, Calibration]:
         """Fit the fusion on the examples scored out of fold, and read off the thresholds."""
@@ -444,6 +519,6 @@ class Learned:
         vector = self.space.vector(text, sound)
         central, nearest = self.space.score(*vector)
         margins = self.margins.score(*vector) if self.margins is not None else None
-        chosen, feats = self._candidates(text, central, nearest, margins)
+        chosen, feats = self._candidates(text, central, nearest, margins, sound)
         p = self.fusion.probability(feats)
         return [Scored(chosen[i], float(p[i])) for i in np.argsort(-p)]

@@ -143,14 +143,21 @@ def test_a_choice_is_not_offered_where_choices_at_that_score_seldom_hold():
 def test_a_question_is_weighed_as_scikit_learn_would():
     from bot.knowledge.ranker import Grams
 
-    grams = Grams(1, 3)
-    grams.fit(["低保怎么申请", "老年证在哪办", "社会保障卡丢了", "低保低保要带什么"])
-    for text in ("低保在哪办", "社会保障卡丢了低保", "没见过的字"):
-        index, weight = grams.weigh(text)
-        expected = grams.fitted.transform([text]).toarray().ravel()
-        mine = np.zeros_like(expected)
-        mine[index] = weight
-        assert np.allclose(mine, expected, atol=1e-6), text
+    for grams, texts in ((Grams(1, 3), ["低保怎么申请", "老年证在哪办", "社会保障卡丢了", "低保低保要带什么", "𠀀字"]),
+                         (Grams(2, 4), ["dibao zenme shenqing", "laonianzheng zaina ban", "shebaoka diule"])):
+        grams.fit(texts)
+        for text in ("低保在哪办", "社会保障卡丢了低保", "低保低保低保低保", "没见过的字", "低", "", "𠀀字低保",
+                     "dibaodibao", "shebaokadiule zaina", "zzzz"):
+            index, weight = grams.weigh(text)
+            expected = grams.fitted.transform([text]).toarray().ravel()
+            mine = np.zeros_like(expected)
+            mine[index] = weight
+            assert np.allclose(mine, expected, atol=1e-6), text
+            assert len(set(index.tolist())) == len(index), text
+            codes, grams.codes = grams.codes, None   # as for an alphabet too large to code
+            by_slices = grams.weigh(text)
+            grams.codes = codes
+            assert np.array_equal(by_slices[0], index) and np.array_equal(by_slices[1], weight), text
 
 
 @pytest.mark.parametrize("question, guide", [

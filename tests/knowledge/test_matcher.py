@@ -86,3 +86,29 @@ def test_a_message_asking_two_things_answers_the_first_and_keeps_the_order_of_li
     scores = [c.score for c in found.candidates]
     assert scores == sorted(scores, reverse=True), found.candidates
     assert second not in [c.name for c in found.candidates]
+
+
+def test_no_near_miss_is_left_out_before_rapidfuzz_scores_it(matcher):
+    """The index asks rapidfuzz only about terms that could reach its cut-off: every term that
+    does reach it (partial_ratio ≥ 75) must pass that bound, whatever the question."""
+    import random
+
+    from rapidfuzz import fuzz
+
+    index = matcher.index
+    rng = random.Random(21)
+    texts = [t.text for t in index.terms]
+    alphabet = "".join(sorted(set("".join(texts)))) + "的了我要办在哪怎么"
+    questions = []
+    for _ in range(400):   # a term with slips, inside other words
+        term = list(rng.choice(texts))
+        for _ in range(rng.randint(0, 2)):
+            term[rng.randrange(len(term))] = rng.choice(alphabet)
+        questions.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) + "".join(term)
+                         + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))))
+    reached = 0
+    for q in questions:
+        near = [n for n, text in enumerate(texts) if fuzz.partial_ratio(q, text) >= 75]
+        reached += len(near)
+        assert index._near_enough(q, near) == near, q
+    assert reached > 400
