@@ -27,6 +27,7 @@ KEPT = 50_000   # residents whose dialogs are kept (the least recently used are 
 
 
 class DialogsInMemory(Dialogs):
+    in_table = False
     def __init__(self, store, kept: int = KEPT):
         super().__init__(store)
         self.kept = kept
