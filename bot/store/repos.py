@@ -44,19 +44,23 @@ class Residents(_Repo):
 
     async def arrived(self, openid: str, at: datetime, idle: timedelta, grants: str = "message") -> Arrival:
         """`seen`, and what answering their message reads next: whether they are talking with a
-        person, and their dialog (read when asked for; Redis may not answer). On PostgreSQL with
-        the dialogs in its tables, all three in one statement: one trip to the server, not three."""
+        person, and their dialog (read when asked for; Redis may not answer). On PostgreSQL one
+        statement records them and reads the rest — their dialog too when it is kept in the table:
+        one trip to the server instead of three."""
         dialogs = self.store.dialogs
-        if self.store.db.dialect != "postgresql" or not isinstance(dialogs, Dialogs) or not dialogs.in_table:
+        if self.store.db.dialect != "postgresql":
             await self.seen(openid, at, grants)
             talking = await self.store.handoffs.in_progress(openid)
             return Arrival(talking, lambda: dialogs.get(openid, at, idle))
+        in_table = isinstance(dialogs, Dialogs) and dialogs.in_table
         row = await self.store.fetchone(
-            f"WITH seen AS ({_SEEN}) "
-            f"SELECT EXISTS (SELECT 1 FROM handoffs WHERE {CURRENT}) AS talking, d.state, d.data, d.updated_at "
-            "FROM (SELECT 1 AS one) AS one LEFT JOIN dialogs d ON d.openid = ?",
-            openid, iso(at), iso(at), grants, iso(at), iso(at - SEEN_EVERY), openid, openid)
+            f"WITH seen AS ({_SEEN}) SELECT EXISTS (SELECT 1 FROM handoffs WHERE {CURRENT}) AS talking"
+            + (", d.state, d.data, d.updated_at FROM (SELECT 1 AS one) AS one LEFT JOIN dialogs d ON d.openid = ?"
+               if in_table else ""),
+            openid, iso(at), iso(at), grants, iso(at), iso(at - SEEN_EVERY), openid, *([openid] if in_table else []))
         assert row is not None, "a SELECT without a table answers one row"
+        if not in_table:
+            return Arrival(row["talking"], lambda: dialogs.get(openid, at, idle))
         dialog = await dialogs.from_row(openid, row if row["state"] is not None else None, at, idle)
         return Arrival(row["talking"], lambda: _given(dialog))
 

@@ -60,8 +60,8 @@ class Trips:
         return sum(self.seen.values())
 
 
-async def _postgres_bot(start_bot, postgres_server):
-    return await start_bot(store={"url": postgres_server.url_for(await postgres_server.new_schema())})
+async def _postgres_bot(start_bot, postgres_server, **more):
+    return await start_bot(store={"url": postgres_server.url_for(await postgres_server.new_schema())}, **more)
 
 
 _ids = itertools.count(9_000_000)   # a message id of its own for each
@@ -94,3 +94,21 @@ async def test_a_guide_question_on_postgresql_takes_few_trips_to_the_server(star
     # the pool opened, are counted too — hence "fewer than one more"
     assert asked < 8, first
     assert followed < 6, dict(trips.seen)
+
+
+async def test_with_redis_beside_it_postgresql_is_asked_once_for_a_follow_up(start_bot, postgres_server, redis_server,
+                                                                               monkeypatch):
+    bot = await _postgres_bot(start_bot, postgres_server, redis={"url": redis_server.url})
+    trips = Trips(monkeypatch)
+    for n in range(30):
+        await bot.say(f"warm-{n}", "老年人优待证怎么办")
+        await bot.say(f"warm-{n}", "要钱吗")
+    residents = [f"r{n}" for n in range(20)]
+    asked = await _asked(bot, trips, residents, "老年人优待证怎么办", "老年人优待证")
+    first = dict(trips.seen)
+    followed = await _asked(bot, trips, residents, "要钱吗", "不收费")   # read from their dialog, in Redis
+    print(f"with Redis, trips per question: {asked:.2f} {first}; per follow-up: {followed:.2f} {dict(trips.seen)}")
+    # claims, locks, dialogs and replies live in Redis: PostgreSQL records the resident (and says
+    # whether a person is talking with them) and logs the question
+    assert asked < 3, first
+    assert followed < 2, dict(trips.seen)
