@@ -4,9 +4,9 @@ The repositories' `?` placeholders become `$1, $2, …` (once per statement text
 A pool of connections serves the workers' coroutines; a connection lost when the server
 restarts is replaced by the pool on the next use. A connection given back to the pool is not
 reset by a query of its own (asyncpg's default: `RESET ALL`, `UNLISTEN *` … — a trip to the
-server after every statement): nothing here changes a session's state but `hold`, which undoes its
-own lock, and asyncpg still rolls back a transaction left open. Transactions run at READ COMMITTED, as
-PostgreSQL's default: the SQL is written so that each check-then-write either happens in one
+server after every statement): nothing here changes a session's state but `hold`, which undoes
+its own lock, and asyncpg still rolls back a transaction left open. Transactions run at READ
+COMMITTED, as PostgreSQL's default: the SQL is written so that each check-then-write either happens in one
 statement (a conditional UPDATE, ON CONFLICT) or under `Tx.lock`, a transaction-scoped advisory
 lock on the resident.
 """
