@@ -21,6 +21,7 @@ GROUPS = [
     ("matcher", re.compile(r"\(bot/knowledge/")),
     ("templates (jinja2)", re.compile(r"\(jinja2/|Texts\.chat")),
     ("protocol (crypto, XML)", re.compile(r"Protocol\.(open|seal)")),
+    ("store, PostgreSQL's client (asyncpg)", re.compile(r"\(asyncpg/")),
     ("store, on the event loop", re.compile(r"\(bot/store/|\(aiosqlite/")),
     ("HTTP (aiohttp)", re.compile(r"\(aiohttp/")),
     ("event loop", re.compile(r"\(asyncio/")),

@@ -1,21 +1,27 @@
 """One worker on SQLite, one on PostgreSQL, two on PostgreSQL, two on PostgreSQL with Redis:
 side by side on this machine.
 
-    .venv/bin/python bench/workers.py [--messages 1000] [--concurrency 20] [--notices 2000]
+    .venv/bin/python bench/workers.py [--messages 1000] [--concurrency 20] [--notices 2000] [--only NAME]
+                                      [--profile PREFIX]
 
 For each setup it starts `frontdesk serve` (with `--workers 2` for the last) against a fake
 WeChat API served from this process, sends encrypted text messages through `/wechat` as WeChat
 does (the same mix as `load.py`), and prints messages/s, p50, p99 and failures. Then it queues
 notices straight into the outbox and times how fast the workers' pushers drain them, with the
 fake API taking `--send-ms` per message as WeChat's does, and counts notices sent twice (must be
-0) or never (must be 0). PostgreSQL and Redis are throw-away servers from Debian's packages, as in
-the tests.
+0) or never (must be 0). Beside msg/s, the CPU each message cost during the measured run: the
+workers' (the `serve` process and its children), PostgreSQL's (its server and every backend) and
+this process's (sending and checking the messages, the fake WeChat API) — on a machine others use
+too, steadier figures than msg/s, and together what a message costs the machine's cores.
+`--profile PREFIX` samples the workers with py-spy meanwhile (read with `stacks.py`). PostgreSQL
+and Redis are throw-away servers from Debian's packages, as in the tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,6 +30,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -117,8 +124,55 @@ async def drain(store_url: str, fake: FakeWeChat, notices: int, folder: Path) ->
     return took, twice, never
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by process `root` and every process under it, those
+    already ended and waited for included; Linux /proc."""
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue   # ended meanwhile
+    children: dict[int, list[int]] = {}
+    for pid, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(pid)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += sum(int(f) for f in stats[pid][11:15])   # utime, stime, cutime, cstime
+            todo.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def sampling(pid: int, out: str | None) -> Iterator[None]:
+    """py-spy sampling process `pid` and its worker processes while the block runs, its collapsed
+    stacks written to `out` (as `load.py --profile`); nothing when `out` is None."""
+    if out is None:
+        yield
+        return
+    spy = Path(sys.executable).parent / "py-spy"
+    sampler = subprocess.Popen([str(spy), "record", "--pid", str(pid), "--subprocesses", "--rate", "250",
+                                "--format", "raw", "--output", out, "--nonblocking"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1)   # py-spy attaches
+    try:
+        yield
+    finally:
+        sampler.send_signal(signal.SIGINT)   # our own child: py-spy writes its file and exits
+        _, err = sampler.communicate(timeout=30)
+        if sampler.returncode not in (0, -signal.SIGINT):
+            print(f"py-spy failed: {err.decode(errors='replace')[-300:]}", file=sys.stderr)
+
+
+def postmaster(postgres: ThrowawayPostgres) -> int:
+    return int((postgres.data / "postmaster.pid").read_text().split()[0])
+
+
 async def run_setup(name: str, store_url: str, redis_url: str, workers: int, args, fake: FakeWeChat, api_base: str,
-                    folder: Path) -> dict:
+                    folder: Path, database: int | None) -> dict:
     port = free_port()
     config = write_config(folder, port, store_url, api_base, redis_url)
     log = folder / f"{port}.log"
@@ -132,7 +186,12 @@ async def run_setup(name: str, store_url: str, redis_url: str, workers: int, arg
         await send_all(base + "/wechat", build(side, WARMUP, 50, who=f"warm-{name}"), args.concurrency, 120)
         fake.latency = 0.0
         requests = build(side, args.messages, args.residents, who=name)
-        results, elapsed = await send_all(base + "/wechat", requests, args.concurrency, 240)
+        cpu = (tree_cpu(process.pid), tree_cpu(database) if database else 0.0, time.process_time())
+        profile = f"{args.profile}-{name.replace(' ', '').replace(',', '-')}.txt" if args.profile else None
+        with sampling(process.pid, profile):
+            results, elapsed = await send_all(base + "/wechat", requests, args.concurrency, 240)
+        cpu = (tree_cpu(process.pid) - cpu[0], tree_cpu(database) - cpu[1] if database else float("nan"),
+               time.process_time() - cpu[2])
         failures, empty, kinds = check(side, results)
         latencies = [r[0] for r in results if r is not None]
         fake.latency = args.send_ms / 1000
@@ -146,7 +205,10 @@ async def run_setup(name: str, store_url: str, redis_url: str, workers: int, arg
             process.wait()
     return {"name": name, "msg/s": len(latencies) / elapsed, "p50": percentile(latencies, 50) * 1000,
             "p99": percentile(latencies, 99) * 1000, "failed": len(failures) + len(empty),
-            "please wait": kinds["please wait"], "pushes/s": args.notices / took, "twice": twice, "never": never}
+            "please wait": kinds["please wait"], "worker cpu": cpu[0] / max(len(latencies), 1) * 1000,
+            "pg cpu": cpu[1] / max(len(latencies), 1) * 1000, "client cpu": cpu[2] / max(len(latencies), 1) * 1000,
+            "pushes/s": args.notices / took, "twice": twice,
+            "never": never}
 
 
 async def main_async(args) -> int:
@@ -168,12 +230,15 @@ async def main_async(args) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="frontdesk-workers-") as tmp:
             folder = Path(tmp)
-            setups = [("1 worker, SQLite", f"sqlite:///{folder / 'bench.db'}", "", 1),
-                      ("1 worker, PostgreSQL", postgres.url_for(await postgres.new_schema()), "", 1),
-                      ("2 workers, PostgreSQL", postgres.url_for(await postgres.new_schema()), "", 2),
-                      ("2 workers, PG + Redis", postgres.url_for(await postgres.new_schema()), redis.url, 2)]
-            for name, url, redis_url, workers in setups:
-                rows.append(await run_setup(name, url, redis_url, workers, args, fake, api_base, folder))
+            server = postmaster(postgres)
+            setups = [("1 worker, SQLite", f"sqlite:///{folder / 'bench.db'}", "", 1, None),
+                      ("1 worker, PostgreSQL", postgres.url_for(await postgres.new_schema()), "", 1, server),
+                      ("2 workers, PostgreSQL", postgres.url_for(await postgres.new_schema()), "", 2, server),
+                      ("2 workers, PG + Redis", postgres.url_for(await postgres.new_schema()), redis.url, 2, server)]
+            for name, url, redis_url, workers, database in setups:
+                if args.only and args.only not in name:
+                    continue
+                rows.append(await run_setup(name, url, redis_url, workers, args, fake, api_base, folder, database))
     finally:
         redis.stop()
         postgres.stop()
@@ -181,10 +246,12 @@ async def main_async(args) -> int:
     print(f"{args.messages} messages from {args.residents} residents, {args.concurrency} at a time; "
           f"{args.notices} notices, WeChat taking {args.send_ms} ms per send")
     print(f"{'setup':24} {'msg/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} {'wait':>5} "
-          f"{'pushes/s':>9} {'twice':>6} {'never':>6}")
+          f"{'cpu ms/msg: workers':>20} {'PG':>5} {'client':>6} {'pushes/s':>9} {'twice':>6} {'never':>6}")
     for r in rows:
         print(f"{r['name']:24} {r['msg/s']:7.0f} {r['p50']:7.1f} {r['p99']:7.1f} {r['failed']:6d} "
-              f"{r['please wait']:5d} {r['pushes/s']:9.0f} {r['twice']:6d} {r['never']:6d}")
+              f"{r['please wait']:5d} {r['worker cpu']:20.2f} {r['pg cpu']:5.2f} {r['client cpu']:6.2f} "
+              f"{r['pushes/s']:9.0f} "
+              f"{r['twice']:6d} {r['never']:6d}")
     return 1 if any(r["failed"] or r["twice"] or r["never"] for r in rows) else 0
 
 
@@ -195,6 +262,9 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--notices", type=int, default=2000)
     parser.add_argument("--send-ms", type=float, default=5.0, help="how long the fake WeChat API takes per send")
+    parser.add_argument("--only", default="", help="only the setups whose name holds this, e.g. PostgreSQL")
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="py-spy the workers during each measured run: PREFIX-<setup>.txt (see stacks.py)")
     return asyncio.run(main_async(parser.parse_args()))
 
 

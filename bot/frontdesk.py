@@ -196,8 +196,10 @@ class FrontDesk:
                 if message.grants:   # no answer, but WeChat lets us write to the resident again
                     await ctx.store.residents.acted(message.openid, message.grants, ctx.clock.now())
                 return await self._record_quietly(turn)
-            await ctx.store.residents.seen(message.openid, ctx.clock.now(), message.grants or "message")
-            if (relayed := await self.root.for_relay(turn)) is not None:   # a conversation with a person
+            # recorded, and what is read next, in one trip where the store can
+            arrival = await ctx.store.residents.arrived(message.openid, ctx.clock.now(), ctx.dialog_idle,
+                                                        message.grants or "message")
+            if arrival.talking and (relayed := await self.root.for_relay(turn)) is not None:   # with a person
                 self.metrics.count(message, "handoff", "relay")
                 return relayed
             if not await ctx.store.allow(f"messages:{message.openid}", ctx.config.dialog.max_messages_per_minute,
@@ -205,7 +207,7 @@ class FrontDesk:
                 self.metrics.count(message, "none", "too_fast")
                 return TextReply(ctx.texts.chat("too_fast"))
             try:
-                turn.dialog = await ctx.store.dialogs.get(message.openid, ctx.clock.now(), ctx.dialog_idle)
+                turn.dialog = await arrival.dialog()
             except StateUnavailable:
                 turn.state_unread = True
             reply = await kindly(turn, await self._route(turn))

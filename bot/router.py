@@ -62,8 +62,9 @@ class Router:
         return handler
 
     def relay(self, handler: Handler) -> Handler:
-        """Tried for every message a resident writes, before their dialog and any intent: a
-        conversation with a person takes the resident's messages while it lasts."""
+        """Tried for every message a resident writes while they have a conversation with a person
+        (`Handoffs.current`), before their dialog and any intent: it takes the resident's messages
+        while it lasts."""
         self.relays.append(handler)
         return handler
 

@@ -27,6 +27,8 @@ KEPT = 50_000   # residents whose dialogs are kept (the least recently used are 
 
 
 class DialogsInMemory(Dialogs):
+    in_table = False   # read from memory, the table only for a resident not in memory
+
     def __init__(self, store, kept: int = KEPT):
         super().__init__(store)
         self.kept = kept

@@ -76,10 +76,12 @@ class Handoffs:
     async def current(self, openid: str) -> dict[str, Any] | None:
         """The resident's conversation that is not closed, or the closed one whose rating was just
         asked for (its answer is the resident's next message); None otherwise."""
-        row = await self.store.fetchone(
-            f"SELECT * FROM handoffs WHERE openid=? AND (status IN {_in(ACTIVE)} OR rating_asked=1) "
-            "ORDER BY id DESC LIMIT 1", openid)
+        row = await self.store.fetchone(f"SELECT * FROM handoffs WHERE {CURRENT} ORDER BY id DESC LIMIT 1", openid)
         return dict(row) if row else None
+
+    async def in_progress(self, openid: str) -> bool:
+        """Has the resident a conversation `current` would find?"""
+        return await self.store.fetchone(f"SELECT 1 AS found FROM handoffs WHERE {CURRENT} LIMIT 1", openid) is not None
 
     async def hear(self, handoff_id: int, said: Said) -> bool:
         """Store the resident's message in their conversation; True when the bot should say
@@ -283,6 +285,10 @@ class CannedReplies:
 
 def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+# a resident's (`?`) conversation that takes their next message: `Handoffs.current`
+CURRENT = f"openid=? AND (status IN {_in(ACTIVE)} OR rating_asked=1)"
 
 
 async def _add(db: Any, handoff_id: int, said: Said) -> None:

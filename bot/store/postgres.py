@@ -2,8 +2,11 @@
 
 The repositories' `?` placeholders become `$1, $2, …` (once per statement text, then cached).
 A pool of connections serves the workers' coroutines; a connection lost when the server
-restarts is replaced by the pool on the next use. Transactions run at READ COMMITTED, as
-PostgreSQL's default: the SQL is written so that each check-then-write either happens in one
+restarts is replaced by the pool on the next use. A connection given back to the pool is not
+reset by a query of its own (asyncpg's default: `RESET ALL`, `UNLISTEN *` … — a trip to the
+server after every statement): nothing here changes a session's state but `hold`, which undoes
+its own lock, and asyncpg still rolls back a transaction left open. Transactions run at READ
+COMMITTED, as PostgreSQL's default: the SQL is written so that each check-then-write either happens in one
 statement (a conditional UPDATE, ON CONFLICT) or under `Tx.lock`, a transaction-scoped advisory
 lock on the resident.
 """
@@ -22,6 +25,8 @@ from bot.store.db import Database, Row, Tx, migrations
 log = logging.getLogger(__name__)
 
 MIGRATION_LOCK = 7_461_001   # an advisory lock id: one worker migrates, the others wait for it
+LOCK = "SELECT pg_advisory_lock(hashtextextended($1, 0))"
+UNLOCK = "SELECT pg_advisory_unlock(hashtextextended($1, 0))"
 
 
 @lru_cache(maxsize=1024)
@@ -64,6 +69,18 @@ class _PostgresTx(Tx):
         await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
 
 
+async def _as_left(conn: asyncpg.Connection) -> None:
+    """A connection given back to its pool: nothing to reset (see the module's docstring)."""
+
+
+async def _or_end_session(conn: asyncpg.Connection, sql: str, key: str) -> None:
+    try:
+        await conn.execute(sql, key)
+    except BaseException:
+        conn.terminate()
+        raise
+
+
 class PostgresDatabase(Database):
     dialect = "postgresql"
     skip_locked = " FOR UPDATE SKIP LOCKED"
@@ -74,9 +91,10 @@ class PostgresDatabase(Database):
 
     @classmethod
     async def open(cls, url: str, max_size: int = 10, max_holds: int = 20) -> "PostgresDatabase":
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, command_timeout=30)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, command_timeout=30, reset=_as_left)
         try:
-            holds = await asyncpg.create_pool(url, min_size=0, max_size=max_holds, command_timeout=30)
+            holds = await asyncpg.create_pool(url, min_size=0, max_size=max_holds, command_timeout=30,
+                                              reset=_as_left)
         except BaseException:
             await pool.close()
             raise
@@ -89,13 +107,14 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         """A session advisory lock on its own connection; if the worker dies, the server ends
-        the session and the lock with it."""
+        the session and the lock with it. A lock that may be left held (its wait or its release
+        cancelled or failed) ends with its session: the connection is closed, not given back."""
         async with self._holds.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", key)
+            await _or_end_session(conn, LOCK, key)
             try:
                 yield
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)
+                await _or_end_session(conn, UNLOCK, key)
 
     async def migrate(self) -> None:
         async with self._pool.acquire() as conn, conn.transaction():

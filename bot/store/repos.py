@@ -4,12 +4,14 @@ already handled, and the notices waiting to reach them."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from bot.personal import mask_in_text, split_personal
 from bot.store.base import Dialog, OutboxItem
-from bot.store.db import iso, marks
+from bot.store.db import Row, iso, marks
+from bot.store.handoffs import CURRENT
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -23,6 +25,14 @@ class _Repo:
         self.store = store
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A resident whose message is about to be answered, recorded (`Residents.arrived`)."""
+
+    talking: bool   # a conversation with a person takes their messages (`Handoffs.current` finds one)
+    dialog: Callable[[], Awaitable[Dialog | None]]   # their dialog, as `Dialogs.get` reads it
+
+
 class Residents(_Repo):
     async def seen(self, openid: str, at: datetime, grants: str = "message") -> None:
         """A resident wrote (or clicked the menu, followed, scanned: `grants` "event"): record them,
@@ -30,14 +40,29 @@ class Residents(_Repo):
         resident writing several messages a minute, with nothing sent to them meanwhile, is written
         once a minute: the quota and the window stay what they were. Committed with the writer's
         next batch (before the reply is recorded)."""
-        await self.store.write_soon(
-            "INSERT INTO residents(openid, active, first_seen, last_message_at, quota_kind, quota_at, quota_used) "
-            "VALUES (?, 1, ?, ?, ?, ?, 0) "
-            "ON CONFLICT(openid) DO UPDATE SET active=1, last_message_at=excluded.last_message_at, "
-            "unsubscribed_at=NULL, quota_kind=excluded.quota_kind, quota_at=excluded.quota_at, quota_used=0 "
-            "WHERE residents.quota_used > 0 OR residents.active = 0 OR residents.quota_at IS NULL "
-            "OR residents.quota_kind <> excluded.quota_kind OR residents.quota_at < ?",
-            openid, iso(at), iso(at), grants, iso(at), iso(at - SEEN_EVERY))
+        await self.store.write_soon(_SEEN, openid, iso(at), iso(at), grants, iso(at), iso(at - SEEN_EVERY))
+
+    async def arrived(self, openid: str, at: datetime, idle: timedelta, grants: str = "message") -> Arrival:
+        """`seen`, and what answering their message reads next: whether they are talking with a
+        person, and their dialog (read when asked for; Redis may not answer). On PostgreSQL one
+        statement records them and reads the rest — their dialog too when it is kept in the table:
+        one trip to the server instead of three."""
+        dialogs = self.store.dialogs
+        if self.store.db.dialect != "postgresql":
+            await self.seen(openid, at, grants)
+            talking = await self.store.handoffs.in_progress(openid)
+            return Arrival(talking, lambda: dialogs.get(openid, at, idle))
+        in_table = isinstance(dialogs, Dialogs) and dialogs.in_table
+        row = await self.store.fetchone(
+            f"WITH seen AS ({_SEEN}) SELECT EXISTS (SELECT 1 FROM handoffs WHERE {CURRENT}) AS talking"
+            + (", d.state, d.data, d.updated_at FROM (SELECT 1 AS one) AS one LEFT JOIN dialogs d ON d.openid = ?"
+               if in_table else ""),
+            openid, iso(at), iso(at), grants, iso(at), iso(at - SEEN_EVERY), openid, *([openid] if in_table else []))
+        assert row is not None, "a SELECT without a table answers one row"
+        if not in_table:
+            return Arrival(row["talking"], lambda: dialogs.get(openid, at, idle))
+        dialog = await dialogs.from_row(openid, row if row["state"] is not None else None, at, idle)
+        return Arrival(row["talking"], lambda: _given(dialog))
 
     async def acted(self, openid: str, grants: str, at: datetime) -> None:
         """An action that needs no answer but opens a quota (the menu's plain scan button): only
@@ -106,9 +131,27 @@ class Residents(_Repo):
         return row["center"] if row else None
 
 
+_SEEN = ("INSERT INTO residents(openid, active, first_seen, last_message_at, quota_kind, quota_at, quota_used) "
+         "VALUES (?, 1, ?, ?, ?, ?, 0) "
+         "ON CONFLICT(openid) DO UPDATE SET active=1, last_message_at=excluded.last_message_at, "
+         "unsubscribed_at=NULL, quota_kind=excluded.quota_kind, quota_at=excluded.quota_at, quota_used=0 "
+         "WHERE residents.quota_used > 0 OR residents.active = 0 OR residents.quota_at IS NULL "
+         "OR residents.quota_kind <> excluded.quota_kind OR residents.quota_at < ?")
+
+
+async def _given(dialog: Dialog | None) -> Dialog | None:
+    return dialog
+
+
 class Dialogs(_Repo):
+    in_table = True   # read from the table each time (not kept in memory)
+
     async def get(self, openid: str, now: datetime, idle: timedelta) -> Dialog | None:
         row = await self.store.fetchone("SELECT state, data, updated_at FROM dialogs WHERE openid=?", openid)
+        return await self.from_row(openid, row, now, idle)
+
+    async def from_row(self, openid: str, row: Row | None, now: datetime, idle: timedelta) -> Dialog | None:
+        """The dialog of the table's `row` (state, data, updated_at) — none when idle too long (then cleared)."""
         if row is None:
             return None
         if datetime.fromisoformat(row["updated_at"]) + idle < now:

@@ -55,6 +55,34 @@ async def test_a_dialog_is_kept_until_idle_or_cleared(store):
     assert await dialogs.get("o-resident-1", NOW, idle) is None
 
 
+async def test_a_resident_arriving_is_recorded_with_their_dialog_and_any_conversation_with_a_person(store):
+    residents, idle = store.residents, timedelta(minutes=10)
+    arrival = await residents.arrived("o-resident-1", NOW, idle)
+    assert not arrival.talking and await arrival.dialog() is None
+    first = await residents.get("o-resident-1")
+    assert (first["active"], first["last_message_at"], first["quota_kind"]) == (1, NOW.isoformat(), "message")
+
+    step = Dialog("booking:day", {"guide": "社保卡", "名字": "王小明"})
+    await store.dialogs.set("o-resident-1", step, later(minutes=1))
+    await residents.unsubscribed("o-resident-2", NOW)
+    arrival = await residents.arrived("o-resident-2", later(minutes=2), idle, grants="event")
+    back = await residents.get("o-resident-2")
+    assert (back["active"], back["unsubscribed_at"], back["quota_kind"]) == (1, None, "event")   # back again
+    assert await (await residents.arrived("o-resident-1", later(minutes=2), idle)).dialog() == step
+
+    handoff, _ = await store.handoffs.open("o-resident-1", "转人工", later(minutes=3), QINGSHAN)
+    assert (await residents.arrived("o-resident-1", later(minutes=4), idle)).talking
+    assert not (await residents.arrived("o-resident-2", later(minutes=4), idle)).talking
+    await store.handoffs.close(handoff["id"], by="staff:李", reason="staff", now=later(minutes=5), note="李 结束了对话",
+                               notices=["请为这次人工服务打个分"])
+    assert (await residents.arrived("o-resident-1", later(minutes=6), idle)).talking   # their rating is asked
+    await store.handoffs.rating_done(handoff["id"])
+    arrival = await residents.arrived("o-resident-1", later(minutes=20), idle)
+    assert not arrival.talking
+    assert await arrival.dialog() is None                                             # idle too long: cleared
+    assert await store.dialogs.get("o-resident-1", later(minutes=20), timedelta(days=1)) is None
+
+
 # processed messages and inquiries
 
 async def test_a_message_is_claimed_once_and_its_reply_kept(store):
