@@ -10,7 +10,7 @@ import json
 import pytest
 
 from bot.store import open_store
-from bot.store.handoffs import Said, Taken
+from bot.store.handoffs import CURRENT, Said, Taken
 from bot.vault import Vault
 from tests.store.contract import BAISHUI, NOW, QINGSHAN, later, notices
 
@@ -150,3 +150,16 @@ async def test_yesterdays_callback_requests_become_conversations(store_url, tmp_
         assert json.dumps(await store.handoffs.counts(None)) == '{"waiting": 2, "open": 0}'
     finally:
         await store.close()
+
+
+async def test_whether_a_resident_is_talking_with_a_person_is_found_by_an_index_not_a_scan(store):
+    """Asked at every message: it must not read every conversation ever held."""
+    query = f"SELECT 1 FROM handoffs WHERE {CURRENT} ORDER BY id DESC LIMIT 1"
+    async with store.db.transaction() as tx:
+        if store.db.dialect == "postgresql":
+            await tx.execute("SET LOCAL enable_seqscan = off")   # a tiny table is scanned whatever its indexes
+            plan = "\n".join(r[0] for r in await tx.fetchall("EXPLAIN " + query, "o-resident-1"))
+            assert "Index Cond: (openid =" in plan and "Seq Scan" not in plan, plan
+        else:
+            plan = " ".join(r[3] for r in await tx.fetchall("EXPLAIN QUERY PLAN " + query, "o-resident-1"))
+            assert "USING" in plan and "INDEX" in plan and not plan.startswith("SCAN handoffs"), plan
