@@ -289,8 +289,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def loop_cpu(pid: int) -> float:
-    """CPU seconds used so far by a process's first thread, the one running its event loop;
-    Linux /proc, NaN elsewhere."""
+    """CPU seconds used so far by a process's first thread (ours runs the event loop there, and
+    with it everything but the store's threads); Linux /proc, NaN elsewhere."""
     try:
         fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -340,9 +340,8 @@ def measure(side: WeChatSide, url: str, process: subprocess.Popen, log_path: Pat
              f"{len(empty)} empty" + (f", {unsent} not sent (out of time)" if unsent else ""),
              "replies: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()),
              f"cpu busy during the run (1.0 = one core): server {cpu[0] / elapsed:.2f}, client {cpu[1] / elapsed:.2f}; "
-             f"server cpu per message {cpu[0] / max(1, len(latencies)) * 1000:.2f} ms, of which its event loop's "
-             f"thread {loop / max(1, len(latencies)) * 1000:.2f} ms (busy {loop / elapsed:.2f}; the rest is the "
-             "store's threads)"]
+             f"server cpu per message {cpu[0] / max(1, len(latencies)) * 1000:.2f} ms, of which its main thread "
+             f"{loop / max(1, len(latencies)) * 1000:.2f} ms (busy {loop / elapsed:.2f})"]
     if args.single:
         notes.append(f"{args.single} msgs one at a time: p50 {ms(one_by_one, 50)}, p99 {ms(one_by_one, 99)}")
     notes += [f"! {line}" for line in (failures + empty)[:10]]
