@@ -260,15 +260,17 @@ def protocol_floor(requests: list[tuple[dict, bytes]], built_at: float) -> float
 
 
 @contextlib.contextmanager
-def sampling(pid: int, out: str | None) -> Iterator[None]:
-    """py-spy sampling process `pid` (every thread, idle ones left out) while the block runs; its
-    collapsed stacks written to `out`. Nothing when `out` is None."""
+def sampling(pid: int, out: str | None, subprocesses: bool = False) -> Iterator[None]:
+    """py-spy sampling process `pid` (every thread, idle ones left out; with `subprocesses`, its
+    child processes too) while the block runs; its collapsed stacks written to `out`. Nothing
+    when `out` is None."""
     if out is None:
         yield
         return
     spy = Path(sys.executable).parent / "py-spy"
-    sampler = subprocess.Popen([str(spy), "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
-                                "--output", out, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sampler = subprocess.Popen([str(spy), "record", "--pid", str(pid), *(["--subprocesses"] if subprocesses else []),
+                                "--rate", "250", "--format", "raw", "--output", out, "--nonblocking"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1)   # py-spy attaches
     try:
         yield

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -30,7 +29,6 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,7 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
-from load import HOST, WARMUP, build, check, free_port, percentile, send_all  # noqa: E402
+from load import HOST, WARMUP, build, check, free_port, percentile, sampling, send_all  # noqa: E402
 
 from bot.clock import Clock  # noqa: E402
 from bot.demo import DEMO_APP_ID, DEMO_SECRET, DEMO_TOKEN, demo_aes_key  # noqa: E402
@@ -146,27 +144,6 @@ def tree_cpu(root: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-@contextlib.contextmanager
-def sampling(pid: int, out: str | None) -> Iterator[None]:
-    """py-spy sampling process `pid` and its worker processes while the block runs, its collapsed
-    stacks written to `out` (as `load.py --profile`); nothing when `out` is None."""
-    if out is None:
-        yield
-        return
-    spy = Path(sys.executable).parent / "py-spy"
-    sampler = subprocess.Popen([str(spy), "record", "--pid", str(pid), "--subprocesses", "--rate", "250",
-                                "--format", "raw", "--output", out, "--nonblocking"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(1)   # py-spy attaches
-    try:
-        yield
-    finally:
-        sampler.send_signal(signal.SIGINT)   # our own child: py-spy writes its file and exits
-        _, err = sampler.communicate(timeout=30)
-        if sampler.returncode not in (0, -signal.SIGINT):
-            print(f"py-spy failed: {err.decode(errors='replace')[-300:]}", file=sys.stderr)
-
-
 def postmaster(postgres: ThrowawayPostgres) -> int:
     return int((postgres.data / "postmaster.pid").read_text().split()[0])
 
@@ -188,7 +165,7 @@ async def run_setup(name: str, store_url: str, redis_url: str, workers: int, arg
         requests = build(side, args.messages, args.residents, who=name)
         cpu = (tree_cpu(process.pid), tree_cpu(database) if database else 0.0, time.process_time())
         profile = f"{args.profile}-{name.replace(' ', '').replace(',', '-')}.txt" if args.profile else None
-        with sampling(process.pid, profile):
+        with sampling(process.pid, profile, subprocesses=True):
             results, elapsed = await send_all(base + "/wechat", requests, args.concurrency, 240)
         cpu = (tree_cpu(process.pid) - cpu[0], tree_cpu(database) - cpu[1] if database else float("nan"),
                time.process_time() - cpu[2])

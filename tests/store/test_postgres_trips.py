@@ -76,8 +76,9 @@ async def _asked(bot, trips: Trips, openids: list[str], question: str, answer: s
     return trips.total / len(openids)
 
 
-async def test_a_guide_question_on_postgresql_takes_few_trips_to_the_server(start_bot, postgres_server, monkeypatch):
-    bot = await _postgres_bot(start_bot, postgres_server)
+async def _question_then_follow_up(bot, monkeypatch) -> tuple[float, dict, float, Trips]:
+    """Twenty residents ask a guide question, then a follow-up read from their dialog: trips per
+    question, what they were, trips per follow-up, and the counter (holding the follow-ups')."""
     trips = Trips(monkeypatch)
     # every statement prepared once on each pooled connection first: that is not the steady state
     for n in range(30):
@@ -86,7 +87,13 @@ async def test_a_guide_question_on_postgresql_takes_few_trips_to_the_server(star
     residents = [f"r{n}" for n in range(20)]
     asked = await _asked(bot, trips, residents, "老年人优待证怎么办", "老年人优待证")
     first = dict(trips.seen)
-    followed = await _asked(bot, trips, residents, "要钱吗", "不收费")   # read from their dialog
+    followed = await _asked(bot, trips, residents, "要钱吗", "不收费")
+    return asked, first, followed, trips
+
+
+async def test_a_guide_question_on_postgresql_takes_few_trips_to_the_server(start_bot, postgres_server, monkeypatch):
+    bot = await _postgres_bot(start_bot, postgres_server)
+    asked, first, followed, trips = await _question_then_follow_up(bot, monkeypatch)
     print(f"trips per question: {asked:.2f} {first}; per follow-up: {followed:.2f} {dict(trips.seen)}")
     # seven: the claim, the lock, the resident recorded with their dialog read, the question logged, the
     # dialog written, the lock released, the reply recorded (five for a follow-up: nothing logged or
@@ -99,14 +106,7 @@ async def test_a_guide_question_on_postgresql_takes_few_trips_to_the_server(star
 async def test_with_redis_beside_it_postgresql_is_asked_once_for_a_follow_up(start_bot, postgres_server, redis_server,
                                                                                monkeypatch):
     bot = await _postgres_bot(start_bot, postgres_server, redis={"url": redis_server.url})
-    trips = Trips(monkeypatch)
-    for n in range(30):
-        await bot.say(f"warm-{n}", "老年人优待证怎么办")
-        await bot.say(f"warm-{n}", "要钱吗")
-    residents = [f"r{n}" for n in range(20)]
-    asked = await _asked(bot, trips, residents, "老年人优待证怎么办", "老年人优待证")
-    first = dict(trips.seen)
-    followed = await _asked(bot, trips, residents, "要钱吗", "不收费")   # read from their dialog, in Redis
+    asked, first, followed, trips = await _question_then_follow_up(bot, monkeypatch)   # the dialog in Redis
     print(f"with Redis, trips per question: {asked:.2f} {first}; per follow-up: {followed:.2f} {dict(trips.seen)}")
     # claims, locks, dialogs and replies live in Redis: PostgreSQL records the resident (and says
     # whether a person is talking with them) and logs the question
