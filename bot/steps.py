@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.knowledge.matcher import normalise
+from bot.knowledge.lexical import normalise
 from bot.personal import name_ok
 from bot.replies import Reply, TextReply
 from bot.store.base import Dialog, kept_key

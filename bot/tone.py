@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.knowledge.matcher import normalise
+from bot.knowledge.lexical import normalise
 from bot.replies import Reply, TextReply
 from bot.texts import split_text
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.context import Turn
-from bot.knowledge.matcher import normalise
+from bot.knowledge.lexical import normalise
 from bot.router import Router
 
 router = Router("case_talk")

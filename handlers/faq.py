@@ -26,7 +26,8 @@ import re
 from bot.choices import number, pick
 from bot.config import Section
 from bot.context import Turn
-from bot.knowledge.matcher import detect_aspect, normalise
+from bot.knowledge.lexical import normalise
+from bot.knowledge.matcher import detect_aspect
 from bot.knowledge.model import Guide
 from bot.knowledge.situations import named_situation
 from bot.replies import TextReply

@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from bot.choices import parse_when
 from bot.context import Turn
 from bot.hours import Opening, day_label, when_label
-from bot.knowledge.matcher import normalise
+from bot.knowledge.lexical import normalise
 from bot.router import Router
 from handlers.centers import my_centers
 

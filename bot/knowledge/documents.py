@@ -32,7 +32,7 @@ from bot.knowledge.centers import check_centers
 from bot.knowledge.examples import check_example, label_of
 from bot.knowledge.guides import _STRS, alias_claimed, check_guide
 from bot.knowledge.loader import KINDS, file_part, load_knowledge
-from bot.knowledge.matcher import normalise
+from bot.knowledge.lexical import normalise
 from bot.knowledge.model import Guide, Knowledge, Target
 from bot.knowledge.problems import DocumentReport, Problem
 from bot.knowledge.tomlfile import dumps, header

@@ -2,7 +2,7 @@
 what residents meant, so staff see which missing guide would help the most people.
 
 Questions are compared by what they are about, not how they are asked: each is normalised
-(`matcher.normalise`, with the synonyms), its question words (怎么, 在哪, 吗 …) are taken out,
+(`lexical.normalise`, with the synonyms), its question words (怎么, 在哪, 吗 …) are taken out,
 and the characters left are compared as a bag: sorted, then rapidfuzz's `ratio`, which on
 sorted strings is the Dice coefficient of the two bags. So 医保怎么交, 在哪交医保 and 医保交钱
 come together, 医保缴费 and 医保报销 do not, and 医保 and 身份证 share nothing.
@@ -19,7 +19,7 @@ from typing import Iterable
 
 from rapidfuzz import fuzz, process
 
-from bot.knowledge.matcher import normalise
+from bot.knowledge.lexical import normalise
 
 SIMILAR_AT = 75   # Dice similarity (0-100) of the character bags from which a wording joins a group
 

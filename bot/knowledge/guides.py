@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, Callable
 
-from bot.knowledge.matcher import normalise
+from bot.knowledge.lexical import normalise
 from bot.knowledge.model import CASE_TYPES, DAY_UNITS, ITEM_TYPES, LEVELS, MATERIAL_FORMS, Faq, Guide, Material, Situation
 from bot.knowledge.problems import Counted, Report, Where
 from bot.knowledge.situations import shared_words

@@ -25,7 +25,8 @@ from bot.errors import KnowledgeError
 from bot.knowledge.documents import read_folder
 from bot.knowledge.importing import seed
 from bot.knowledge.loader import load_knowledge
-from bot.knowledge.matcher import Matcher, normalise
+from bot.knowledge.lexical import normalise
+from bot.knowledge.matcher import Matcher
 from bot.knowledge.model import Example, Knowledge, Target
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from bot.knowledge.bundles import Bundle, check_bundle, claimed_by_guides, load_
 from bot.knowledge.centers import load_centers
 from bot.knowledge.examples import check_clashes, check_example, load_examples, load_referrals, told_in
 from bot.knowledge.guides import _STRS, GUIDE_KEYS, check_guide, check_unique, type_ok
-from bot.knowledge.matcher import normalise
+from bot.knowledge.lexical import normalise
 from bot.knowledge.model import INTENTS, Example, Guide, Knowledge, Target
 from bot.knowledge.problems import FileReport, Report, Where, field_path, read_optional_toml, read_toml
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from bot.knowledge.matcher import normalise, pinyin
+from bot.knowledge.lexical import normalise, pinyin
 from bot.knowledge.model import Guide, Knowledge, Situation
 
 

@@ -215,7 +215,7 @@ def test_each_example_is_calibrated_on_margins_of_a_classifier_that_never_saw_it
     """The margins the calibration reads for an example come from a fold trained without it: for
     some they are much lower than the full model's (their words appear nowhere else), for none
     much higher."""
-    from bot.knowledge.matcher import pinyin
+    from bot.knowledge.lexical import pinyin
 
     space, margins = matcher.learned.space, matcher.learned.margins
     rows = sorted(margins.held_out)[:400]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.knowledge.evaluation import evaluate
-from bot.knowledge.matcher import Candidate, decide, normalise
+from bot.knowledge.lexical import Candidate, normalise
+from bot.knowledge.matcher import decide
 
 
 @pytest.fixture(scope="module")
