@@ -283,8 +283,13 @@ def sampling(pid: int, out: str | None, subprocesses: bool = False) -> Iterator[
 
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process has used so far; Linux /proc, NaN elsewhere."""
+    return _stat_cpu(Path(f"/proc/{pid}/stat"))
+
+
+def _stat_cpu(stat: Path) -> float:
+    """User + system CPU seconds from a /proc …/stat file; NaN when it cannot be read."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat.read_text().rsplit(")", 1)[1].split()
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -293,11 +298,7 @@ def cpu_seconds(pid: int) -> float:
 def loop_cpu(pid: int) -> float:
     """CPU seconds used so far by a process's first thread (ours runs the event loop there, and
     with it everything but the store's threads); Linux /proc, NaN elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat_cpu(Path(f"/proc/{pid}/task/{pid}/stat"))
 
 
 @dataclass
