@@ -17,7 +17,29 @@ import jieba
 
 
 class Segmenter(jieba.Tokenizer):
-    """jieba's tokenizer (its dictionary, `add_word` …) with a faster `cut` for HMM=False."""
+    """jieba's tokenizer (its dictionary, `add_word` …) with a faster `cut` for HMM=False.
+
+    Words added are remembered with the frequency each was given (`taught`): jieba weighs a new
+    word by the dictionary as it stands, so another process's segmenter cuts the same words
+    only after the same words are added in the same order (`learn`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.taught: list[tuple[str, int]] = []
+
+    def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None:
+        self.check_initialized()
+        freq = int(freq) if freq is not None else self.suggest_freq(word, False)
+        super().add_word(word, freq, tag)
+        self.taught.append((word, freq))
+
+    def learn(self, taught: list[tuple[str, int]]) -> None:
+        """Add the words another segmenter was taught, after those this one was: the first
+        `len(self.taught)` must be the same words (a process that has followed the other)."""
+        if self.taught != taught[:len(self.taught)]:
+            raise ValueError("this segmenter was taught other words than the one it follows")
+        for word, freq in taught[len(self.taught):]:
+            self.add_word(word, freq)
 
     def words(self, text: str) -> list[str]:
         """What `lcut(text, HMM=False)` returns."""

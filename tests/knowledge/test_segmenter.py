@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import jieba
+import pytest
 
 from bot.knowledge.segmenter import Segmenter
 
@@ -28,3 +29,24 @@ def test_words_are_jiebas_words():
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(500)]
     for text in texts:
         assert ours.words(text) == theirs.lcut(text, HMM=False), text
+
+
+def test_a_segmenter_given_anothers_words_cuts_as_it_does():
+    """jieba weighs a word added by the dictionary as it stands: another process's segmenter
+    cuts alike only with the same words, in the same order, at the same weights (offload.py)."""
+    _, first = _pair()
+    first.add_word("高龄津贴")
+    other = Segmenter()
+    other.add_word("老年人优待证")   # the same beginning, as a helper that followed earlier
+    other.learn(list(first.taught))
+    texts = ["社保卡丢了怎么补，老年人优待证在哪办？", "高龄津贴低保一起办", "shiyejin怎么领老年人优待证"]
+    assert [other.words(t) for t in texts] == [first.words(t) for t in texts]
+    assert other.taught == first.taught and other.total == first.total
+
+
+def test_a_segmenter_refuses_words_that_do_not_follow_its_own():
+    one = Segmenter()
+    one.add_word("低保")
+    with pytest.raises(ValueError):
+        one.learn([("高龄津贴", 5)])
+    assert one.taught == [("低保", one.taught[0][1])]
