@@ -85,6 +85,22 @@ jieba.setLogLevel(logging.WARNING)
 _WORDS = Segmenter()
 
 
+def taught_words() -> list[tuple[str, int]]:
+    """The user words this process's segmenter was given, in order, with their frequencies."""
+    return list(_WORDS.taught)
+
+
+def words_taught() -> int:
+    """How many user words this process's segmenter was given."""
+    return len(_WORDS.taught)
+
+
+def learn_words(taught: list[tuple[str, int]]) -> None:
+    """Give this process's segmenter the words another's was given (`taught_words` there), so
+    that both cut texts alike: a process reading questions for another (`offload.py`)."""
+    _WORDS.learn(taught)
+
+
 def words(text: str) -> list[str]:
     """Word tokens (jieba, with the guides' own terms as user words), for BM25 beside bigrams."""
     return ["w:" + w for w in _WORDS.words(text) if len(w) >= 2]
@@ -258,7 +274,7 @@ class Index:
     def _keyword_scores(self, q: str, grams: set[str]) -> dict[int, float]:
         """Everyday words add up: 钱包被偷 + 补卡 says more than either alone."""
         total: dict[int, float] = {}
-        for g in grams & self.keyword_start_keys:
+        for g in sorted(grams & self.keyword_start_keys):   # sums in one order in any process
             for doc, word, value in self.keyword_start[g]:
                 if word in q:
                     total[doc] = min(total.get(doc, 0.0) + value, 0.8)
@@ -266,7 +282,7 @@ class Index:
 
     def _bm25(self, grams: set[str]) -> np.ndarray:
         """Every guide's BM25 score for the question's bigrams and words (0 for most)."""
-        found = [self.postings[g] for g in grams & self.posted]
+        found = [self.postings[g] for g in sorted(grams & self.posted)]   # sums in one order in any process
         if not found:
             return np.zeros(len(self.guides))
         return np.bincount(np.concatenate([docs for docs, _ in found]),
