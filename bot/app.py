@@ -28,6 +28,7 @@ from bot.guides_api import GUIDE_DESK, GuidesAPI
 from bot.handoffs import HandoffDesk
 from bot.jobs import HandoffTimeouts, every
 from bot.hours import Schedule
+from bot.knowledge import offload
 from bot.knowledge.editing import GuideDesk
 from bot.knowledge.library import Library
 from bot.metrics import Metrics
@@ -69,9 +70,15 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _library_ctx(app: web.Application) -> AsyncIterator[None]:
     """The guides and life events from the store (an empty one seeded from the knowledge folder)."""
-    await app[LIBRARY].open(app[STORE], now=app[CLOCK].now())
+    library = app[LIBRARY]
+    await library.open(app[STORE], now=app[CLOCK].now())
+    if offload.wanted(app[CONFIG].knowledge.match_process):
+        read = {where: app[METRICS].questions.labels(where) for where in ("helper", "worker")}
+        library.read_apart(lambda where: read[where].inc())
+        app[METRICS].helper.ready = lambda: library.apart is not None and library.apart.ready
     yield
-    await app[LIBRARY].stop_learning()
+    await library.stop_learning()
+    await library.read_here()
 
 
 async def _api_ctx(app: web.Application) -> AsyncIterator[None]:

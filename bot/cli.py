@@ -113,13 +113,14 @@ def _supervise(args: argparse.Namespace, pid_file: Path) -> int:
     Workers that keep dying as soon as they start are not started for ever: after GIVE_UP_AFTER
     fast deaths in a row (before listening, however long loading the knowledge base took, or
     within FAST_EXIT seconds) the supervisor stops the others and exits 1, so systemd sees it."""
+    from bot.knowledge.offload import WORKERS
     from bot.metrics import MULTIPROCESS_DIR
 
     command = [sys.executable, "-m", "bot.cli", "serve", "--config", args.config, "--worker"]
     # the workers' counters, summed by whichever worker is scraped; a fresh folder for each run
     counters = tempfile.mkdtemp(prefix="frontdesk-metrics-")
     ready = Path(tempfile.mkdtemp(prefix="frontdesk-ready-"))
-    env = {**os.environ, MULTIPROCESS_DIR: counters, READY_DIR: str(ready)}
+    env = {**os.environ, MULTIPROCESS_DIR: counters, READY_DIR: str(ready), WORKERS: str(args.workers)}
 
     def start() -> subprocess.Popen:
         return subprocess.Popen(command, env=env, preexec_fn=_ignore_reload_while_starting)

@@ -51,6 +51,10 @@ def _slot_minutes(v: Any) -> str | None:
     return None if v in (10, 15, 20, 30, 60) else "10, 15, 20, 30 or 60 minutes"
 
 
+def _on_off_auto(v: Any) -> str | None:
+    return None if isinstance(v, bool) or v == "auto" else 'true, false or "auto"'
+
+
 def _store_url(v: Any) -> str | None:
     ok = v.startswith(("sqlite:///", "postgresql://", "postgres://"))
     return None if ok else 'a URL like "sqlite:///data/frontdesk.db" or "postgresql://frontdesk@db-host/frontdesk"'
@@ -106,6 +110,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "knowledge": {
         "dir": Key(str, "knowledge"),
+        "match_process": Key((bool, str), "auto", _on_off_auto),
     },
     "dialog": {
         "idle_timeout_minutes": Key(int, 30, _positive),
@@ -162,6 +167,8 @@ KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
+    if kind == (bool, str):
+        return 'true, false or "auto"'
     if isinstance(kind, tuple):
         return "a number"
     return KIND_NAMES.get(kind, kind.__name__)
@@ -188,7 +195,8 @@ def _validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 continue
             value = given[name]
             is_bool = isinstance(value, bool)
-            if not isinstance(value, key.kind) or (is_bool and key.kind is not bool):
+            bool_ok = key.kind is bool or (isinstance(key.kind, tuple) and bool in key.kind)
+            if not isinstance(value, key.kind) or (is_bool and not bool_ok):
                 raise ConfigError(f"[{section}] {name}: expected {_kind_name(key.kind)}, got {value!r}")
             if key.check and (expected := key.check(value)):
                 raise ConfigError(f"[{section}] {name}: expected {expected}, got {value!r}")

@@ -83,12 +83,12 @@ class Turn:
         except StateUnavailable:
             self.state_unkept = True   # the front desk decides whether the reply still stands
 
-    def guide(self, text: str | None = None, at_least: float = 0.5) -> "Guide | None":
+    async def guide(self, text: str | None = None, at_least: float = 0.5) -> "Guide | None":
         """The guide the resident's message (or `text`) names with some confidence, or None. In a
         message that asks for something else (进度, 预约, 代办 …) the request takes most of the
         likelihood; the service it names is then the one its own words name (`Matcher.named`)."""
         if text is not None:
-            self.match = self.ctx.library.matcher.match(text)
+            self.match = await self.ctx.library.match(text)
         match = self.match
         if match is None:
             return None

@@ -279,7 +279,7 @@ class FrontDesk:
             if not turn.missed:
                 if reply is not None:
                     return reply
-            elif not leaves(turn):
+            elif not await leaves(turn):
                 return await steps.missed(turn, state, misses, reply)
             else:   # not an answer to the step but a request or a question of its own
                 kept = await steps.keep(turn)
@@ -293,7 +293,7 @@ class FrontDesk:
         return await self._match_and_answer(turn)
 
     async def _match_and_answer(self, turn: Turn) -> Reply | None:
-        turn.match = match = turn.match or turn.ctx.library.matcher.match(turn.text)
+        turn.match = match = turn.match or await turn.ctx.library.match(turn.text)
         turn.intent = match.intent
         best = match.best
         if turn.state_unread and self._step_lost(turn):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import Iterator
+from typing import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -47,6 +47,19 @@ class OutboxGauges(Collector):
         yield GaugeMetricFamily("frontdesk_outbox_dead", "Dead notices nobody has followed up yet", value=self.dead)
 
 
+class HelperGauge(Collector):
+    """Whether this worker's matcher helper process reads its questions now (bot/knowledge/offload.py)."""
+
+    def __init__(self) -> None:
+        self.ready: Callable[[], bool] | None = None   # None: no helper is configured
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if self.ready is not None:
+            yield GaugeMetricFamily("frontdesk_matcher_helper_ready",
+                                    "1 while the matcher's helper process reads this worker's questions",
+                                    value=float(self.ready()))
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -66,8 +79,12 @@ class Metrics:
                               registry=self.registry)
         self.token_refreshes = Counter("frontdesk_token_refreshes", "Access tokens fetched from WeChat",
                                        registry=self.registry)
+        self.questions = Counter("frontdesk_questions_read", "Questions read by the matcher, by where: in the "
+                                 "matcher's helper process or in the worker itself", ["where"], registry=self.registry)
         self.outbox = OutboxGauges()
         self.registry.register(self.outbox)
+        self.helper = HelperGauge()
+        self.registry.register(self.helper)
 
     def count(self, message: Inbound, intent: str, decision: str) -> None:
         self.messages.labels(type(message).__name__.lower(), intent, decision).inc()
@@ -87,5 +104,6 @@ class Metrics:
             every_worker = CollectorRegistry()
             MultiProcessCollector(every_worker)
             every_worker.register(self.outbox)
+            every_worker.register(self.helper)
             return generate_latest(every_worker)
         return generate_latest(self.registry)

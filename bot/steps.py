@@ -65,13 +65,12 @@ def wants_back_in(text: str) -> bool:
 _NUMBERS_ONLY = re.compile(r"[0-9零一二两三四五六七八九十百千万第号个点半:：\s]+")
 
 
-def leaves(turn: "Turn") -> bool:
+async def leaves(turn: "Turn") -> bool:
     """Is a message that did not answer the step a request or a question of its own? A message
     of numbers alone ("八十八", "12") is a try at the step's answer, whatever it may match."""
     if _NUMBERS_ONLY.fullmatch(_said(turn.text)):
         return False
-    match = turn.match if turn.match is not None else turn.ctx.library.matcher.match(turn.text)
-    turn.match = match
+    match = turn.match = turn.match if turn.match is not None else await turn.ctx.library.match(turn.text)
     if match.intent in LEAVING_INTENTS:
         return True
     return match.intent == "guide" and match.decision in ("answer", "refer")
@@ -80,25 +79,25 @@ def leaves(turn: "Turn") -> bool:
 _ADDRESS = re.compile(r"[0-9一二三四五六七八九十]+\s*(组|号|栋|幢|单元|室|楼|巷|弄|排)")
 
 
-def not_an_answer(turn: "Turn") -> bool:
+async def not_an_answer(turn: "Turn") -> bool:
     """A command or a service's name where a name, an address or a reason is asked for
     ("代办高龄津贴" is no name, "养老金认证" no address); an address with its numbers
     ("东村3组12号") is one, whatever else it may match."""
     if _ADDRESS.search(_said(turn.text)):
         return False
-    match = turn.match = turn.match if turn.match is not None else turn.ctx.library.matcher.match(turn.text)
+    match = turn.match = turn.match if turn.match is not None else await turn.ctx.library.match(turn.text)
     if wants_out(turn.text) or match.intent in LEAVING_INTENTS:
         return True
     return match.intent == "guide" and match.decision == "answer"
 
 
-def not_a_name(turn: "Turn") -> bool:
+async def not_a_name(turn: "Turn") -> bool:
     """What a name step cannot take as the applicant's name: no name's shape, a command, or a
     service named in so many words. A name that only sounds like a service — 高丽娟 read in
     pinyin is close to 高龄 — is a name."""
     if not name_ok(turn.text):
         return True
-    if not not_an_answer(turn):
+    if not await not_an_answer(turn):
         return False
     match = turn.match
     return not (match is not None and match.intent == "guide" and match.decision == "answer"

@@ -212,7 +212,7 @@ def step(state: str):
 
 @router.intent("booking")
 async def booking(turn: Turn):
-    guide = turn.guide()
+    guide = await turn.guide()
     if guide is None:
         return await ask_service(turn, {})
     return await start(turn, guide)
@@ -236,7 +236,7 @@ async def ask(turn: Turn):
 
 @router.state(SERVICE, back=_back, ask=ask)
 async def which_service(turn: Turn):
-    guide = turn.guide(turn.text)
+    guide = await turn.guide(turn.text)
     data = turn.dialog.data
     if guide is None:
         when = _when(turn, data)

@@ -143,7 +143,7 @@ async def follow_up(turn: Turn):
     # "多久" alone is about this guide; "社保卡要多久" is about another one, which it names in so
     # many words ("照片要带吗" names none, however much the examples make of it).
     matcher = turn.ctx.library.matcher
-    other = matcher.match(turn.text)
+    other = await turn.ctx.library.match(turn.text)
     if other.best and other.best.name != guide.name and other.decision == "answer" and other.intent == "guide" \
             and matcher.named(other) not in (None, guide.name):
         turn.match = other   # no follow-up: the front desk answers from this very match

@@ -72,7 +72,7 @@ async def _start(turn: Turn, guide: Guide):
 
 @router.intent("home_visit")
 async def home_visit(turn: Turn):
-    guide = turn.guide()
+    guide = await turn.guide()
     if guide is None:
         await turn.enter(SERVICE)
         return turn.say("home_visit_ask", field="service", again=False)
@@ -100,7 +100,7 @@ async def _confirm(turn: Turn, data: dict):
 
 @router.state(SERVICE, ask=ask)
 async def which_service(turn: Turn):
-    guide = turn.guide(turn.text)
+    guide = await turn.guide(turn.text)
     if guide is None:
         return turn.ask_again("home_visit_ask", field="service")
     return await _start(turn, guide)
@@ -132,7 +132,7 @@ async def _next(turn: Turn, state: str, field: str, **data):
 @router.state(WHO, back=_back, ask=ask)
 async def who(turn: Turn):
     n = pick(turn.text, len(WHO_OPTIONS))
-    if n is None and (len(turn.text.strip()) < 2 or not_an_answer(turn)):
+    if n is None and (len(turn.text.strip()) < 2 or await not_an_answer(turn)):
         return turn.ask_again("home_visit_ask", field="who", options=WHO_OPTIONS)
     reason = WHO_OPTIONS[n - 1] if n else turn.text.strip()[:100]
     return await _next(turn, ADDRESS, "address", who=reason)
@@ -141,7 +141,7 @@ async def who(turn: Turn):
 @router.state(ADDRESS, back=_back, ask=ask)
 async def address(turn: Turn):
     text = turn.text.strip()
-    if len(text) < 5 or not_an_answer(turn):
+    if len(text) < 5 or await not_an_answer(turn):
         return turn.ask_again("home_visit_ask", field="address", options=())
     return await _next(turn, PHONE, "phone", address=text[:200])
 

@@ -69,7 +69,7 @@ def _in_situation(turn: Turn, guide: Guide | None) -> Guide | None:
 @router.intent("proxy")
 async def proxy(turn: Turn):
     at_hand = _guide_at_hand(turn)
-    guide = _in_situation(turn, turn.guide())
+    guide = _in_situation(turn, await turn.guide())
     if guide is None and (bundle := bundle_asked(turn) or bundle_at_hand(turn)) is not None:
         return await _start_bundle(turn, bundle)
     if guide is None or (at_hand is not None and at_hand.name == guide.name and not guide.situation):
@@ -95,7 +95,7 @@ async def ask(turn: Turn):
 
 @router.state(SERVICE, ask=ask)
 async def which_service(turn: Turn):
-    guide = _in_situation(turn, turn.guide(turn.text))
+    guide = _in_situation(turn, await turn.guide(turn.text))
     if guide is None and (bundle := bundle_asked(turn)) is not None:
         return await _start_bundle(turn, bundle)
     if guide is None:
@@ -111,7 +111,7 @@ async def _next(turn: Turn, state: str, field: str, **data):
 
 @router.state(NAME, ask=ask)
 async def name(turn: Turn):
-    if not_a_name(turn):
+    if await not_a_name(turn):
         return turn.ask_again("proxy_ask", field="name")
     return await _next(turn, PHONE, "phone", name=turn.text.strip())
 
@@ -136,7 +136,7 @@ async def id_number(turn: Turn):
 async def delivery(turn: Turn):
     text = turn.text.strip()
     address = "" if any(w in text for w in NO_DELIVERY) else text
-    if address and (len(address) < 5 or not_an_answer(turn)):
+    if address and (len(address) < 5 or await not_an_answer(turn)):
         return turn.ask_again("proxy_ask", field="delivery")
     data = {**turn.dialog.data, "address": address}
     await turn.enter(CONFIRM, **data)

@@ -12,7 +12,7 @@ SHOWN = 5
 @router.intent("status")
 async def my_cases(turn: Turn):
     cases = await turn.ctx.store.cases.list(centers=None, openid=turn.openid, limit=50)
-    named = turn.guide()
+    named = await turn.guide()
     about = [c for c in cases if named is not None and c.guide == named.name]
     return turn.say("status_cases", cases=(about or cases)[:SHOWN], named=named, found=bool(about),
                     service=turn.ctx.config.service)

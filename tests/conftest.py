@@ -38,7 +38,9 @@ def make_config(tmp_path: Path, api_base: str, mode: str = "safe", **overrides: 
         "wechat": {"app_id": APP_ID, "app_secret": SECRET, "token": TOKEN, "encoding_aes_key": AES_KEY,
                    "mode": mode, "api_base": api_base},
         "store": {"url": f"sqlite:///{tmp_path / 'frontdesk.db'}"},
-        "knowledge": {"dir": str(PROJECT_ROOT / "knowledge")},
+        # questions are read in the worker: a helper process per test app would cost seconds each
+        # (tests/knowledge/test_offload.py and the tests of servers started as processes have one)
+        "knowledge": {"dir": str(PROJECT_ROOT / "knowledge"), "match_process": False},
         "service": {"name": "测试镇便民服务中心", "hotline": "0571-12345678"},
         "console": {"secure_cookie": False},
     }

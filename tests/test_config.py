@@ -39,6 +39,8 @@ def test_example_config_loads_and_documents_every_key():
     ({**GOOD, "booking": {"remind_at": "4pm"}}, '[booking] remind_at: expected a time like "16:00"'),
     ({**GOOD, "booking": {"slot_minutes": 25}}, "[booking] slot_minutes: expected 10, 15, 20, 30 or 60"),
     ({**GOOD, "server": {"reply_deadline_seconds": True}}, "[server] reply_deadline_seconds: expected a number"),
+    ({**GOOD, "knowledge": {"match_process": "yes"}}, '[knowledge] match_process: expected true, false or "auto"'),
+    ({**GOOD, "knowledge": {"match_process": 1}}, '[knowledge] match_process: expected true, false or "auto"'),
 ])
 def test_bad_key_is_named(raw, named):
     with pytest.raises(ConfigError) as e:

@@ -19,14 +19,15 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from bot.errors import KnowledgeError
 from bot.knowledge.documents import read_folder
 from bot.knowledge.importing import seed
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.lexical import normalise
-from bot.knowledge.matcher import Matcher
+from bot.knowledge.matcher import Match, Matcher
+from bot.knowledge.offload import MatchProcess
 from bot.knowledge.model import Example, Knowledge, Target
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class Library:
         self.relearning: asyncio.Task | None = None   # a matcher learning …
         self.learning: tuple = ()                      # … from this
         self._swaps: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self.apart: MatchProcess | None = None   # the helper process reading questions, if any
         log.info("knowledge base loaded: %d guides from %s", len(self.edition.knowledge.guides), directory)
 
     def _swap(self) -> asyncio.Lock:
@@ -120,6 +122,25 @@ class Library:
     @property
     def matcher(self) -> Matcher:
         return self.edition.matcher
+
+    async def match(self, question: str) -> Match:
+        """The served matcher's reading of `question`: in the helper process when there is one."""
+        if self.apart is not None:
+            return await self.apart.match(question)
+        return self.edition.matcher.match(question)
+
+    def read_apart(self, tally: Callable[[str], None] = lambda where: None) -> None:
+        """Read questions in a helper process from now on (`bot/knowledge/offload.py`);
+        `tally(where)` counts each question by where it was read."""
+        if self.apart is None:
+            self.apart = MatchProcess(self, tally)
+            self.apart.start()
+
+    async def read_here(self) -> None:
+        """Stop the helper process; questions are read in this one."""
+        apart, self.apart = self.apart, None
+        if apart is not None:
+            await apart.close()
 
     async def open(self, store: "Store", now: datetime) -> None:
         """Serve the store's guides and life events. A store without any is first given the
