@@ -2,7 +2,7 @@
 side by side on this machine.
 
     .venv/bin/python bench/workers.py [--messages 1000] [--concurrency 20] [--notices 2000] [--only NAME]
-                                      [--profile PREFIX]
+                                      [--match-process auto|true|false] [--profile PREFIX]
 
 For each setup it starts `frontdesk serve` (with `--workers 2` for the last) against a fake
 WeChat API served from this process, sends encrypted text messages through `/wechat` as WeChat
@@ -13,8 +13,10 @@ fake API taking `--send-ms` per message as WeChat's does, and counts notices sen
 workers' (the `serve` process and its children), PostgreSQL's (its server and every backend) and
 this process's (sending and checking the messages, the fake WeChat API) — on a machine others use
 too, steadier figures than msg/s, and together what a message costs the machine's cores.
-`--profile PREFIX` samples the workers with py-spy meanwhile (read with `stacks.py`). PostgreSQL
-and Redis are throw-away servers from Debian's packages, as in the tests.
+`--match-process` sets the workers' `[knowledge] match_process` (their matcher helper processes
+count as the workers' children). `--profile PREFIX` samples the workers with py-spy meanwhile
+(read with `stacks.py`). PostgreSQL and Redis are throw-away servers from Debian's packages, as
+in the tests.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
-from load import HOST, WARMUP, build, check, free_port, percentile, sampling, send_all  # noqa: E402
+from load import HOST, WARMUP, build, check, free_port, percentile, sampling, send_all, tree_cpu  # noqa: E402
 
 from bot.clock import Clock  # noqa: E402
 from bot.demo import DEMO_APP_ID, DEMO_SECRET, DEMO_TOKEN, demo_aes_key  # noqa: E402
@@ -50,7 +52,8 @@ from tests.redis_server import ThrowawayRedis  # noqa: E402
 os.environ.setdefault(ENV, new_key())   # the servers started here encrypt personal data with it
 
 
-def write_config(folder: Path, port: int, store_url: str, api_base: str, redis_url: str) -> Path:
+def write_config(folder: Path, port: int, store_url: str, api_base: str, redis_url: str,
+                 match_process: str = "auto") -> Path:
     path = folder / f"bench-{port}.toml"
     path.write_text(f'''
 [server]
@@ -68,6 +71,7 @@ api_base = "{api_base}"
 url = "{store_url}"
 [knowledge]
 dir = "{ROOT / "knowledge"}"
+match_process = {match_process if match_process in ("true", "false") else '"auto"'}
 [redis]
 url = "{redis_url}"
 [log]
@@ -85,11 +89,26 @@ async def until_up(base: str, process: subprocess.Popen, log: Path) -> None:
                 async with session.get(base + "/healthz") as resp:
                     if resp.status == 200:
                         await asyncio.sleep(1.0)   # let every worker of --workers N come up too
+                        await helpers_ready(base)
                         return
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.1)
     raise SystemExit(f"the server did not start:\n{log.read_text()[-2000:]}")
+
+
+async def helpers_ready(base: str, seconds: float = 90) -> None:
+    """Until every worker's matcher helper reads its questions (those that have one): ten scrapes
+    in a row, each on a new connection (so by any worker), without a helper still learning."""
+    deadline, in_a_row = time.monotonic() + seconds, 0
+    while in_a_row < 10:
+        if time.monotonic() > deadline:
+            raise SystemExit("the workers' matcher helpers were not ready in time")
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+            async with session.get(base + "/metrics") as resp:
+                learning = "frontdesk_matcher_helper_ready 0.0" in await resp.text()
+        in_a_row = 0 if learning else in_a_row + 1
+        await asyncio.sleep(0.2 if learning else 0.02)
 
 
 async def drain(store_url: str, fake: FakeWeChat, notices: int, folder: Path) -> tuple[float, int, int]:
@@ -122,28 +141,6 @@ async def drain(store_url: str, fake: FakeWeChat, notices: int, folder: Path) ->
     return took, twice, never
 
 
-def tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) used so far by process `root` and every process under it, those
-    already ended and waited for included; Linux /proc."""
-    stats: dict[int, list[str]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue   # ended meanwhile
-    children: dict[int, list[int]] = {}
-    for pid, fields in stats.items():
-        children.setdefault(int(fields[1]), []).append(pid)
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in stats:
-            total += sum(int(f) for f in stats[pid][11:15])   # utime, stime, cutime, cstime
-            todo.extend(children.get(pid, []))
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def postmaster(postgres: ThrowawayPostgres) -> int:
     return int((postgres.data / "postmaster.pid").read_text().split()[0])
 
@@ -151,7 +148,7 @@ def postmaster(postgres: ThrowawayPostgres) -> int:
 async def run_setup(name: str, store_url: str, redis_url: str, workers: int, args, fake: FakeWeChat, api_base: str,
                     folder: Path, database: int | None) -> dict:
     port = free_port()
-    config = write_config(folder, port, store_url, api_base, redis_url)
+    config = write_config(folder, port, store_url, api_base, redis_url, args.match_process)
     log = folder / f"{port}.log"
     command = [sys.executable, "-m", "bot.cli", "serve", "--config", str(config), "--workers", str(workers)]
     process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT)
@@ -240,6 +237,9 @@ def main() -> int:
     parser.add_argument("--notices", type=int, default=2000)
     parser.add_argument("--send-ms", type=float, default=5.0, help="how long the fake WeChat API takes per send")
     parser.add_argument("--only", default="", help="only the setups whose name holds this, e.g. PostgreSQL")
+    parser.add_argument("--match-process", choices=("auto", "true", "false"), default="auto",
+                        help="[knowledge] match_process of the workers (auto: a helper process for each "
+                             "while there are more cores than workers)")
     parser.add_argument("--profile", metavar="PREFIX",
                         help="py-spy the workers during each measured run: PREFIX-<setup>.txt (see stacks.py)")
     return asyncio.run(main_async(parser.parse_args()))
