@@ -94,7 +94,7 @@ class Turn:
             return None
         if match.best is not None and match.best.score >= at_least:
             name = match.best.name
-        elif match.intent != "guide" and (named := self.ctx.library.matcher.named(match)) is not None:
+        elif match.intent != "guide" and (named := await self.ctx.library.named(match)) is not None:
             name = named
         else:
             return None

@@ -101,7 +101,7 @@ async def not_a_name(turn: "Turn") -> bool:
         return False
     match = turn.match
     return not (match is not None and match.intent == "guide" and match.decision == "answer"
-                and turn.ctx.library.matcher.named(match) is None)
+                and await turn.ctx.library.named(match) is None)
 
 
 class Steps:

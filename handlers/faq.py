@@ -142,10 +142,9 @@ async def follow_up(turn: Turn):
         return None
     # "多久" alone is about this guide; "社保卡要多久" is about another one, which it names in so
     # many words ("照片要带吗" names none, however much the examples make of it).
-    matcher = turn.ctx.library.matcher
     other = await turn.ctx.library.match(turn.text)
     if other.best and other.best.name != guide.name and other.decision == "answer" and other.intent == "guide" \
-            and matcher.named(other) not in (None, guide.name):
+            and await turn.ctx.library.named(other) not in (None, guide.name):
         turn.match = other   # no follow-up: the front desk answers from this very match
         return None
     if other.best and other.decision == "answer" and turn.ctx.library.knowledge.bundle(other.best.name):

@@ -129,6 +129,12 @@ class Library:
             return await self.apart.match(question)
         return self.edition.matcher.match(question)
 
+    async def named(self, match: Match) -> str | None:
+        """The served matcher's `named(match)`: in the helper process when there is one."""
+        if self.apart is not None:
+            return await self.apart.named(match)
+        return self.edition.matcher.named(match)
+
     def read_apart(self, tally: Callable[[str], None] = lambda where: None) -> None:
         """Read questions in a helper process from now on (`bot/knowledge/offload.py`);
         `tally(where)` counts each question by where it was read."""

@@ -14,9 +14,10 @@ started it, on a core of its own, with a copy of the worker's matcher:
   waits on the helper's learning, and every reading is the one the worker would have made
   (tests/knowledge/test_offload.py).
 - Frames on the helper's stdin and stdout: 4 bytes of length, then a pickle. Worker → helper:
-  `("learn", generation, matcher, words)` and `("match", id, generation, text)`; helper → worker:
-  `("learned", generation)` and `("matched", id, match or None)` (None: another generation than
-  the helper holds, or the matcher failed).
+  `("learn", generation, matcher, words)` and `("read", id, generation, reading, argument)` — a
+  question's `match`, or the service a match `named`; helper → worker: `("learned", generation)`
+  and `("answered", id, (result,) or None)` (None: another generation than the helper holds, or
+  the matcher failed).
 - The helper ends when its stdin closes, so also when the worker is killed: nothing is left
   behind (it ignores the stop signals a process group receives: its worker acts on them). A
   helper that dies is started again after `RESTART_SECONDS`; one that keeps a question
@@ -43,17 +44,19 @@ if TYPE_CHECKING:
     from bot.knowledge.library import Library
     from bot.knowledge.matcher import Match, Matcher
 
+    State = tuple[Matcher, int]   # a matcher, and how many words the segmenter had been given
+
 log = logging.getLogger(__name__)
 
 BACKLOG = 64            # questions waiting in the helper beyond which the worker reads them itself
 LATE_SECONDS = 2.0      # a helper this late with an answer is taken for stuck: ended, and started again
 RESTART_SECONDS = 5.0   # after the helper ended unasked
 STOP_SECONDS = 5.0      # a helper asked to end is killed if it has not after this
+READINGS = ("match", "named")   # what the helper reads for the worker: `Matcher`'s methods
 WORKERS = "FRONTDESK_WORKERS"   # how many workers `serve --workers N` started (set for each; 1 without)
 _LENGTH = struct.Struct(">I")
 _ROOT = Path(__file__).resolve().parent.parent.parent
 
-State = tuple["Matcher", int]   # a matcher, and how many words the segmenter had been given
 
 
 def wanted(setting: bool | str) -> bool:
@@ -146,30 +149,36 @@ class MatchProcess:
                 helper.send(frame)
 
     async def match(self, text: str) -> "Match":
+        """`Matcher.match(text)` of the library's matcher."""
+        read, where = await self._ask("match", text)
+        self._tally(where)
+        return read
+
+    async def named(self, match: "Match") -> str | None:
+        """`Matcher.named(match)` of the library's matcher."""
+        return (await self._ask("named", match))[0]
+
+    async def _ask(self, reading: str, argument: object) -> tuple:
+        """(the served matcher's `reading` of `argument`, "helper" or "worker": where it was read)."""
         state = self._state()
         helper = self._process
         if helper is None or not _same(self._there, state) or len(self._pending) >= BACKLOG:
             self._ship(state)
-            return self._here(state[0], text)
+            return getattr(state[0], reading)(argument), "worker"
         request = next(self._requests)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending[request] = future
         late = loop.call_later(LATE_SECONDS, self._late, helper, future)
         try:
-            helper.send(_frame(("match", request, self._there_generation, text)))
-            found = await future
+            helper.send(_frame(("read", request, self._there_generation, reading, argument)))
+            answered = await future
         finally:
             late.cancel()
             self._pending.pop(request, None)
-        if found is None:
-            return self._here(state[0], text)
-        self._tally("helper")
-        return found
-
-    def _here(self, matcher: "Matcher", text: str) -> "Match":
-        self._tally("worker")
-        return matcher.match(text)
+        if answered is None:
+            return getattr(state[0], reading)(argument), "worker"
+        return answered[0], "helper"
 
     def _late(self, helper: "_Helper", future: asyncio.Future) -> None:
         if future.done():
@@ -186,7 +195,7 @@ class MatchProcess:
             while True:
                 head = await helper.reader.readexactly(_LENGTH.size)
                 message = pickle.loads(await helper.reader.readexactly(_LENGTH.unpack(head)[0]))
-                if message[0] == "matched":
+                if message[0] == "answered":
                     future = self._pending.get(message[1])
                     if future is not None and not future.done():
                         future.set_result(message[2])
@@ -305,15 +314,15 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
             else:
                 matcher, generation = offered_matcher, offered
                 sink.write(_frame(("learned", generation)))
-        elif message[0] == "match":
-            _, request, asked, text = message
-            found = None
-            if matcher is not None and asked == generation:
+        elif message[0] == "read":
+            _, request, asked, reading, argument = message
+            answered = None
+            if matcher is not None and asked == generation and reading in READINGS:
                 try:
-                    found = matcher.match(text)
+                    answered = (getattr(matcher, reading)(argument),)
                 except Exception:   # the worker reads it again itself, and answers what it can
                     log.exception("the matcher failed on a question")
-            sink.write(_frame(("matched", request, found)))
+            sink.write(_frame(("answered", request, answered)))
         sink.flush()
 
 

@@ -63,6 +63,8 @@ async def test_the_helper_reads_every_question_as_the_worker_would(apart):
     here = [library.matcher.match(q) for q in questions]
     differ = [(q, a, b) for q, a, b in zip(questions, there, here) if a != b]
     assert differ == [], f"{len(differ)} of {len(questions)} read differently, e.g. {differ[:2]}"
+    named = [await library.named(m) for m in here]   # the service a request names in so many words
+    assert named == [library.matcher.named(m) for m in here] and len(set(named)) > 20
 
 
 async def test_questions_asked_together_are_all_answered_some_in_the_worker_when_the_helper_is_busy(apart):
