@@ -64,8 +64,16 @@ def wanted(setting: bool | str) -> bool:
     machine has more cores than workers (with as many workers as cores, every core already
     reads questions, and a helper would only add the cost of passing them)."""
     if setting == "auto":
-        return (os.cpu_count() or 1) > int(os.environ.get(WORKERS, "1"))
+        return _cores() > int(os.environ.get(WORKERS, "1"))
     return bool(setting)
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container or `taskset` may allow fewer than there are)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not on Linux
+        return os.cpu_count() or 1
 
 
 def _frame(message: tuple) -> bytes:

@@ -210,7 +210,7 @@ def _state(pid: int) -> str:
     ("auto", 2, None, True), ("auto", 2, "2", False), ("auto", 8, "4", True), ("auto", 1, None, False),
     (True, 1, "4", True), (False, 8, None, False)])
 def test_a_helper_is_started_where_a_core_would_otherwise_idle(setting, cores, workers, wanted, monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(offload, "_cores", lambda: cores)
     if workers is None:
         monkeypatch.delenv(offload.WORKERS, raising=False)
     else:
