@@ -6,6 +6,27 @@ import asyncio
 import signal
 import socket
 import subprocess
+from pathlib import Path
+
+
+def plain_config(path: Path, port: int, app_id: str, knowledge: Path | str, store: str = "sqlite:///fd.db",
+                 api_base: str = "http://127.0.0.1:9") -> Path:
+    """A config file for `frontdesk serve` in plain mode on loopback `port` (token "t", secret "s")."""
+    path.write_text(f'''
+[server]
+port = {port}
+[wechat]
+app_id = "{app_id}"
+app_secret = "s"
+token = "t"
+mode = "plain"
+api_base = "{api_base}"
+[store]
+url = "{store}"
+[knowledge]
+dir = "{knowledge}"
+''', encoding="utf-8")
+    return path
 
 
 def free_port() -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.config import PROJECT_ROOT
 from bot.wechat.fake import FakeWeChat
 from bot.wechat.simulator import WeChatSide, text_xml
-from tests.support import free_port, stop
+from tests.support import free_port, plain_config, stop
 
 CLI = [sys.executable, "-m", "bot.cli"]
 
@@ -42,21 +42,8 @@ async def test_notice_owed_when_killed_is_delivered_after_restart(tmp_path, aioh
     fake = FakeWeChat(app_id="wxkill", app_secret="s")
     fake_server = await aiohttp_server(fake.app())
     port = free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(f'''
-[server]
-port = {port}
-[wechat]
-app_id = "wxkill"
-app_secret = "s"
-token = "t"
-mode = "plain"
-api_base = "{str(fake_server.make_url("")).rstrip("/")}"
-[store]
-url = "sqlite:///fd.db"
-[knowledge]
-dir = "{PROJECT_ROOT / "knowledge"}"
-''', encoding="utf-8")
+    config = plain_config(tmp_path / "config.toml", port, "wxkill", PROJECT_ROOT / "knowledge",
+                          api_base=str(fake_server.make_url("")).rstrip("/"))
     added = subprocess.run([*CLI, "staff", "add", "--config", str(config), "--name", "clerk", "--center",
                             "town-center", "--role", "clerk"], capture_output=True, text=True, timeout=60)
     token = added.stdout.strip().splitlines()[-1]

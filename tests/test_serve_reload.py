@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.config import PROJECT_ROOT
 from bot.wechat.simulator import WeChatSide, text_xml
-from tests.support import free_port, stop
+from tests.support import free_port, plain_config, stop
 
 
 def _ask(base: str, side: WeChatSide, question: str, openid: str = "operator-test") -> str:
@@ -35,21 +35,7 @@ def test_an_imported_guide_and_a_reloaded_synonym_reach_the_running_bot(tmp_path
     kb = tmp_path / "knowledge"
     shutil.copytree(PROJECT_ROOT / "knowledge", kb)
     port = free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(f'''
-[server]
-port = {port}
-[wechat]
-app_id = "wxreload"
-app_secret = "s"
-token = "t"
-mode = "plain"
-api_base = "http://127.0.0.1:9"
-[store]
-url = "sqlite:///data/fd.db"
-[knowledge]
-dir = "knowledge"
-''', encoding="utf-8")
+    config = plain_config(tmp_path / "config.toml", port, "wxreload", "knowledge", store="sqlite:///data/fd.db")
     cli = [sys.executable, "-m", "bot.cli"]
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen([*cli, "serve", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT)

@@ -23,7 +23,7 @@ from bot.config import PROJECT_ROOT
 from bot.knowledge.library import Library
 from bot.wechat.simulator import text_xml
 from tests.conftest import KNOWLEDGE
-from tests.support import free_port, stop
+from tests.support import free_port, plain_config, stop
 
 READY_SECONDS = 90   # a helper imports numpy, scikit-learn and jieba, then learns a 65 MB matcher
 
@@ -166,21 +166,7 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads children from Linux /proc")
 def test_a_worker_killed_leaves_no_helper_behind(tmp_path):
     port = free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(f'''
-[server]
-port = {port}
-[wechat]
-app_id = "wxoffload"
-app_secret = "s"
-token = "t"
-mode = "plain"
-api_base = "http://127.0.0.1:9"
-[store]
-url = "sqlite:///fd.db"
-[knowledge]
-dir = "{KNOWLEDGE}"
-''', encoding="utf-8")
+    config = plain_config(tmp_path / "config.toml", port, "wxoffload", KNOWLEDGE)
     server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
                               stdout=(tmp_path / "serve.log").open("a"), stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
     try:
