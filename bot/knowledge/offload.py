@@ -58,7 +58,6 @@ _LENGTH = struct.Struct(">I")
 _ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-
 def wanted(setting: bool | str) -> bool:
     """`[knowledge] match_process`: true, false, or "auto" — a helper for each worker while the
     machine has more cores than workers (with as many workers as cores, every core already
@@ -93,7 +92,7 @@ class MatchProcess:
         """`tally("helper")` or `tally("worker")` for each question, by where it was read."""
         self.library = library
         self._tally = tally
-        self._process: _Helper | None = None
+        self._helper: _Helper | None = None
         self._reader: asyncio.Task | None = None
         self._starting: asyncio.Task | None = None
         self._shipping: asyncio.Task | None = None
@@ -104,17 +103,18 @@ class MatchProcess:
         self._there_generation = 0           # … and its number
         self._requests = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
+        self._ended: list[_Helper] = []   # helpers gone, not yet reaped
         self._closing = False
 
     @property
     def ready(self) -> bool:
         """The helper holds what the worker reads questions with now."""
-        return self._process is not None and _same(self._there, self._state())
+        return self._helper is not None and _same(self._there, self._state())
 
     @property
     def pid(self) -> int | None:
         """The helper's process id, while there is one."""
-        return self._process.pid if self._process is not None else None
+        return self._helper.pid if self._helper is not None else None
 
     def _state(self) -> State:
         return self.library.matcher, words_taught()
@@ -134,7 +134,7 @@ class MatchProcess:
         if self._closing:
             helper.end()
             return
-        self._process = helper
+        self._helper = helper
         log.info("matcher helper process %d started", helper.pid)
         self._reader = asyncio.create_task(self._read(helper))
         self._ship(self._state())
@@ -142,17 +142,17 @@ class MatchProcess:
     def _ship(self, state: State) -> None:
         """Send `state` to the helper — after the one being pickled, if any: while a matcher is
         learned the segmenter gains words for a while, and each state is not pickled anew."""
-        if _same(self._sent, state) or self._process is None or self._closing:
+        if _same(self._sent, state) or self._helper is None or self._closing:
             return
         self._sent, self._sent_generation = state, 0
         if self._shipping is None or self._shipping.done():
-            self._shipping = asyncio.create_task(self._send(self._process))
+            self._shipping = asyncio.create_task(self._send(self._helper))
 
     async def _send(self, helper: "_Helper") -> None:
-        while helper is self._process and self._sent is not None and not self._sent_generation:
+        while helper is self._helper and self._sent is not None and not self._sent_generation:
             state, generation = self._sent, next(self._generations)
             frame = await asyncio.to_thread(_frame, ("learn", generation, state[0], taught_words()[:state[1]]))
-            if helper is self._process and self._sent is state:   # else: another is wanted by now
+            if helper is self._helper and self._sent is state:   # else: another is wanted by now
                 self._sent_generation = generation
                 helper.send(frame)
 
@@ -169,7 +169,7 @@ class MatchProcess:
     async def _ask(self, reading: str, argument: object) -> tuple:
         """(the served matcher's `reading` of `argument`, "helper" or "worker": where it was read)."""
         state = self._state()
-        helper = self._process
+        helper = self._helper
         if helper is None or not _same(self._there, state) or len(self._pending) >= BACKLOG:
             self._ship(state)
             return getattr(state[0], reading)(argument), "worker"
@@ -192,7 +192,7 @@ class MatchProcess:
         if future.done():
             return
         future.set_result(None)   # read in the worker
-        if helper is self._process:
+        if helper is self._helper:
             log.error("matcher helper process %d has not answered a question in %g s; it is ended and "
                       "started again", helper.pid, LATE_SECONDS)
             self._there = None   # no more questions for it
@@ -219,9 +219,10 @@ class MatchProcess:
 
     def _gone(self, helper: "_Helper") -> None:
         helper.end()
-        if helper is not self._process:
+        self._ended = [h for h in (*self._ended, helper) if not h.reaped()]
+        if helper is not self._helper:
             return
-        self._process = self._there = self._sent = None
+        self._helper = self._there = self._sent = None
         for future in self._pending.values():
             if not future.done():
                 future.set_result(None)
@@ -237,10 +238,10 @@ class MatchProcess:
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-        helper, self._process = self._process, None
-        if helper is not None:
-            helper.end()
-            await asyncio.to_thread(helper.wait)
+        helper, self._helper = self._helper, None
+        for ended in (*self._ended, *([helper] if helper is not None else [])):
+            ended.end()
+            await asyncio.to_thread(ended.wait)
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
         for future in self._pending.values():
@@ -283,6 +284,10 @@ class _Helper:
     def end(self) -> None:
         """Close its stdin: it ends once it has answered what it read."""
         self.writer.close()
+
+    def reaped(self) -> bool:
+        """It has ended and its exit status was collected (no zombie left)."""
+        return self.popen.poll() is not None
 
     def kill(self) -> None:
         if self.popen.poll() is None:

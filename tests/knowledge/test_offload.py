@@ -116,6 +116,9 @@ async def test_a_helper_that_dies_is_replaced_and_meanwhile_questions_are_read_i
     assert library.apart.pid != first
     assert (await library.match("高龄津贴怎么申请")).best.name == "高龄津贴申领"
     assert tallied == ["worker", "helper"]
+    second = library.apart.pid
+    await library.read_here()
+    assert _state(first) == _state(second) == "gone"   # both ended and reaped: no zombie left
 
 
 async def test_a_helper_that_stops_answering_is_replaced_and_the_question_read_in_the_worker(apart, monkeypatch):
