@@ -99,13 +99,17 @@ def _metrics(base: str) -> str:
         return resp.read().decode()
 
 
-def wait_helper(base: str, log_path: Path) -> None:
-    """Until the server's matcher helper process reads its questions (when it has one)."""
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while "frontdesk_matcher_helper_ready 0.0" in _metrics(base):
+def wait_helper(base: str, log_path: Path, seconds: float = 90) -> None:
+    """Until the server's matcher helper processes read its questions (those of its workers
+    that have one): ten scrapes in a row, each on a new connection (so by any worker of
+    `serve --workers N`), without a helper still learning."""
+    deadline, in_a_row = time.monotonic() + seconds, 0
+    while in_a_row < 10:
         if time.monotonic() > deadline:
-            fail(f"the matcher's helper process was not ready within {STARTUP_SECONDS} s", log_path)
-        time.sleep(0.1)
+            fail(f"the matcher's helper processes were not ready within {seconds:.0f} s", log_path)
+        learning = "frontdesk_matcher_helper_ready 0.0" in _metrics(base)
+        in_a_row = 0 if learning else in_a_row + 1
+        time.sleep(0.2 if learning else 0.02)
 
 
 def questions_read(base: str) -> dict[str, float]:

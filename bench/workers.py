@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
-from load import HOST, WARMUP, build, check, free_port, percentile, sampling, send_all, tree_cpu  # noqa: E402
+from load import (HOST, WARMUP, build, check, free_port, percentile, sampling, send_all, tree_cpu,  # noqa: E402
+                  wait_helper)
 
 from bot.clock import Clock  # noqa: E402
 from bot.demo import DEMO_APP_ID, DEMO_SECRET, DEMO_TOKEN, demo_aes_key  # noqa: E402
@@ -89,26 +90,12 @@ async def until_up(base: str, process: subprocess.Popen, log: Path) -> None:
                 async with session.get(base + "/healthz") as resp:
                     if resp.status == 200:
                         await asyncio.sleep(1.0)   # let every worker of --workers N come up too
-                        await helpers_ready(base)
+                        await asyncio.to_thread(wait_helper, base, log)
                         return
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.1)
     raise SystemExit(f"the server did not start:\n{log.read_text()[-2000:]}")
-
-
-async def helpers_ready(base: str, seconds: float = 90) -> None:
-    """Until every worker's matcher helper reads its questions (those that have one): ten scrapes
-    in a row, each on a new connection (so by any worker), without a helper still learning."""
-    deadline, in_a_row = time.monotonic() + seconds, 0
-    while in_a_row < 10:
-        if time.monotonic() > deadline:
-            raise SystemExit("the workers' matcher helpers were not ready in time")
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
-            async with session.get(base + "/metrics") as resp:
-                learning = "frontdesk_matcher_helper_ready 0.0" in await resp.text()
-        in_a_row = 0 if learning else in_a_row + 1
-        await asyncio.sleep(0.2 if learning else 0.02)
 
 
 async def drain(store_url: str, fake: FakeWeChat, notices: int, folder: Path) -> tuple[float, int, int]:

@@ -52,7 +52,7 @@ def _slot_minutes(v: Any) -> str | None:
 
 
 def _on_off_auto(v: Any) -> str | None:
-    return None if isinstance(v, bool) or v == "auto" else 'true, false or "auto"'
+    return None if isinstance(v, bool) or v == "auto" else KIND_NAMES[(bool, str)]
 
 
 def _store_url(v: Any) -> str | None:
@@ -163,15 +163,14 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
 }
 
-KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}
+KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list",
+              (bool, str): 'true, false or "auto"'}
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    if kind == (bool, str):
-        return 'true, false or "auto"'
-    if isinstance(kind, tuple):
-        return "a number"
-    return KIND_NAMES.get(kind, kind.__name__)
+    if kind in KIND_NAMES:
+        return KIND_NAMES[kind]
+    return "a number" if isinstance(kind, tuple) else kind.__name__
 
 
 def _validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -102,13 +102,9 @@ _WORDS = Segmenter()
 
 
 def taught_words() -> list[tuple[str, int]]:
-    """The user words this process's segmenter was given, in order, with their frequencies."""
-    return list(_WORDS.taught)
-
-
-def words_taught() -> int:
-    """How many user words this process's segmenter was given."""
-    return len(_WORDS.taught)
+    """The user words this process's segmenter was given, in order, with their frequencies: the
+    segmenter's own list, which only grows (read it, do not change it)."""
+    return _WORDS.taught
 
 
 def learn_words(taught: list[tuple[str, int]]) -> None:

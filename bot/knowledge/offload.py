@@ -38,7 +38,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable
 
-from bot.knowledge.lexical import learn_words, taught_words, words_taught
+from bot.knowledge.lexical import learn_words, taught_words
 
 if TYPE_CHECKING:
     from bot.knowledge.library import Library
@@ -117,7 +117,7 @@ class MatchProcess:
         return self._helper.pid if self._helper is not None else None
 
     def _state(self) -> State:
-        return self.library.matcher, words_taught()
+        return self.library.matcher, len(taught_words())
 
     def start(self) -> None:
         """Start the helper; it learns in the background, and questions are read here until then."""
