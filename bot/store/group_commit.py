@@ -15,6 +15,18 @@ wrote. `close` commits what is queued before it closes: a clean shutdown loses n
 
 The writer has its own connection; it takes `lock` (the database's write lock) for each batch,
 so a multi-statement transaction on the other connection never waits for the file's lock.
+
+A batch is committed on the event loop itself: in WAL mode with synchronous=NORMAL a commit
+appends its pages to the WAL without an fsync, a tenth of a millisecond, where the trip to a
+thread and back costs the loop as much and more (the thread's wake-ups, the lock handed back and
+forth). What could make it wait is kept off the loop:
+- the file's write lock held by another process (a command run beside the server): the writer's
+  connection does not wait for it (busy timeout 0); a batch that finds the lock taken, or a
+  statement that fails, goes to the writer's thread, which waits for the lock as long as a
+  transaction does and commits the statements one by one where one fails;
+- checkpoints (the WAL copied into the database file, with an fsync): the writer's connection
+  makes none at a commit; every `CHECKPOINT_BATCHES` batches the writer's thread makes one, and
+  starts the WAL again from its beginning, while the batches wait under `lock` (the loop goes on).
 """
 
 from __future__ import annotations
@@ -30,6 +42,8 @@ log = logging.getLogger(__name__)
 
 ROWCOUNT, ROWS, MANY, NOTHING = "rowcount", "rows", "many", "nothing"
 SOON = 0.05   # seconds a write nobody waits for may wait for company
+PATIENCE_MS = 5000   # how long the writer's thread waits for the file's write lock
+CHECKPOINT_BATCHES = 200   # batches between two checkpoints (SQLite's own default is about 1000 pages)
 
 
 class _Write:
@@ -48,12 +62,13 @@ class GroupCommit:
         self._flushing: asyncio.Task | None = None
         self._later: asyncio.TimerHandle | None = None   # the flush of writes nobody waits for
         self.unsettled = 0   # `write_soon` statements queued or being committed: a read must come after them
+        self._since_checkpoint = 0   # batches committed since the last checkpoint
 
     @classmethod
     def open(cls, path: Path | str, lock: asyncio.Lock) -> "GroupCommit":
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        for pragma in ("busy_timeout=5000", "synchronous=NORMAL", "foreign_keys=ON"):
+        for pragma in ("busy_timeout=0", "wal_autocheckpoint=0", "synchronous=NORMAL", "foreign_keys=ON"):
             conn.execute(f"PRAGMA {pragma}")
         return cls(conn, lock)
 
@@ -90,7 +105,9 @@ class GroupCommit:
             while self._queue:
                 batch, self._queue = self._queue, []
                 async with self._lock:
-                    outcomes = await loop.run_in_executor(self._thread, self._commit, batch)
+                    outcomes = self._commit_here(batch)
+                    if outcomes is None:
+                        outcomes = await loop.run_in_executor(self._thread, self._commit_patiently, batch)
                 for item, (ok, value) in zip(batch, outcomes):
                     if item.future is None:
                         self.unsettled -= 1
@@ -98,6 +115,11 @@ class GroupCommit:
                             log.error("a queued write failed: %s: %s", value, item.sql[:200])
                     elif not item.future.done():
                         item.future.set_result(value) if ok else item.future.set_exception(value)
+                self._since_checkpoint += 1
+                if self._since_checkpoint >= CHECKPOINT_BATCHES:
+                    self._since_checkpoint = 0
+                    async with self._lock:
+                        await loop.run_in_executor(self._thread, self._checkpoint)
         except BaseException as e:   # the thread itself failed (or the task was cancelled): fail the waiters
             for item in [*batch, *self._queue]:
                 if item.future is None:
@@ -110,7 +132,45 @@ class GroupCommit:
         finally:
             self._flushing = None
 
+    def _commit_here(self, batch: list[_Write]) -> list[tuple[bool, Any]] | None:
+        """Commit `batch` at once, on the loop; None, with nothing changed, if the file's write
+        lock is taken or a statement fails (the thread then does it, patiently, one by one)."""
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:   # "database is locked": another process writes
+            return None
+        try:
+            outcomes = [(True, self._run(item)) for item in batch]
+            conn.execute("COMMIT")
+        except Exception:  # noqa: BLE001 - the thread runs it again and tells each statement's outcome
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return None
+        return outcomes
+
     # in the writer's thread
+
+    def _commit_patiently(self, batch: list[_Write]) -> list[tuple[bool, Any]]:
+        self._conn.execute(f"PRAGMA busy_timeout={PATIENCE_MS}")
+        try:
+            return self._commit(batch)
+        finally:
+            self._conn.execute("PRAGMA busy_timeout=0")
+
+    def _checkpoint(self) -> None:
+        """Copy what the WAL holds into the database file and start the WAL again from its
+        beginning (RESTART: while it runs, this process's batches wait for it under `lock`).
+        One that cannot finish, or fails, is logged and made again after the next batches."""
+        self._conn.execute(f"PRAGMA busy_timeout={PATIENCE_MS}")
+        try:
+            busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            if busy:
+                log.info("the store file's checkpoint could not finish (a reader held on)")
+        except sqlite3.Error as e:
+            log.warning("the store file's checkpoint failed: %s", e)
+        finally:
+            self._conn.execute("PRAGMA busy_timeout=0")
 
     def _commit(self, batch: list[_Write]) -> list[tuple[bool, Any]]:
         conn = self._conn

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from bot.clock import TZ
-from bot.store import open_store
+from bot.store import group_commit, open_store
 from bot.vault import Vault
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
@@ -69,5 +69,54 @@ async def test_a_write_not_waited_for_is_read_back_at_once(tmp_path, reads):
         await store.residents.seen("resident-1", NOW)
         rows = await getattr(store, reads)("SELECT openid FROM residents")
         assert (rows["openid"] if reads == "fetchone" else rows[0]["openid"]) == "resident-1"
+    finally:
+        await store.close()
+
+
+async def test_while_another_process_holds_the_file_a_write_waits_and_the_loop_goes_on(tmp_path):
+    """A command run beside the server (another connection) holds the write lock: the writes wait
+    for it without stopping the event loop, and are committed once it lets go."""
+    store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path, Vault.from_env())
+    other = sqlite3.connect(tmp_path / "fd.db", isolation_level=None)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        insert = "INSERT INTO residents(openid, active, first_seen, last_message_at) VALUES (?, 1, ?, ?)"
+        written = asyncio.gather(*(store.write(insert, f"resident-{n}", "2026-11-24", "2026-11-24") for n in range(3)))
+        await asyncio.sleep(0.3)
+        assert not written.done()      # still waiting for the lock …
+        assert ticks >= 5              # … and the loop served others meanwhile
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(written, 10) == [1, 1, 1]
+        assert _count(tmp_path / "fd.db", "SELECT count(*) FROM residents") == 3
+        await store.residents.seen("resident-4", NOW)   # and the writer is back on its quick way
+        await store.close()
+        assert _count(tmp_path / "fd.db", "SELECT count(*) FROM residents") == 4
+    finally:
+        ticker.cancel()
+        other.close()
+
+
+async def test_the_write_ahead_log_starts_again_after_a_checkpoint(tmp_path, monkeypatch):
+    """The writer checkpoints every CHECKPOINT_BATCHES batches: the WAL does not keep growing
+    under a steady stream of writes (it holds what came after the last checkpoint only)."""
+    monkeypatch.setattr(group_commit, "CHECKPOINT_BATCHES", 10)
+    store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path, Vault.from_env())
+    try:
+        insert = "INSERT INTO residents(openid, active, first_seen, last_message_at) VALUES (?, 1, ?, ?)"
+        for n in range(200):   # one at a time: a batch each
+            await store.write(insert, f"resident-{n}", "2026-11-24", "2026-11-24")
+        with sqlite3.connect(tmp_path / "fd.db") as db:
+            _, frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert frames < 60, frames   # 200 writes of two pages or more each without checkpoints
+        assert _count(tmp_path / "fd.db", "SELECT count(*) FROM residents") == 200
     finally:
         await store.close()
