@@ -24,6 +24,8 @@ forth). What could make it wait is kept off the loop:
   connection does not wait for it (busy timeout 0); a batch that finds the lock taken, or a
   statement that fails, goes to the writer's thread, which waits for the lock as long as a
   transaction does and commits the statements one by one where one fails;
+- a long batch (a report's read queued behind writes): SQLite interrupts it after `LOOP_BUDGET`
+  on the loop (a progress handler), and the thread makes the whole batch again;
 - checkpoints (the WAL copied into the database file, with an fsync): the writer's connection
   makes none at a commit; every `CHECKPOINT_BATCHES` batches the writer's thread makes one, and
   starts the WAL again from its beginning, while the batches wait under `lock` (the loop goes on).
@@ -34,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,7 @@ log = logging.getLogger(__name__)
 ROWCOUNT, ROWS, MANY, NOTHING = "rowcount", "rows", "many", "nothing"
 SOON = 0.05   # seconds a write nobody waits for may wait for company
 PATIENCE_MS = 5000   # how long the writer's thread waits for the file's write lock
+LOOP_BUDGET = 0.01   # seconds a batch may take on the event loop before it goes to the thread
 CHECKPOINT_BATCHES = 200   # batches between two checkpoints (SQLite's own default is about 1000 pages)
 
 
@@ -134,12 +138,17 @@ class GroupCommit:
 
     def _commit_here(self, batch: list[_Write]) -> list[tuple[bool, Any]] | None:
         """Commit `batch` at once, on the loop; None, with nothing changed, if the file's write
-        lock is taken or a statement fails (the thread then does it, patiently, one by one)."""
+        lock is taken, a statement fails or the batch outlasts `LOOP_BUDGET` (the thread then
+        makes it, patiently, and one by one where one fails)."""
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError:   # "database is locked": another process writes
             return None
+        deadline = time.monotonic() + LOOP_BUDGET
+        # asked every 1000 of SQLite's steps; true interrupts the statement (on the loop only: a
+        # handler in the thread would take Python's lock from the loop every few microseconds)
+        conn.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
         try:
             outcomes = [(True, self._run(item)) for item in batch]
             conn.execute("COMMIT")
@@ -147,6 +156,8 @@ class GroupCommit:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             return None
+        finally:
+            conn.set_progress_handler(None, 0)
         return outcomes
 
     # in the writer's thread
