@@ -1,11 +1,12 @@
 """The embedded database: one SQLite file in WAL mode.
 
-aiosqlite runs every statement on its own thread, so the event loop never blocks. Reads and
-multi-statement transactions share one connection; `transaction()` holds the write lock so the
-statements of one unit of work are not interleaved with another coroutine's, and BEGIN IMMEDIATE
-makes it the only writer — which is also why `Tx.lock` has nothing left to do here. Lone writes
-(and `fetch…` of a statement that writes, e.g. UPDATE … RETURNING) go to `GroupCommit`, which
-commits the writes of many coroutines together on a connection of its own, under the same lock.
+aiosqlite runs reads and multi-statement transactions on its own thread, on one connection;
+`transaction()` holds the write lock so the statements of one unit of work are not interleaved
+with another coroutine's, and BEGIN IMMEDIATE makes it the only writer — which is also why
+`Tx.lock` has nothing left to do here. Lone writes (and `fetch…` of a statement that writes, e.g.
+UPDATE … RETURNING, or any read while writes wait to be committed) go to `GroupCommit`, which
+commits the writes of many coroutines together on a connection of its own, under the same lock:
+on the event loop when the batch is quick, in its own thread when it has to wait (see there).
 """
 
 from __future__ import annotations
