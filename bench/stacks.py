@@ -15,7 +15,8 @@ from pathlib import Path
 
 # groups of the hot path, by the first frame on the stack (from the top) that matches
 GROUPS = [
-    # the store's threads: aiosqlite's (reads, transactions) and the writer's (bot/store/group_commit.py);
+    # the store's threads: aiosqlite's (reads, transactions) and the writer's (bot/store/group_commit.py:
+    # only the batches that must wait, and checkpoints; quick batches are committed on the event loop);
     # py-spy counts a thread waiting for work in a queue as busy, so these include some idle time
     ("store threads (SQLite)", re.compile(r"_connection_worker_thread|\(concurrent/futures/thread\.py")),
     ("matcher", re.compile(r"\(bot/knowledge/")),
