@@ -48,6 +48,7 @@ SOON = 0.05   # seconds a write nobody waits for may wait for company
 PATIENCE_MS = 5000   # how long the writer's thread waits for the file's write lock
 LOOP_BUDGET = 0.01   # seconds a batch may take on the event loop before it goes to the thread
 CHECKPOINT_BATCHES = 200   # batches between two checkpoints (SQLite's own default is about 1000 pages)
+CHECKPOINT_PATIENCE_MS = 100   # how long a checkpoint waits for readers before it copies what it can
 
 
 class _Write:
@@ -172,12 +173,14 @@ class GroupCommit:
     def _checkpoint(self) -> None:
         """Copy what the WAL holds into the database file and start the WAL again from its
         beginning (RESTART: while it runs, this process's batches wait for it under `lock`).
-        One that cannot finish, or fails, is logged and made again after the next batches."""
-        self._conn.execute(f"PRAGMA busy_timeout={PATIENCE_MS}")
+        A reader still on an older snapshot (a long report) is waited for `CHECKPOINT_PATIENCE_MS`
+        only, since the writes wait too: then what can be copied is (as PASSIVE would) and the
+        WAL starts again at a later checkpoint. One that fails is logged and made again later."""
+        self._conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_PATIENCE_MS}")
         try:
             busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
             if busy:
-                log.info("the store file's checkpoint could not finish (a reader held on)")
+                log.info("the store file's checkpoint could not start the WAL again (a reader held on)")
         except sqlite3.Error as e:
             log.warning("the store file's checkpoint failed: %s", e)
         finally:

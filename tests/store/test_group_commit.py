@@ -147,3 +147,27 @@ async def test_a_long_read_behind_queued_writes_does_not_hold_up_the_loop(tmp_pa
     finally:
         ticker.cancel()
         await store.close()
+
+
+async def test_a_reader_holding_an_old_snapshot_does_not_hold_up_the_writes(tmp_path, monkeypatch):
+    """A long report keeps reading an older snapshot while residents write: the checkpoints
+    copy what they can and let the writes go on, instead of waiting for the report to end."""
+    monkeypatch.setattr(group_commit, "CHECKPOINT_BATCHES", 10)
+    store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path, Vault.from_env())
+    report = sqlite3.connect(tmp_path / "fd.db", isolation_level=None)
+    try:
+        report.execute("BEGIN")
+        report.execute("SELECT count(*) FROM residents").fetchone()   # its snapshot is held from here
+        insert = "INSERT INTO residents(openid, active, first_seen, last_message_at) VALUES (?, 1, ?, ?)"
+
+        async def write_all() -> None:
+            for n in range(50):   # five checkpoints while the report reads
+                await store.write(insert, f"resident-{n}", "2026-11-24", "2026-11-24")
+
+        await asyncio.wait_for(write_all(), 10)   # each checkpoint waiting 5 s for the report: 25 s
+        assert report.execute("SELECT count(*) FROM residents").fetchone()[0] == 0   # its snapshot
+        report.execute("COMMIT")
+        assert _count(tmp_path / "fd.db", "SELECT count(*) FROM residents") == 50
+    finally:
+        report.close()
+        await store.close()
