@@ -73,27 +73,35 @@ async def test_a_write_not_waited_for_is_read_back_at_once(tmp_path, reads):
         await store.close()
 
 
+class Ticks:
+    """Counts the turns a task sleeping 10 ms gets: how much the event loop could serve others."""
+
+    def __init__(self):
+        self.count = 0
+        self._task = asyncio.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            self.count += 1
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
 async def test_while_another_process_holds_the_file_a_write_waits_and_the_loop_goes_on(tmp_path):
     """A command run beside the server (another connection) holds the write lock: the writes wait
     for it without stopping the event loop, and are committed once it lets go."""
     store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path, Vault.from_env())
     other = sqlite3.connect(tmp_path / "fd.db", isolation_level=None)
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
+    ticks = Ticks()
     try:
         other.execute("BEGIN IMMEDIATE")
         insert = "INSERT INTO residents(openid, active, first_seen, last_message_at) VALUES (?, 1, ?, ?)"
         written = asyncio.gather(*(store.write(insert, f"resident-{n}", "2026-11-24", "2026-11-24") for n in range(3)))
         await asyncio.sleep(0.3)
         assert not written.done()      # still waiting for the lock …
-        assert ticks >= 5              # … and the loop served others meanwhile
+        assert ticks.count >= 5        # … and the loop served others meanwhile
         other.execute("COMMIT")
         assert await asyncio.wait_for(written, 10) == [1, 1, 1]
         assert _count(tmp_path / "fd.db", "SELECT count(*) FROM residents") == 3
@@ -101,7 +109,7 @@ async def test_while_another_process_holds_the_file_a_write_waits_and_the_loop_g
         await store.close()
         assert _count(tmp_path / "fd.db", "SELECT count(*) FROM residents") == 4
     finally:
-        ticker.cancel()
+        ticks.stop()
         other.close()
 
 
@@ -127,25 +135,17 @@ async def test_a_long_read_behind_queued_writes_does_not_hold_up_the_loop(tmp_pa
     (a report over a year of inquiries) is carried on in the writer's thread: the loop goes on
     answering meanwhile, and the read's rows are all there."""
     store = await open_store(f"sqlite:///{tmp_path / 'fd.db'}", tmp_path, Vault.from_env())
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
+    ticks = Ticks()
     try:
         await store.residents.seen("resident-1", NOW)   # queued, not waited for: the read comes after it
         await asyncio.sleep(0.02)
-        ticks = 0
+        ticks.count = 0
         rows = await store.fetchall("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000)"
                                     " SELECT count(*) AS c, (SELECT count(*) FROM residents) AS r FROM n")
         assert (rows[0]["c"], rows[0]["r"]) == (3000000, 1)
-        assert ticks >= 5, ticks   # the loop ran its other work while the read was made
+        assert ticks.count >= 5, ticks.count   # the loop ran its other work while the read was made
     finally:
-        ticker.cancel()
+        ticks.stop()
         await store.close()
 
 
