@@ -34,12 +34,13 @@ forth). What could make it wait is kept off the loop:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -141,34 +142,44 @@ class GroupCommit:
         """Commit `batch` at once, on the loop; None, with nothing changed, if the file's write
         lock is taken, a statement fails or the batch outlasts `LOOP_BUDGET` (the thread then
         makes it, patiently, and one by one where one fails)."""
-        conn = self._conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:   # "database is locked": another process writes
-            return None
         deadline = time.monotonic() + LOOP_BUDGET
         # asked every 1000 of SQLite's steps; true interrupts the statement (on the loop only: a
         # handler in the thread would take Python's lock from the loop every few microseconds)
-        conn.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+        self._conn.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+        try:
+            return self._all_at_once(batch)
+        except Exception:  # noqa: BLE001 - "database is locked", a bad statement, interrupted: the thread's
+            return None
+        finally:
+            self._conn.set_progress_handler(None, 0)
+
+    def _all_at_once(self, batch: list[_Write]) -> list[tuple[bool, Any]]:
+        """Every statement of `batch` in one transaction, committed; rolled back if one fails."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
         try:
             outcomes = [(True, self._run(item)) for item in batch]
             conn.execute("COMMIT")
-        except Exception:  # noqa: BLE001 - the thread runs it again and tells each statement's outcome
+        except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            return None
-        finally:
-            conn.set_progress_handler(None, 0)
+            raise
         return outcomes
 
     # in the writer's thread
 
-    def _commit_patiently(self, batch: list[_Write]) -> list[tuple[bool, Any]]:
-        self._conn.execute(f"PRAGMA busy_timeout={PATIENCE_MS}")
+    @contextlib.contextmanager
+    def _patient(self, ms: int) -> Iterator[None]:
+        """The writer's connection waits up to `ms` for the file's locks meanwhile (else not at all)."""
+        self._conn.execute(f"PRAGMA busy_timeout={ms}")
         try:
-            return self._commit(batch)
+            yield
         finally:
             self._conn.execute("PRAGMA busy_timeout=0")
+
+    def _commit_patiently(self, batch: list[_Write]) -> list[tuple[bool, Any]]:
+        with self._patient(PATIENCE_MS):
+            return self._commit(batch)
 
     def _checkpoint(self) -> None:
         """Copy what the WAL holds into the database file and start the WAL again from its
@@ -176,26 +187,18 @@ class GroupCommit:
         A reader still on an older snapshot (a long report) is waited for `CHECKPOINT_PATIENCE_MS`
         only, since the writes wait too: then what can be copied is (as PASSIVE would) and the
         WAL starts again at a later checkpoint. One that fails is logged and made again later."""
-        self._conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_PATIENCE_MS}")
-        try:
-            busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-            if busy:
-                log.info("the store file's checkpoint could not start the WAL again (a reader held on)")
-        except sqlite3.Error as e:
-            log.warning("the store file's checkpoint failed: %s", e)
-        finally:
-            self._conn.execute("PRAGMA busy_timeout=0")
+        with self._patient(CHECKPOINT_PATIENCE_MS):
+            try:
+                busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                if busy:
+                    log.info("the store file's checkpoint could not start the WAL again (a reader held on)")
+            except sqlite3.Error as e:
+                log.warning("the store file's checkpoint failed: %s", e)
 
     def _commit(self, batch: list[_Write]) -> list[tuple[bool, Any]]:
-        conn = self._conn
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            outcomes = [(True, self._run(item)) for item in batch]
-            conn.execute("COMMIT")
-            return outcomes
+            return self._all_at_once(batch)
         except Exception as e:  # noqa: BLE001 - each statement again on its own: only the bad one fails
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
             if len(batch) == 1:
                 return [(False, e)]
             return [self._commit([item])[0] for item in batch]
