@@ -307,16 +307,20 @@ def sampling(pid: int, out: str | None, subprocesses: bool = False) -> Iterator[
             print(f"py-spy failed: {err.decode(errors='replace')[-300:]}", file=sys.stderr)
 
 
+def _stat_fields(stat: Path) -> list[str] | None:
+    """The fields of a /proc …/stat file after the command's name (state, ppid …); None when it
+    cannot be read (the process ended)."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def tree_cpu(root: int) -> float:
     """CPU seconds (user + system) used so far by process `root` and every process under it, those
     already ended and waited for included; Linux /proc."""
-    stats: dict[int, list[str]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue   # ended meanwhile
+    stats = {int(entry.name): fields for entry in Path("/proc").iterdir()
+             if entry.name.isdigit() and (fields := _stat_fields(entry / "stat")) is not None}
     children: dict[int, list[int]] = {}
     for pid, fields in stats.items():
         children.setdefault(int(fields[1]), []).append(pid)
@@ -329,13 +333,10 @@ def tree_cpu(root: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-
-
 def _stat_cpu(stat: Path) -> float:
     """User + system CPU seconds from a /proc …/stat file; NaN when it cannot be read."""
-    try:
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = _stat_fields(stat)
+    if fields is None:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
