@@ -14,7 +14,9 @@ the writer's connection too, in order after it (`unsettled`), so whoever wrote r
 wrote. `close` commits what is queued before it closes: a clean shutdown loses nothing.
 
 The writer has its own connection; it takes `lock` (the database's write lock) for each batch,
-so a multi-statement transaction on the other connection never waits for the file's lock.
+so a multi-statement transaction on the other connection never waits for the file's lock. Each
+batch notes whether another connection has committed since the one before (`others_committed`):
+what this process keeps in memory may then have been changed behind its back.
 
 A batch is committed on the event loop itself: in WAL mode with synchronous=NORMAL a commit
 appends its pages to the WAL without an fsync, a tenth of a millisecond, where the trip to a
@@ -69,6 +71,8 @@ class GroupCommit:
         self._later: asyncio.TimerHandle | None = None   # the flush of writes nobody waits for
         self.unsettled = 0   # `write_soon` statements queued or being committed: a read must come after them
         self._since_checkpoint = 0   # batches committed since the last checkpoint
+        self._data_version: int | None = None   # SQLite's, as the last batch found it
+        self.others_committed = 0   # batches that found another connection's commits since the one before
 
     @classmethod
     def open(cls, path: Path | str, lock: asyncio.Lock) -> "GroupCommit":
@@ -158,6 +162,7 @@ class GroupCommit:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
+            self._notice_others()
             outcomes = [(True, self._run(item)) for item in batch]
             conn.execute("COMMIT")
         except BaseException:
@@ -165,6 +170,15 @@ class GroupCommit:
                 conn.execute("ROLLBACK")
             raise
         return outcomes
+
+    def _notice_others(self) -> None:
+        """Count it when another connection committed since the last batch: this process's other
+        connection (a transaction), or another process (a command run beside the server)."""
+        (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+        if version != self._data_version:
+            if self._data_version is not None:
+                self.others_committed += 1
+            self._data_version = version
 
     # in the writer's thread
 

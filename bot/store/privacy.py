@@ -84,6 +84,7 @@ class ResidentData:
                                  json.dumps({"erased": True}), *ids)
             done["cases"] = len(ids)
             done["ratings"] = await db.execute("UPDATE ratings SET openid=?, words='' WHERE openid=?", ERASED, openid)
+            await self.store.dialogs.deleted_in(db)   # a server keeping dialogs in memory forgets them
         await self.store.dialogs.clear(openid)   # kept in Redis, when there is one
         await self.store.dialogs.clear(kept_key(openid))   # a step left to be taken up again
         return done

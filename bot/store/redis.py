@@ -195,6 +195,9 @@ class RedisDialogs:
         except RedisError as e:
             raise StateUnavailable(f"dialog of {openid} cannot be kept: {e}") from None
 
+    async def deleted_in(self, tx) -> None:
+        """Dialogs deleted from the table: not these, which live in Redis (cleared one by one)."""
+
     async def clear(self, openid: str) -> None:
         try:
             await self.client.delete(self._key(openid))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from bot.personal import mask_in_text, split_personal
 from bot.store.base import Dialog, OutboxItem
-from bot.store.db import Row, iso, marks
+from bot.store.db import Row, Tx, iso, marks
 from bot.store.handoffs import CURRENT
 
 if TYPE_CHECKING:
@@ -177,6 +177,10 @@ class Dialogs(_Repo):
 
     async def clear(self, openid: str) -> None:
         await self.store.write("DELETE FROM dialogs WHERE openid=?", openid)
+
+    async def deleted_in(self, tx: Tx) -> None:
+        """Dialogs were deleted from the table in `tx` (an erasure), perhaps behind a running
+        server's back: nothing to tell anyone when every process reads the table each time."""
 
     async def reseal(self) -> int:
         """Encrypt every dialog in progress again with the newest key (`frontdesk keys rotate`)."""

@@ -166,6 +166,11 @@ class SQLiteDatabase(Database):
             return await self._writer.write(sql, args, ROWS)
         return await self.fetchall(sql, *args)
 
+    def others_committed(self) -> int:
+        """A count that grows when another connection (this process's transactions, another
+        process) has committed to the file since the writer's batch before."""
+        return self._writer.others_committed if self._writer is not None else 0
+
     async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if self._writer is not None:
             await self._writer.write(sql, rows, MANY)

@@ -120,3 +120,22 @@ def test_the_retention_purge_deletes_only_what_has_outlived_its_period(tmp_path,
     assert not any(again.values())
     assert not gone["cases"] and not gone["questions"] and not gone["bookings"]
     assert [c["number"] for c in kept["cases"]] == [recent] and kept["questions"] and kept["bookings"]
+
+
+async def test_a_resident_erased_while_the_server_runs_is_not_answered_from_the_step_they_were_in(bot, tmp_path):
+    """One process on SQLite keeps dialogs in memory: an erasure from the command line beside it
+    takes the dialog in progress too, and nothing of it is written back to the file."""
+    r, other = "o-erased-midway", "o-staying-midway"
+    for resident in (r, other):
+        await bot.say(resident, "高龄津贴代办")
+        assert "手机号" in await bot.say(resident, "王秀英")
+    config = tmp_path / "erase.toml"
+    config.write_text('[wechat]\napp_id = "wx"\napp_secret = "s"\ntoken = "t"\nmode = "plain"\n'
+                      f'[store]\nurl = "sqlite:///{tmp_path / "frontdesk.db"}"\n', encoding="utf-8")
+    erased = await asyncio.to_thread(_cli, "erase", "--config", str(config), r, "--yes")
+    assert erased.returncode == 0, erased.stderr
+
+    reply = await bot.say(r, "13800001234")
+    assert "身份证" not in reply and "王秀英" not in reply   # not taken as the phone number of the step
+    assert "王秀英" not in json.dumps(await bot.store.privacy.export(r), ensure_ascii=False)
+    assert "身份证" in await bot.say(other, "13800001234")   # another resident's step goes on where it was
