@@ -1,8 +1,8 @@
 """Measure the matcher on a labelled question file (the format of shared/eval/dev.tsv).
 
 Columns: `question`, `expect` (a guide's canonical name, `@intent`, or `@unknown`), `service`
-(the guide an `@intent` row is about, optional), `also_ok` (other acceptable guides,
-`|`-separated).
+(the guide an `@intent` row is about, or the referral an `@unknown` row belongs to: optional),
+`also_ok` (other acceptable guides, `|`-separated).
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class Figures:
     unknown: int = 0
     unknown_answered: int = 0     # out-of-scope questions answered with a guide
     unknown_referred: int = 0     # out-of-scope questions told where to go instead
+    elsewhere: int = 0            # out-of-scope questions labelled with the referral they belong to
+    elsewhere_right: int = 0      # … told to go there (not to another office, not "I don't know")
     intents: int = 0
     intents_right: int = 0
     misses: list[str] = field(default_factory=list)
@@ -56,6 +58,8 @@ class Figures:
             f"{self.rate(self.long_right, self.long):.1%} answered right at once",
             f"out-of-scope answered with a guide: {self.unknown_answered}/{self.unknown} = "
             f"{self.rate(self.unknown_answered, self.unknown):.1%}  (referred: {self.unknown_referred})",
+            *([f"  handled elsewhere, sent to the office named: {self.elsewhere_right}/{self.elsewhere} = "
+               f"{self.rate(self.elsewhere_right, self.elsewhere):.1%}"] if self.elsewhere else []),
             f"intent accuracy: {self.intents_right}/{self.intents} = {self.rate(self.intents_right, self.intents):.1%}",
             f"misses ({len(self.misses)}):",
         ]
@@ -76,13 +80,20 @@ def evaluate(matcher: Matcher, tsv: Path) -> Figures:
         figures.intents += 1
         if expect == "@unknown":
             figures.unknown += 1
-            figures.intents_right += intent in ("unknown", "guide") and m.decision in ("fallback", "refer")
+            not_ours = intent in ("unknown", "guide") and m.decision in ("fallback", "refer")
+            figures.intents_right += not_ours
             figures.unknown_referred += m.decision == "refer"
             if answered:
                 figures.unknown_answered += 1
                 figures.misses.append(f"UNKNOWN answered with {names[0]}: {q}")
-            elif intent != "unknown":
-                figures.misses.append(f"UNKNOWN taken as {intent}: {q}")
+            elif not not_ours:
+                figures.misses.append(f"UNKNOWN taken as {intent}/{m.decision}: {q}")
+            if office := (row.get("service") or "").strip():
+                figures.elsewhere += 1
+                if m.decision == "refer" and names[:1] == [office]:
+                    figures.elsewhere_right += 1
+                else:
+                    figures.misses.append(f"ELSEWHERE {office} ({m.decision}: {names[0] if names else '-'}): {q}")
         elif expect.startswith("@"):
             if intent == expect[1:]:
                 figures.intents_right += 1

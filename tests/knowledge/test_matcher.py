@@ -55,19 +55,24 @@ def test_intent_comes_with_the_service(matcher):
 
 def test_evaluation_tells_right_wrong_and_out_of_scope_apart(matcher, tmp_path):
     """The figures `frontdesk eval` prints, on a file whose answers are known: one question
-    answered right, one answered with a guide its label says is wrong, one out of scope, one intent."""
+    answered right, one answered with a guide its label says is wrong, one out of scope, one matter handled
+    elsewhere labelled with the office it belongs to and then with another, one intent."""
     tsv = tmp_path / "questions.tsv"
     tsv.write_text("question\texpect\tservice\talso_ok\n"
                    "jujia yanglao fuwu zenme shenqing\t居家养老服务申请\t\t\n"
                    "我身分正丢了，补办要多少钱\t户口迁移\t\t\n"
                    "明天镇上会下雨吗\t@unknown\t\t\n"
+                   "公积金里的钱怎么取出来\t@unknown\t住房公积金提取\t\n"
+                   "公积金里的钱怎么取出来\t@unknown\t住房公积金贷款\t\n"
                    "转人工\t@handoff\t\t\n", encoding="utf-8")
     figures = evaluate(matcher, tsv)
     assert (figures.services, figures.answered_right, figures.within_choice, figures.confidently_wrong) == (2, 1, 1, 1)
-    assert (figures.unknown, figures.unknown_answered, figures.intents, figures.intents_right) == (1, 0, 4, 4)
+    assert (figures.unknown, figures.unknown_answered, figures.intents, figures.intents_right) == (3, 0, 6, 6)
+    assert (figures.elsewhere, figures.elsewhere_right) == (2, 1)   # sent to one office: right for one label only
     report = figures.report()
     assert "answered right at once 50.0%" in report and "confidently wrong 50.0%" in report
-    assert "GUIDE 户口迁移" in report
+    assert "GUIDE 户口迁移" in report and "sent to the office named: 1/2" in report
+    assert "ELSEWHERE 住房公积金贷款 (refer: 住房公积金提取)" in report
 
 
 def test_match_reports_only_the_intents_of_the_contract(matcher):
