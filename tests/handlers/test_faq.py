@@ -187,6 +187,15 @@ async def test_a_matter_handled_elsewhere_gets_who_handles_it_and_a_way_to_a_per
     assert (logged["decision"], logged["guide"]) == ("refer", "住房公积金提取")
 
 
+async def test_matters_near_a_referral_in_words_go_to_their_own_office(bot):
+    """报名 is not only for a driving test or a school place, nor 体检 only for a licence."""
+    enlisting = await bot.say("r-army", "我孙子刚满十八，想报名入伍，该找哪个部门")
+    assert "征兵报名" in enlisting and "武装部" in enlisting and "全国征兵网" in enlisting
+    assert "驾驶证" not in enlisting and "入学" not in enlisting
+    check_up = await bot.say("r-check", "镇上卫生院那个六十五岁以上老人的体检，我妈能去做吗")
+    assert "老年人健康体检" in check_up and "卫生院" in check_up and "驾驶证" not in check_up
+
+
 async def test_an_answer_not_quite_sure_offers_the_runner_up_and_2_answers_it(bot, monkeypatch):
     """The learned ranker finds the first guide likely and the second not unlikely (its scores
     fixed here, so the test does not hang on what the examples teach today)."""
