@@ -83,8 +83,13 @@ class CaseDesk:
         if line is None:
             raise LookupError(number)
         note = self.texts.chat("case_line_note", line=line, status=status).strip()
+        # the resident hears of each service done, and of one marked done by mistake (the store
+        # tells nothing when the service was already so marked)
+        left = [l.service for l in case.lines if l.ours and l.status != "done" and l.position != position]
+        notice = self.texts.chat("case_line_notice", case=case, line=line, status=status, left=left)
         return await self.store.cases.set_line(case, position, status=status, actor=actor, note=note,
-                                               now=self.clock.now())
+                                               now=self.clock.now(), notice=notice,
+                                               topic=self._topic(case, "in_progress"))
 
     async def move(self, number: str, move: Move, actor: str) -> Case:
         """Check and apply a move; InvalidMove names what is allowed, StaleCase a lost race."""

@@ -163,18 +163,27 @@ class Cases:
         return replace(_case(row, tuple(HistoryLine(**dict(line)) for line in lines), self.store.vault, unreadable),
                        lines=tuple(CaseLine(**dict(step)) for step in steps))
 
-    async def set_line(self, case: Case, position: int, *, status: str, actor: str, note: str, now: datetime) -> Case:
+    async def set_line(self, case: Case, position: int, *, status: str, actor: str, note: str, now: datetime,
+                       notice: str | None = None, topic: dict[str, str] | None = None) -> Case:
         """Mark one of a life event's services done (or pending again), with a line in the
-        history; a step handled elsewhere has no status of ours. LookupError: no such service."""
+        history and the resident's `notice` (with its `topic`, as `move`); a step handled
+        elsewhere has no status of ours. A service already so marked (a second click) changes
+        nothing and tells no one again. LookupError: no such service."""
         line = next((l for l in case.lines if l.position == position and l.ours), None)
         if line is None or status not in LINE_STATUSES:
             raise LookupError(f"{case.number} has no service {position} to mark {status}")
         async with self.store.transaction() as db:
-            await db.execute("UPDATE case_lines SET status=?, updated_at=? WHERE case_id=? AND position=?",
-                             status, iso(now), case.id, position)
-            await db.execute(
-                "INSERT INTO case_history(case_id, at, actor, from_state, to_state, note) VALUES (?, ?, ?, ?, ?, ?)",
-                case.id, iso(now), actor, case.state, case.state, note)
+            changed = await db.execute(
+                "UPDATE case_lines SET status=?, updated_at=? WHERE case_id=? AND position=? AND status<>?",
+                status, iso(now), case.id, position, status)
+            if changed:
+                await db.execute(
+                    "INSERT INTO case_history(case_id, at, actor, from_state, to_state, note) VALUES (?, ?, ?, ?, ?, ?)",
+                    case.id, iso(now), actor, case.state, case.state, note)
+            if changed and notice:
+                await db.execute("INSERT INTO outbox(openid, text, created_at, next_at, topic) VALUES (?, ?, ?, ?, ?)",
+                                 case.openid, notice, iso(now), iso(now),
+                                 json.dumps(topic, ensure_ascii=False) if topic else None)
         updated = await self.get(case.number)
         assert updated is not None
         return updated

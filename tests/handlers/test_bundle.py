@@ -3,8 +3,11 @@ material list without repeats, and one 代办 request that opens one case with a
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+from bot.app import CASE_DESK
+from bot.cases.machine import Move
 from tests.support import notices_to
 
 VALID_ID = "11010519491231002X"
@@ -59,19 +62,25 @@ async def test_a_step_number_after_the_event_answers_that_service(bot):
     assert "出生医学证明" in step and "孩子出生的医院" in step and "不在便民服务中心办" in step
 
 
-async def test_proxy_after_the_event_opens_one_case_with_a_line_per_service(bot):
-    r = "parent-4"
+async def _newborn_proxy(bot, r: str) -> tuple[str, str, str]:
+    """The resident asks about a newborn's papers and has the station handle them: the first
+    step's reply, the summary, the confirmation."""
     await bot.wrote(r)
     await _whole_answer(bot, r, "宝宝生下来以后都要办什么证")
     start = await bot.say(r, "代办")
-    assert "【新生儿出生一件事】可以一次委托代办：" + "、".join(SERVICES) in start
-    assert "出生医学证明：在孩子出生的医院" in start              # what the resident still does themselves
     await bot.say(r, "王秀英")
     await bot.say(r, "13800001234")
     await bot.say(r, VALID_ID)
     summary = await bot.say(r, "不用")
+    return start, summary, await bot.say(r, "确认")
+
+
+async def test_proxy_after_the_event_opens_one_case_with_a_line_per_service(bot):
+    r = "parent-4"
+    start, summary, done = await _newborn_proxy(bot, r)
+    assert "【新生儿出生一件事】可以一次委托代办：" + "、".join(SERVICES) in start
+    assert "出生医学证明：在孩子出生的医院" in start              # what the resident still does themselves
     assert "事项：新生儿出生一件事" in summary and "一起代办：" + "、".join(SERVICES) in summary
-    done = await bot.say(r, "确认")
     number = done.split("编号 ")[1].split("。")[0]
     assert "这一份申请包括：" + "、".join(SERVICES) in done
     cases = await bot.store.cases.list(centers=None, openid=r)
@@ -83,6 +92,39 @@ async def test_proxy_after_the_event_opens_one_case_with_a_line_per_service(bot)
         ("出生登记", "ours", "pending"), ("城乡居民基本医疗保险参保登记", "ours", "pending"),
         ("社会保障卡申领", "ours", "pending")]
     assert "孩子出生的医院" in case.lines[0].note
+
+
+async def test_each_service_of_the_event_done_is_told_to_the_resident_once(bot):
+    r = "parent-7"
+    _, _, done = await _newborn_proxy(bot, r)
+    number = done.split("编号 ")[1].split("。")[0]
+    desk = bot.app[CASE_DESK]
+    await desk.move(number, Move(to="accepted"), actor="staff:test")
+    for _ in range(250):   # the parts of long answers went as messages before it
+        texts = bot.fake.texts_to(r)
+        if texts and "已受理" in texts[-1]:
+            break
+        await asyncio.sleep(0.02)
+    before = len(texts)
+    for _ in range(2):   # a double click on 已办好
+        await desk.set_line(number, 3, "done", actor="staff:test")
+    told = (await notices_to(bot, r, before + 1))[before:]
+    assert "出生登记已经办好了" in told[0] and number in told[0]
+    assert "还在办理：城乡居民基本医疗保险参保登记、社会保障卡申领" in told[0]
+    await desk.set_line(number, 4, "done", actor="staff:test")   # the wrong one, by mistake …
+    await desk.set_line(number, 4, "pending", actor="staff:test")   # … taken back
+    told = (await notices_to(bot, r, before + 3))[before:]
+    assert "城乡居民基本医疗保险参保登记已经办好了" in told[1]
+    assert told[2].startswith("更正：") and "城乡居民基本医疗保险参保登记还在办理" in told[2]
+    await bot.wrote(r)   # WeChat's quota of customer-service messages opens again
+    for position in (4, 5):
+        await desk.set_line(number, position, "done", actor="staff:test")
+    told = (await notices_to(bot, r, before + 5))[before:]
+    assert "社会保障卡申领已经办好了" in told[4] and "由我们代办的几项都已办好" in told[4]
+    await asyncio.sleep(0.2)
+    assert len(bot.fake.texts_to(r)) == before + 5, "the double click told the resident twice"
+    history = [line.note for line in (await bot.store.cases.get(number)).history]
+    assert history.count("出生登记：已办好") == 1 and history.count("城乡居民基本医疗保险参保登记：改回待办理") == 1
 
 
 async def test_asking_for_proxy_of_the_event_by_name_begins_it_at_once(bot):
