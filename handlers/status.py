@@ -14,5 +14,6 @@ async def my_cases(turn: Turn):
     cases = await turn.ctx.store.cases.list(centers=None, openid=turn.openid, limit=50)
     named = await turn.guide()
     about = [c for c in cases if named is not None and c.guide == named.name]
-    return turn.say("status_cases", cases=(about or cases)[:SHOWN], named=named, found=bool(about),
+    shown = await turn.ctx.store.cases.with_lines((about or cases)[:SHOWN])   # a life event: each service
+    return turn.say("status_cases", cases=shown, named=named, found=bool(about),
                     service=turn.ctx.config.service)

@@ -259,6 +259,18 @@ class Cases:
             lines[row["case_id"]].append(HistoryLine(**{k: row[k] for k in row.keys() if k != "case_id"}))
         return [replace(c, history=tuple(lines[c.id])) for c in cases]
 
+    async def with_lines(self, cases: list[Case]) -> list[Case]:
+        """The same cases with their life events' services, read in one query."""
+        if not cases:
+            return []
+        steps: dict[int, list[CaseLine]] = {c.id: [] for c in cases}
+        rows = await self.store.fetchall(
+            "SELECT case_id, position, service, kind, status, note FROM case_lines "
+            f"WHERE case_id IN ({marks(cases)}) ORDER BY case_id, position", *steps)
+        for row in rows:
+            steps[row["case_id"]].append(CaseLine(**{k: row[k] for k in row.keys() if k != "case_id"}))
+        return [replace(c, lines=tuple(steps[c.id])) for c in cases]
+
     async def move(self, case: Case, *, to: str, actor: str, note: str, deadline: date | None, now: datetime,
                    notice: str | None, topic: dict[str, str] | None = None) -> Case:
         """Move `case` (as read) to `to`; raise StaleCase if it moved meanwhile. The resident's

@@ -111,6 +111,9 @@ async def test_each_service_of_the_event_done_is_told_to_the_resident_once(bot):
     told = (await notices_to(bot, r, before + 1))[before:]
     assert "出生登记已经办好了" in told[0] and number in told[0]
     assert "还在办理：城乡居民基本医疗保险参保登记、社会保障卡申领" in told[0]
+    status = await bot.say(r, "我托你们办的孩子那几样证办到哪了")
+    assert f"新生儿出生一件事（编号 {number}）：已受理" in status
+    assert "已办好：出生登记；还在办：城乡居民基本医疗保险参保登记、社会保障卡申领" in status
     await desk.set_line(number, 4, "done", actor="staff:test")   # the wrong one, by mistake …
     await desk.set_line(number, 4, "pending", actor="staff:test")   # … taken back
     told = (await notices_to(bot, r, before + 3))[before:]
