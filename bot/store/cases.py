@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from bot.errors import StoreError
 from bot.store.db import Tx, iso, marks
@@ -249,27 +249,24 @@ class Cases:
 
     async def with_history(self, cases: list[Case]) -> list[Case]:
         """The same cases with their history, read in one query."""
-        if not cases:
-            return []
-        lines: dict[int, list[HistoryLine]] = {c.id: [] for c in cases}
-        rows = await self.store.fetchall(
-            "SELECT case_id, at, actor, from_state, to_state, note, deadline FROM case_history "
-            f"WHERE case_id IN ({marks(cases)}) ORDER BY id", *lines)
-        for row in rows:
-            lines[row["case_id"]].append(HistoryLine(**{k: row[k] for k in row.keys() if k != "case_id"}))
+        lines = await self._per_case(cases, HistoryLine, "SELECT case_id, at, actor, from_state, to_state, note, "
+                                     "deadline FROM case_history WHERE case_id IN ({cases}) ORDER BY id")
         return [replace(c, history=tuple(lines[c.id])) for c in cases]
 
     async def with_lines(self, cases: list[Case]) -> list[Case]:
         """The same cases with their life events' services, read in one query."""
-        if not cases:
-            return []
-        steps: dict[int, list[CaseLine]] = {c.id: [] for c in cases}
-        rows = await self.store.fetchall(
-            "SELECT case_id, position, service, kind, status, note FROM case_lines "
-            f"WHERE case_id IN ({marks(cases)}) ORDER BY case_id, position", *steps)
-        for row in rows:
-            steps[row["case_id"]].append(CaseLine(**{k: row[k] for k in row.keys() if k != "case_id"}))
+        steps = await self._per_case(cases, CaseLine, "SELECT case_id, position, service, kind, status, note "
+                                     "FROM case_lines WHERE case_id IN ({cases}) ORDER BY case_id, position")
         return [replace(c, lines=tuple(steps[c.id])) for c in cases]
+
+    async def _per_case(self, cases: list[Case], make: Callable[..., Any], sql: str) -> dict[int, list[Any]]:
+        """The rows `sql` reads for `cases` (its first column the case's id), each `make`d from the
+        other columns, by case."""
+        found: dict[int, list[Any]] = {c.id: [] for c in cases}
+        if cases:
+            for row in await self.store.fetchall(sql.format(cases=marks(cases)), *found):
+                found[row["case_id"]].append(make(**{k: row[k] for k in row.keys() if k != "case_id"}))
+        return found
 
     async def move(self, case: Case, *, to: str, actor: str, note: str, deadline: date | None, now: datetime,
                    notice: str | None, topic: dict[str, str] | None = None) -> Case:
