@@ -199,13 +199,14 @@ class FrontDesk:
             # recorded, and what is read next, in one trip where the store can
             arrival = await ctx.store.residents.arrived(message.openid, ctx.clock.now(), ctx.dialog_idle,
                                                         message.grants or "message")
-            if arrival.talking and (relayed := await self.root.for_relay(turn)) is not None:   # with a person
-                self.metrics.count(message, "handoff", "relay")
-                return relayed
+            # a flood is slowed whoever would read it: the bot, or a clerk in a conversation
             if not await ctx.store.allow(f"messages:{message.openid}", ctx.config.dialog.max_messages_per_minute,
                                          ctx.clock.now()):
                 self.metrics.count(message, "none", "too_fast")
                 return TextReply(ctx.texts.chat("too_fast"))
+            if arrival.talking and (relayed := await self.root.for_relay(turn)) is not None:   # with a person
+                self.metrics.count(message, "handoff", "relay")
+                return relayed
             try:
                 turn.dialog = await arrival.dialog()
             except StateUnavailable:

@@ -115,6 +115,21 @@ async def test_a_resident_reaches_a_clerk_who_writes_back_closes_and_is_rated_an
         == len(shown["messages"]) + 2   # the clerk's close and the rating noted, nothing after
 
 
+async def test_a_flood_in_a_conversation_is_slowed_as_with_the_bot_and_the_clerk_sees_only_the_minutes_share(
+        start_bot):
+    bot = await start_bot(dialog={"max_messages_per_minute": 6})
+    await _bound(bot, "r-flood")
+    handoff, _ = await _asks_for_a_person(bot, "r-flood")   # three messages this minute
+    assert "已转给工作人员" in await bot.say("r-flood", "在吗")
+    for n in (1, 2):
+        await _quiet(bot, "r-flood", _text(bot, "r-flood", f"快点 {n}", 9100 + n))
+    assert "您发得有点快" in await bot.say("r-flood", "快点 3")   # the seventh this minute
+    bot.clock.advance(minutes=1)
+    await _quiet(bot, "r-flood", _text(bot, "r-flood", "好的，我等着", 9104))
+    said = [m["text"] for m in await bot.store.handoffs.messages(handoff["id"]) if m["sender"] == "resident"]
+    assert said[-4:] == ["在吗", "快点 1", "快点 2", "好的，我等着"]
+
+
 async def test_another_villages_clerk_gets_403_and_a_supervisor_only_reads(bot):
     await _bound(bot, "r-li")
     handoff, _ = await _asks_for_a_person(bot, "r-li", "叫个人来")
