@@ -62,10 +62,11 @@ async def _audit(request: web.Request, action: str, *, center: str | None, targe
 
 def _case_json(case: Case, with_history: bool = False, *, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """A case for the API. Its personal data as the console shows it — name, phone and 身份证号
-    masked; the address in full on one case (where to go) and masked in a list — unless `data`
-    is given: what `CaseDesk.reveal` opened."""
+    masked, in its data and in its history's notes; the address in full on one case (where to go)
+    and masked in a list — unless `data` is given: what `CaseDesk.reveal` opened."""
     if data is None:
         data = case_fields(case.data, address=with_history)
+        case = case.notes_masked()
     out = {"number": case.number, "kind": case.kind, "guide": case.guide, "center": case.center,
            "state": case.state, "deadline": case.deadline.isoformat() if case.deadline else None,
            "data": data, "created_at": case.created_at, "updated_at": case.updated_at,

@@ -3,6 +3,7 @@ followups. Every move goes through the case desk, so it reaches the resident as 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from aiohttp import web
@@ -136,7 +137,8 @@ class CasePages:
         if guide is not None:   # the situation the resident asked about: its materials to tick
             guide = guide.in_situation(case.data.get("situation", ""))
         return self.pages.render(
-            request, "case", status=status, case=case, moves=allowed(case.kind, case.state),
+            request, "case", status=status, case=case if revealed is not None else case.notes_masked(),
+            moves=allowed(case.kind, case.state),
             rating=await store.ratings.of_case(case), origin=origin, reveal=revealed is not None,
             shown=revealed if revealed is not None else case_fields(case.data), guide=guide,
             # 需补充材料 is ticked from the guide's (or its situation's) list, or a life event's merged one
@@ -218,7 +220,9 @@ class CasePages:
         still_open = {c.number for c in open_}
         done = [c for c in await cases.list(centers=access.centers, kind=kinds, limit=DONE_COMPLAINTS + len(open_))
                 if c.number not in still_open][:DONE_COMPLAINTS]
-        open_, done = await cases.with_history(open_), await cases.with_history(done)
+        # as listed: a number typed into the complaint or the reply masked, as on the case's page
+        open_, done = [[replace(c, data=case_fields(c.data, address=False)).notes_masked() for c in found]
+                       for found in (await cases.with_history(open_), await cases.with_history(done))]
         ratings = await pages.store(request).ratings.of_cases(done)
         return pages.render(request, "complaints", open_cases=open_, done_cases=done, ratings=ratings,
                             today=pages.now(request).date())

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from bot.errors import StoreError
+from bot.personal import mask_in_text
 from bot.store.db import Tx, iso, marks
 from bot.vault import Vault
 
@@ -67,6 +68,12 @@ class Case:
     updated_at: str
     history: tuple[HistoryLine, ...] = field(default=())
     lines: tuple[CaseLine, ...] = field(default=())   # a life event's steps, in order; none for one service
+
+    def notes_masked(self) -> "Case":
+        """The case with every 身份证号 and mobile number in its history's notes masked (a
+        resident's reply, a clerk's note of a call): as its data is shown until a clerk reveals
+        it on the record."""
+        return replace(self, history=tuple(replace(line, note=mask_in_text(line.note)) for line in self.history))
 
 
 def _case(row: Any, history: tuple[HistoryLine, ...] = (), vault: Vault | None = None,

@@ -218,6 +218,7 @@ async def test_the_api_masks_residents_personal_data_and_reveals_it_only_on_the_
         kind="proxy", openid="resident-1", guide="高龄津贴申领", center="qinghe-dongcun",
         data={"name": "张秀兰", "phone": "13800001234", "phone_masked": "138****1234", "id_number": ID_NUMBER,
               "id_number_masked": "110***********002X", "address": "清河镇东村3组12号"})
+    await bot.store.cases.note(case, actor="resident", note="我换号了，新号码139 0000 5678", now=bot.clock.now())
     clerk = await _staff(bot, "dongcun", "qinghe-dongcun")
     lead = await _staff(bot, "qinghe-lead", "town-center", "supervisor")
 
@@ -227,9 +228,10 @@ async def test_the_api_masks_residents_personal_data_and_reveals_it_only_on_the_
                     "address": "清河镇东村*****"}
     one = await bot.client.get(f"/api/cases/{case.number}", headers=lead)   # one case: where to go, as the console
     assert (await one.json())["data"] == {**data, "address": "清河镇东村3组12号"}
+    assert (await one.json())["history"][-1]["note"] == "我换号了，新号码139****5678"   # typed into a reply too
     for resp in (listed, one):
         everything = json.dumps(await resp.json(), ensure_ascii=False)
-        assert not any(secret in everything for secret in ("张秀兰", "13800001234", ID_NUMBER))
+        assert not any(secret in everything for secret in ("张秀兰", "13800001234", ID_NUMBER, "0000 5678"))
     assert not await bot.store.audit.lines(centers=None, action="reveal_personal")
 
     refused = await bot.client.post(f"/api/cases/{case.number}/reveal", headers=lead)   # a supervisor only reads
@@ -242,6 +244,7 @@ async def test_the_api_masks_residents_personal_data_and_reveals_it_only_on_the_
     body = await revealed.json()
     assert revealed.status == 200 and body["number"] == case.number and body["data"] == {
         "name": "张秀兰", "phone": "13800001234", "id_number": ID_NUMBER, "address": "清河镇东村3组12号"}
+    assert body["history"][-1]["note"] == "我换号了，新号码139 0000 5678"
     [line] = await bot.store.audit.lines(centers=["qinghe-dongcun"], action="reveal_personal")
     assert (line.actor, line.role, line.target) == ("dongcun", "clerk", case.number)
 

@@ -76,11 +76,13 @@ async def test_refusal_needs_its_reason_and_extension_its_date(bot, aiohttp_clie
 async def test_personal_data_is_masked_until_a_clerk_asks_and_the_look_is_recorded(bot, aiohttp_client):
     clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
     case = await _proxy_case(bot)
+    await bot.store.cases.note(case, actor="resident", note="材料我女儿送，她电话13912345678", now=bot.clock.now())
     page = await (await clerk.get(f"/console/cases/{case.number}")).text()
     assert "138****1234" in page and "13800001234" not in page and "11010519491231002X" not in page
     assert "王**" in page and "王秀英" not in page
+    assert "她电话139****5678" in page and "13912345678" not in page   # in the history's notes too
     shown = await clerk.post(f"/console/cases/{case.number}/reveal", data={"_csrf": csrf_of(page)})
-    assert "13800001234" in await shown.text()
+    assert "13800001234" in (revealed := await shown.text()) and "她电话13912345678" in revealed
     assert (await bot.store.audit.lines(centers=None, action="reveal_personal"))[0].target == case.number
 
 
@@ -223,12 +225,13 @@ async def test_missing_materials_are_ticked_from_the_guide_and_told_at_once(bot,
 async def test_a_complaint_is_answered_and_the_resident_gets_the_reply(bot, aiohttp_client):
     await bot.say("resident-7", "绑定 东村")
     await bot.say("resident-7", "1")
-    await bot.say("resident-7", "我要投诉东村便民服务站上午九点了还没开门，白跑一趟")
+    await bot.say("resident-7", "我要投诉东村便民服务站上午九点了还没开门，白跑一趟，回电13912345678")
     [complaint] = await bot.store.cases.list(centers=None, kind="complaint")
     assert complaint.center == "town-center"  # the town answers for its station
     clerk = await staff_client(bot, aiohttp_client, "qinghe", "town-center")
     listed = await (await clerk.get("/console/complaints")).text()
     assert complaint.number in listed and "九点了还没开门" in listed
+    assert "回电139****5678" in listed and "13912345678" not in listed   # as on the case's own page
     await _move(clerk, complaint, to="accepted", **{"from": "submitted"})
     status, _ = await _move(clerk, complaint, to="completed", **{"from": "accepted"}, note="")
     assert status == 400  # a complaint is closed with its reply
