@@ -18,7 +18,7 @@ from bot.texts import Texts
 
 GUIDE_DESK = web.AppKey("guide_desk", GuideDesk)
 STATUS = {"forbidden": 403, "not_found": 404, "invalid": 400, "bad_request": 400, "conflict": 409,
-          "no_draft": 409, "no_version": 404, "no_point": 400}
+          "draft_conflict": 409, "no_draft": 409, "no_version": 404, "no_point": 400}
 
 
 def _listed(record: GuideRecord) -> dict[str, Any]:
@@ -40,11 +40,14 @@ class GuidesAPI:
             refused.code, refused.code)
         body: dict[str, Any] = {"error": code, "message": self.texts.chat("api_error", code=code, problem=refused.problem,
                                                                           latest=refused.latest, field=refused.field,
-                                                                          path=field_path(refused.field))}
+                                                                          path=field_path(refused.field), by=refused.by,
+                                                                          at=refused.at)}
         if refused.code in ("invalid", "bad_request"):
             body["field"] = refused.field
         if refused.code == "conflict":
             body["latest"] = refused.latest
+        if refused.code == "draft_conflict":
+            body["draft_by"], body["draft_at"] = refused.by, refused.at
         return web.json_response(body, status=STATUS.get(refused.code, 400))
 
     @staticmethod
@@ -85,18 +88,23 @@ class GuidesAPI:
 
     async def save_draft(self, request: web.Request) -> web.Response:
         """The object GET answers, edited or not; `"base"`: the version it was made from (409 when
-        another editor has published since)."""
+        another editor has published since); `"draft_at"`, as GET gave it: 409 when another editor
+        has saved or discarded the draft since."""
         if refused := self._editor(request):
             return refused
         body = await self._body(request)
         if body is None:
             return self._error(Refused("bad_request", problem=_field("name")))
-        base = body.get("base")
+        base, draft_at = body.get("base"), body.get("draft_at", None)
         if base is not None and (not isinstance(base, int) or isinstance(base, bool)):
             return self._error(Refused("bad_request", problem=_field("base")))
+        if draft_at is not None and not isinstance(draft_at, str):
+            return self._error(Refused("bad_request", problem=_field("draft_at")))
+        if "draft_at" in body and draft_at is None:
+            draft_at = ""   # GET said there was no draft
         try:
             saved = await self._desk(request).save_draft(request[STAFF], request.match_info["name"], body, base=base,
-                                                         address=request.remote or "")
+                                                         draft_at=draft_at, address=request.remote or "")
         except Refused as refused:
             return self._error(refused)
         return web.json_response(shown(saved))

@@ -64,15 +64,19 @@ class EditorPages:
         except Refused as refused:
             return self._refused(request, refused)
         document = record.draft or record.content or {"name": record.name}
-        return self._form(request, record, document, base=record.version)
+        return self._form(request, record, document, base=record.version, since=record.draft_at or "")
 
-    def _form(self, request: web.Request, record, document: dict, *, base: int | None, status: int = 200,
-              problem=None, extra_rows: tuple[str, ...] = (), latest: int | None = None) -> web.Response:
+    def _form(self, request: web.Request, record, document: dict, *, base: int | None, since: str,
+              status: int = 200, problem=None, extra_rows: tuple[str, ...] = (), latest: int | None = None,
+              overwrite: Refused | None = None) -> web.Response:
+        """The form; `since`: when the draft it began from was saved ("" for none), carried along
+        so that saving does not overwrite a draft another editor saved meanwhile (`overwrite`)."""
         form = fields(record.kind, document, extra_rows=extra_rows)
-        return self.pages.render(request, "guide_edit", status=status, record=record, base=base, fields=form,
-                                 examples=examples_of(document), problem=problem,
+        return self.pages.render(request, "guide_edit", status=status, record=record, base=base, since=since,
+                                 fields=form, examples=examples_of(document), problem=problem,
                                  problem_path=field_path(problem.field) if problem else [],
-                                 at=nearest(form, problem.field) if problem else None, latest=latest)
+                                 at=nearest(form, problem.field) if problem else None, latest=latest,
+                                 overwrite=overwrite)
 
     async def save(self, request: web.Request) -> web.Response:
         """保存草稿; or a row added to a table (the form again, nothing saved)."""
@@ -87,16 +91,23 @@ class EditorPages:
         form = await request.post()
         document = read_form(record.kind, record.name, form)
         base = int(form["base"]) if field(form, "base").isdigit() else None
+        since = field(form, "since") if "since" in form else None
         add = field(form, "add")
         if add:
-            return self._form(request, record, document, base=base, extra_rows=(add,))
+            return self._form(request, record, document, base=base, since=since or "", extra_rows=(add,))
         try:
-            await desk.save_draft(member, record.name, document, base=base, address=request.remote or "")
+            await desk.save_draft(member, record.name, document, base=base, draft_at=since,
+                                  address=request.remote or "")
         except Refused as refused:
             if refused.code == "invalid":
-                return self._form(request, record, document, base=base, status=400, problem=refused.problem)
+                return self._form(request, record, document, base=base, since=since or "", status=400,
+                                  problem=refused.problem)
             if refused.code == "conflict":
-                return self._form(request, record, document, base=base, status=409, latest=refused.latest)
+                return self._form(request, record, document, base=base, since=since or "", status=409,
+                                  latest=refused.latest)
+            if refused.code == "draft_conflict":
+                return self._form(request, record, document, base=base, since=since or "", status=409,
+                                  overwrite=refused)
             return self._refused(request, refused, record.name)
         raise self.pages.back_to(_where(record.name) + "/diff", "draft_saved")
 
@@ -131,8 +142,8 @@ class EditorPages:
         except Refused as refused:
             if refused.code == "invalid" and action == "publish":   # the draft no longer fits what is served
                 record = await desk.record(name)
-                return self._form(request, record, record.draft or {}, base=record.version, status=400,
-                                  problem=refused.problem)
+                return self._form(request, record, record.draft or {}, base=record.version,
+                                  since=record.draft_at or "", status=400, problem=refused.problem)
             return self._refused(request, refused, name)
         raise self.pages.back_to(await self._after(desk, name, action, field(form, "back")), f"guide_{action}")
 

@@ -20,7 +20,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.knowledge.documents import Problem, check_document
 from bot.knowledge.library import Library
-from bot.store.guides import GuideConflict, GuideRecord, GuideVersion
+from bot.store.guides import DraftConflict, GuideConflict, GuideRecord, GuideVersion
 from bot.store.staff import StaffMember
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 EDITORS = ("editor", "admin")
 READERS = ("editor", "admin", "supervisor")
 REVIEW_EVERY = timedelta(days=365)      # a guide not reviewed for this long is due for review
-IGNORED = ("version", "draft", "base")  # keys of the object GET shows that a saved document does not hold
+IGNORED = ("version", "draft", "draft_by", "draft_at", "base")  # keys of the object GET shows that a saved document does not hold
 # list fields compared item by item, each item known by this key
 ITEM_KEYS = {"materials": "name", "faq": "q", "situations": "name", "steps": ("guide", "name")}
 
@@ -60,12 +60,14 @@ def may_read(member: StaffMember) -> bool:
 
 class Refused(Exception):
     """Why an edit was not made; nothing changed. `code`: forbidden not_found invalid conflict
-    no_draft no_version no_point. `problem` names the first bad field of an invalid document;
-    `latest` is the published version a stale draft missed."""
+    draft_conflict no_draft no_version no_point. `problem` names the first bad field of an invalid
+    document; `latest` is the published version a stale draft missed; `by` and `at` who saved the
+    draft another editor's would have overwritten, and when."""
 
-    def __init__(self, code: str, *, problem: Problem | None = None, latest: int | None = None):
+    def __init__(self, code: str, *, problem: Problem | None = None, latest: int | None = None,
+                 by: str | None = None, at: str | None = None):
         super().__init__(code)
-        self.code, self.problem, self.latest = code, problem, latest
+        self.code, self.problem, self.latest, self.by, self.at = code, problem, latest, by, at
 
     @property
     def field(self) -> str:
@@ -106,8 +108,10 @@ def state(record: GuideRecord) -> str:
 
 def shown(record: GuideRecord) -> dict[str, Any]:
     """The object `GET /api/guides/{name}` answers: the published document (just its name when
-    never published), its version and the draft."""
-    return {**(record.content or {"name": record.name}), "version": record.version, "draft": record.draft}
+    never published), its version and the draft, with who saved the draft and when (`draft_at`,
+    which a PUT of this object gives back: another editor's draft saved since is not overwritten)."""
+    return {**(record.content or {"name": record.name}), "version": record.version, "draft": record.draft,
+            "draft_by": record.draft_by, "draft_at": record.draft_at}
 
 
 def _key(item: Any, key: str | tuple[str, ...]) -> str:
@@ -233,9 +237,10 @@ class GuideDesk:
         await self.library.refresh(self.store)
 
     async def save_draft(self, member: StaffMember, name: str, document: Any, *, base: int | None = None,
-                         address: str = "") -> GuideRecord:
+                         draft_at: str | None = None, address: str = "") -> GuideRecord:
         """Keep the document as the draft (GET's `version` and `draft` keys left out); with `base`,
-        only while that is still the published version."""
+        only while that is still the published version; with `draft_at` (the draft it was made
+        from, "" for none), only while no other editor has saved or discarded the draft since."""
         self._may_edit(member)
         record = await self.record(name)
         if isinstance(document, dict):
@@ -243,9 +248,11 @@ class GuideDesk:
         self._check(record.kind, name, document)
         try:
             saved = await self.store.guides.save_draft(name, record.kind, document, by=member.name,
-                                                       now=self.clock.now(), base=base)
+                                                       now=self.clock.now(), base=base, draft_at=draft_at)
         except GuideConflict as conflict:
             raise Refused("conflict", latest=conflict.latest) from None
+        except DraftConflict as conflict:
+            raise Refused("draft_conflict", by=conflict.by, at=conflict.at) from None
         changed = ", ".join(dict.fromkeys(c.field for c in diff(record.content, document))) or "—"
         await self._audit(member, "guide_draft", name, f"changed: {changed}", address)
         return saved

@@ -27,6 +27,15 @@ KINDS = ("guide", "bundle")
 ACTIONS = ("seed", "import", "publish", "rollback")
 
 
+class DraftConflict(Exception):
+    """Another editor saved the draft (or discarded it) after the one who is saving opened it:
+    nothing was written. `by` and `at`: who saved the draft kept now, and when (None: none is)."""
+
+    def __init__(self, by: str | None, at: str | None):
+        super().__init__(by, at)
+        self.by, self.at = by, at
+
+
 class GuideConflict(Exception):
     """The draft was made from a version that is no longer the latest (another editor published
     in between): nothing was written."""
@@ -115,15 +124,20 @@ class Guides:
         return [(r["kind"], json.loads(r["content"])) for r in rows]
 
     async def save_draft(self, name: str, kind: str, content: dict[str, Any], *, by: str, now: datetime,
-                         base: int | None = None) -> GuideRecord:
+                         base: int | None = None, draft_at: str | None = None) -> GuideRecord:
         """Keep `content` as the draft of `name` (a new document when there is none yet). With
-        `base`, only while that is still the published version: GuideConflict otherwise."""
+        `base`, only while that is still the published version: GuideConflict otherwise. With
+        `draft_at` (when the draft the editor started from was saved; "" for none), only while
+        that is still the draft or `by` saved the one there now: DraftConflict otherwise."""
         async with self.store.transaction() as tx:
             await tx.lock(f"guide:{name}")
             row = await tx.fetchone("SELECT * FROM guides WHERE name = ?", name)
             latest = row["version"] if row else None
             if base is not None and base != latest:
                 raise GuideConflict(latest)
+            kept_at, kept_by = (row["draft_at"], row["draft_by"]) if row else (None, None)
+            if draft_at is not None and (kept_at or "") != draft_at and kept_by != by:
+                raise DraftConflict(kept_by, kept_at)
             if row is None:
                 row = await tx.fetchone(
                     "INSERT INTO guides(name, kind, updated_at, updated_by, draft, draft_base, draft_by, draft_at) "

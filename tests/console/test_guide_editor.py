@@ -176,6 +176,25 @@ async def test_a_form_opened_before_another_editor_published_is_refused_with_the
     assert record.content["fee"] == "工本费 5 元" and record.draft is None
 
 
+async def test_a_form_opened_before_another_editor_saved_a_draft_does_not_overwrite_it(kb_bot, aiohttp_client):
+    bot = kb_bot
+    editor = await staff_client(bot, aiohttp_client, "bianji", None, "editor")
+    token, values = await _open(editor)
+    other = await headers(bot, "admin")
+    shown = await (await bot.client.get(f"/api/guides/{GUIDE}", headers=other)).json()
+    await bot.client.put(f"/api/guides/{GUIDE}/draft", json={**shown, "fee": "工本费 5 元"}, headers=other)
+
+    resp = await editor.post(EDIT, data=_with(values, _csrf=token, fee="工本费 8 元"))
+    assert resp.status == 409
+    page = await resp.text()
+    assert "保存了新的草稿，保存会把它覆盖掉" in page and form_of(page)["fee"] == "工本费 8 元"
+    assert (await bot.store.guides.get(GUIDE)).draft["fee"] == "工本费 5 元"
+    token, values = await _open(editor)   # opened again: on their draft
+    assert values["fee"] == "工本费 5 元"
+    resp = await editor.post(EDIT, data=_with(values, _csrf=token, fee="工本费 8 元"))
+    assert resp.status == 200 and (await bot.store.guides.get(GUIDE)).draft["fee"] == "工本费 8 元"
+
+
 async def test_a_row_is_added_without_saving_and_a_ticked_row_is_removed(kb_bot, aiohttp_client):
     bot = kb_bot
     editor = await staff_client(bot, aiohttp_client, "bianji", None, "editor")

@@ -120,6 +120,33 @@ async def test_a_draft_made_from_a_version_another_editor_replaced_gets_409(eith
     assert now["fee"] == "工本费 5 元" and now["draft"] is None
 
 
+async def test_a_draft_another_editor_saved_meanwhile_is_not_overwritten(either_bot):
+    bot = either_bot
+    first, second = await headers(bot, "editor"), await headers(bot, "admin")
+    mine = await _get(bot, f"/api/guides/{GUIDE}", first)
+    assert mine["draft"] is None and mine["draft_at"] is None
+    theirs = await _get(bot, f"/api/guides/{GUIDE}", second)
+    theirs["fee"] = "工本费 5 元"
+    assert (await bot.client.put(f"/api/guides/{GUIDE}/draft", json=theirs, headers=second)).status == 200
+    theirs["fee"] = "工本费 6 元"   # their own draft, saved again from the same object
+    assert (await bot.client.put(f"/api/guides/{GUIDE}/draft", json=theirs, headers=second)).status == 200
+
+    mine["fee"] = "工本费 8 元"
+    resp = await bot.client.put(f"/api/guides/{GUIDE}/draft", json=mine, headers=first)
+    assert resp.status == 409
+    body = await resp.json()
+    assert body["error"] == "draft_conflict" and body["draft_by"].startswith("admin-") and body["draft_at"]
+    assert "保存了新的草稿" in body["message"]
+    now = await _get(bot, f"/api/guides/{GUIDE}", first)
+    assert now["draft"]["fee"] == "工本费 6 元" and now["draft_at"] == body["draft_at"]
+    now["draft"]["materials"][0]["note"] = "原件"   # made on their draft: saved
+    resp = await bot.client.put(f"/api/guides/{GUIDE}/draft", json={**now["draft"], "draft_at": now["draft_at"]},
+                                headers=first)
+    assert resp.status == 200, await resp.text()
+    kept = (await _get(bot, f"/api/guides/{GUIDE}", first))["draft"]
+    assert kept["fee"] == "工本费 6 元" and kept["materials"][0]["note"] == "原件"
+
+
 async def test_roll_back_publishes_an_old_version_again_and_history_says_who_and_what(kb_bot):
     bot = kb_bot
     editor = await headers(bot, "editor")
