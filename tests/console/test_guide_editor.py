@@ -159,13 +159,20 @@ async def test_a_bad_field_is_named_beside_it_and_nothing_is_saved(kb_bot, aioht
     assert (await bot.store.guides.get(GUIDE)).draft is None
 
 
+async def _another_editors_draft(bot, **changes: str) -> dict[str, str]:
+    """Another editor (an admin, through the API) saves a draft with `changes`; their headers."""
+    other = await headers(bot, "admin")
+    shown = await (await bot.client.get(f"/api/guides/{GUIDE}", headers=other)).json()
+    resp = await bot.client.put(f"/api/guides/{GUIDE}/draft", json={**shown, **changes}, headers=other)
+    assert resp.status == 200, await resp.text()
+    return other
+
+
 async def test_a_form_opened_before_another_editor_published_is_refused_with_the_edits_kept(kb_bot, aiohttp_client):
     bot = kb_bot
     editor = await staff_client(bot, aiohttp_client, "bianji", None, "editor")
     token, values = await _open(editor)
-    other = await headers(bot, "admin")
-    shown = await (await bot.client.get(f"/api/guides/{GUIDE}", headers=other)).json()
-    await bot.client.put(f"/api/guides/{GUIDE}/draft", json={**shown, "fee": "工本费 5 元"}, headers=other)
+    other = await _another_editors_draft(bot, fee="工本费 5 元")
     assert (await bot.client.post(f"/api/guides/{GUIDE}/publish", headers=other)).status == 200
 
     resp = await editor.post(EDIT, data=_with(values, _csrf=token, fee="工本费 8 元"))
@@ -180,9 +187,7 @@ async def test_a_form_opened_before_another_editor_saved_a_draft_does_not_overwr
     bot = kb_bot
     editor = await staff_client(bot, aiohttp_client, "bianji", None, "editor")
     token, values = await _open(editor)
-    other = await headers(bot, "admin")
-    shown = await (await bot.client.get(f"/api/guides/{GUIDE}", headers=other)).json()
-    await bot.client.put(f"/api/guides/{GUIDE}/draft", json={**shown, "fee": "工本费 5 元"}, headers=other)
+    await _another_editors_draft(bot, fee="工本费 5 元")
 
     resp = await editor.post(EDIT, data=_with(values, _csrf=token, fee="工本费 8 元"))
     assert resp.status == 409
