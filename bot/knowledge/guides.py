@@ -6,7 +6,7 @@ of what they are about."""
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from bot.knowledge.lexical import normalise
 from bot.knowledge.model import CASE_TYPES, DAY_UNITS, ITEM_TYPES, LEVELS, MATERIAL_FORMS, Faq, Guide, Material, Situation
@@ -202,8 +202,10 @@ def _situations(items: list[dict], guide: dict[str, Any], report: Report) -> tup
     return tuple(out)
 
 
-def check_unique(guides: list[Guide], report_of: Callable[[Guide], Report]) -> None:
-    """No two guides of one name; no alias of one guide naming another (the first claims it)."""
+def check_unique(guides: list[Guide], report_of: Callable[[Guide], Report], settled: Collection[str] = ()) -> None:
+    """No two guides of one name; no alias of one guide naming another (the first claims it: the
+    guides named in `settled` before the others)."""
+    guides = sorted(guides, key=lambda g: g.name not in settled)   # stable: otherwise as given
     owner: dict[str, str] = {}
     for guide in guides:
         if guide.name in owner:

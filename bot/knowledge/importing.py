@@ -43,10 +43,12 @@ async def seed(store: "Store", documents: list[tuple[str, dict]], now: datetime)
 
 def _check(directory: Path, current: dict[str, tuple[str, dict]],
            documents: list[tuple[str, dict[str, Any]]], result: Imported) -> None:
-    """The documents with what is published, as the server would load them: every problem."""
+    """The documents with what is published, as the server would load them: every problem. A
+    name or alias claimed both by a published guide left as it is and by an imported document is
+    blamed on the imported one: that is the one to change."""
     combined = {**current, **{d["name"]: (k, d) for k, d in documents}}
     try:
-        knowledge = load_knowledge(directory, combined.values())
+        knowledge = load_knowledge(directory, combined.values(), settled=set(current) - {d["name"] for _, d in documents})
     except KnowledgeError as e:
         for problem in e.problems:
             label, _, rest = problem.partition(": ")

@@ -9,7 +9,7 @@ The checks themselves live with what they check: guides (bot/knowledge/guides.py
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator
 
 from bot.errors import KnowledgeError
 from bot.knowledge.bundles import Bundle, check_bundle, claimed_by_guides, load_bundles
@@ -150,10 +150,12 @@ def _examples(sources: list[_Source], names: set[str], told: dict[str, tuple[Rep
     return out
 
 
-def load_knowledge(directory: Path | str, documents: Iterable[tuple[str, dict]] | None = None) -> Knowledge:
+def load_knowledge(directory: Path | str, documents: Iterable[tuple[str, dict]] | None = None, *,
+                   settled: Collection[str] = ()) -> Knowledge:
     """Load everything under `directory`, or with `documents` ((kind, document) pairs) its guides
     and life events (and their examples) from those and the rest from `directory`; raise
-    KnowledgeError listing every problem."""
+    KnowledgeError listing every problem. The guides named in `settled` claim their names and
+    aliases first: a clash is blamed on the other guide."""
     directory = Path(directory)
     problems: list[str] = []
     guide_dir = directory / "guides"
@@ -174,7 +176,7 @@ def load_knowledge(directory: Path | str, documents: Iterable[tuple[str, dict]] 
             report_of[id(guide)] = s.report
     if not guides and not problems:
         problems.append(f"{guide_dir}:1: no guides found")
-    check_unique(guides, lambda g: report_of[id(g)])
+    check_unique(guides, lambda g: report_of[id(g)], settled)
     synonyms = _load_synonyms(directory / "synonyms.toml", problems)
     intents, aspects, menu = _load_intents(directory / "intents.toml", problems)
     by_name = {g.name: g for g in guides}

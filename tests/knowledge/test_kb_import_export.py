@@ -6,6 +6,7 @@ nothing imported at all then."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from pathlib import Path
 
@@ -92,6 +93,19 @@ def test_a_guide_that_clashes_with_what_is_published_is_refused_and_nothing_is_i
     assert "nothing imported" in err and "居住证申领" not in err
     versions = _store(config, lambda store: store.guides.versions("老年人优待证办理"))
     assert [v.action for v in versions] == ["seed"]
+
+
+def test_the_clash_is_blamed_on_the_imported_guide_whatever_the_order_of_names(config, tmp_path, capsys):
+    """婚姻登记 sorts before 老年人优待证办理: imported with that guide's alias, it is still the one refused."""
+    folder = tmp_path / "one"
+    (folder / "guides").mkdir(parents=True)
+    shutil.copy(KNOWLEDGE / "intents.toml", folder / "intents.toml")
+    guide = folder / "guides" / "婚姻登记.toml"
+    text = (KNOWLEDGE / "guides" / guide.name).read_text(encoding="utf-8")
+    guide.write_text(re.sub(r'aliases = \[', 'aliases = ["老龄证", ', text, count=1), encoding="utf-8")
+    code, out, err = _run(capsys, "kb", "import", "--config", str(config), str(folder))
+    assert code == 1 and "refused 婚姻登记:\n  aliases: alias '老龄证' is also claimed by 老年人优待证办理" in err
+    assert "refused 老年人优待证办理" not in err
 
 
 def test_a_broken_folder_is_refused_with_its_file_and_line(config, tmp_path, capsys):
