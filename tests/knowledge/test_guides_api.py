@@ -31,8 +31,11 @@ async def kb_bot(start_bot, tmp_path):
 
 
 @pytest.fixture
-async def either_bot(start_bot, tmp_path, store_url):
-    """The same on SQLite and on PostgreSQL."""
+async def either_bot(store_url, start_bot, tmp_path):
+    """The same on SQLite and on PostgreSQL. `store_url` first: fixtures end in the reverse order,
+    so the bot and its pool of connections are closed before the schema is dropped (a connection
+    of a bot still running could hold a lock the DROP waits for, while the bot, its loop stopped
+    for the teardown, never lets it go)."""
     return await seeded_bot(start_bot, tmp_path, store_url)
 
 
