@@ -86,7 +86,24 @@ class ThrowawayPostgres:
         return name
 
     def drop_schema(self, name: str) -> None:
-        asyncio.run(self._sql(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
+        """Drop a test's schema. A connection still open on it — a bot not yet closed, caught
+        mid-statement while its loop waits for this teardown — would hold a lock the DROP waits
+        for forever, and the run would hang: after a few seconds the other connections to this
+        throw-away server are ended and the DROP is made again."""
+        asyncio.run(self._drop(name))
+
+    async def _drop(self, name: str) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            await conn.execute("SET lock_timeout = '5s'")
+            try:
+                await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+            except asyncpg.LockNotAvailableError:
+                await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE pid <> pg_backend_pid() AND datname = current_database()")
+                await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        finally:
+            await conn.close()
 
     async def _sql(self, statement: str) -> None:
         conn = await asyncpg.connect(self.url)
