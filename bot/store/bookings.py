@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from bot.errors import StoreError
-from bot.store.db import iso, marks
+from bot.store.db import iso, marks, queue_notice
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -179,8 +179,7 @@ class Bookings:
             for b in released:
                 await db.execute("UPDATE bookings SET status='closed', note=?, updated_at=? WHERE id=?",
                                  reason, iso(now), b.id)
-                await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                                 b.openid, notice(b), iso(now), iso(now))
+                await queue_notice(db, b.openid, notice(b), now)
         return released
 
     async def closure(self, center: str, day: date) -> dict[str, Any] | None:
@@ -207,6 +206,5 @@ class Bookings:
                 iso(now), booking.id)
             if changed != 1:
                 return False
-            await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                             booking.openid, text, iso(now), iso(now))
+            await queue_notice(db, booking.openid, text, now)
         return True

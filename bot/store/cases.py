@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from bot.errors import StoreError
 from bot.personal import mask_in_text
-from bot.store.db import Tx, iso, marks
+from bot.store.db import Tx, iso, marks, queue_notice
 from bot.vault import Vault
 
 if TYPE_CHECKING:
@@ -76,14 +76,14 @@ class Case:
         return replace(self, history=tuple(replace(line, note=mask_in_text(line.note)) for line in self.history))
 
 
-def _case(row: Any, history: tuple[HistoryLine, ...] = (), vault: Vault | None = None,
-          unreadable: list[str] | None = None) -> Case:
+def _case(row: Any, vault: Vault | None = None, unreadable: list[str] | None = None) -> Case:
+    """A case as its row holds it, without its history or its life event's services."""
     data = json.loads(row["data"])
     return Case(id=row["id"], number=row["number"], kind=row["kind"], openid=row["openid"], guide=row["guide"],
                 center=row["center"], state=row["state"],
                 deadline=date.fromisoformat(row["deadline"]) if row["deadline"] else None,
                 data=vault.open_fields(data, unreadable) if vault is not None else data, created_at=row["created_at"],
-                updated_at=row["updated_at"], history=history)
+                updated_at=row["updated_at"])
 
 
 class Cases:
@@ -138,8 +138,7 @@ class Cases:
             "INSERT INTO case_history(case_id, at, actor, from_state, to_state) VALUES (?, ?, ?, NULL, 'submitted')",
             created["id"], iso(now), actor)
         if notice:
-            await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                             openid, notice, iso(now), iso(now))
+            await queue_notice(db, openid, notice, now)
         return number
 
     async def reseal(self, batch: int = 500) -> int:
@@ -162,13 +161,9 @@ class Cases:
         row = await self.store.fetchone("SELECT * FROM cases WHERE number=?", number)
         if row is None:
             return None
-        lines = await self.store.fetchall(
-            "SELECT at, actor, from_state, to_state, note, deadline FROM case_history WHERE case_id=? ORDER BY id",
-            row["id"])
-        steps = await self.store.fetchall(
-            "SELECT position, service, kind, status, note FROM case_lines WHERE case_id=? ORDER BY position", row["id"])
-        return replace(_case(row, tuple(HistoryLine(**dict(line)) for line in lines), self.store.vault, unreadable),
-                       lines=tuple(CaseLine(**dict(step)) for step in steps))
+        [case] = await self.with_lines(await self.with_history([_case(row, vault=self.store.vault,
+                                                                      unreadable=unreadable)]))
+        return case
 
     async def set_line(self, case: Case, position: int, *, status: str, actor: str, note: str, now: datetime,
                        notice: str | None = None, topic: dict[str, str] | None = None) -> Case:
@@ -188,9 +183,7 @@ class Cases:
                     "INSERT INTO case_history(case_id, at, actor, from_state, to_state, note) VALUES (?, ?, ?, ?, ?, ?)",
                     case.id, iso(now), actor, case.state, case.state, note)
             if changed and notice:
-                await db.execute("INSERT INTO outbox(openid, text, created_at, next_at, topic) VALUES (?, ?, ?, ?, ?)",
-                                 case.openid, notice, iso(now), iso(now),
-                                 json.dumps(topic, ensure_ascii=False) if topic else None)
+                await queue_notice(db, case.openid, notice, now, topic)
         updated = await self.get(case.number)
         assert updated is not None
         return updated
@@ -290,9 +283,7 @@ class Cases:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 case.id, iso(now), actor, case.state, to, note, deadline.isoformat() if deadline else None)
             if notice:
-                await db.execute("INSERT INTO outbox(openid, text, created_at, next_at, topic) VALUES (?, ?, ?, ?, ?)",
-                                 case.openid, notice, iso(now), iso(now),
-                                 json.dumps(topic, ensure_ascii=False) if topic else None)
+                await queue_notice(db, case.openid, notice, now, topic)
         moved = await self.get(case.number)
         assert moved is not None
         return moved

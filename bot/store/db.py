@@ -8,6 +8,7 @@ same way everywhere.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
@@ -53,6 +54,14 @@ class Tx(ABC):
     async def lock(self, key: str) -> None:
         """Hold `key` (a resident, a case) until the transaction ends, so two workers checking
         and then writing for the same resident take turns."""
+
+
+async def queue_notice(tx: Tx, openid: str, text: str, now: datetime, topic: dict[str, str] | None = None) -> None:
+    """A notice for the resident in the outbox, written in the transaction `tx` that makes what it
+    tells of (a case moved, a booking released …), with what a template message says of it
+    (`topic`); the pusher sends it."""
+    await tx.execute("INSERT INTO outbox(openid, text, created_at, next_at, topic) VALUES (?, ?, ?, ?, ?)",
+                     openid, text, iso(now), iso(now), json.dumps(topic, ensure_ascii=False) if topic else None)
 
 
 class Database(ABC):

@@ -13,13 +13,12 @@ so it reaches the resident through the pusher (customer-service message, quota c
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.personal import mask_in_text
-from bot.store.db import iso, marks
+from bot.store.db import iso, marks, queue_notice
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -126,9 +125,7 @@ class Handoffs:
             await _add(db, handoff_id, Said("staff", text, now, staff=by))
             await db.execute("UPDATE handoffs SET last_at=?, first_reply_at=COALESCE(first_reply_at, ?) WHERE id=?",
                              iso(now), iso(now), handoff_id)
-            await db.execute("INSERT INTO outbox(openid, text, created_at, next_at, topic) VALUES (?, ?, ?, ?, ?)",
-                             handoff["openid"], notice, iso(now), iso(now),
-                             json.dumps(topic, ensure_ascii=False) if topic else None)
+            await queue_notice(db, handoff["openid"], notice, now, topic)
             return handoff
 
     async def close(self, handoff_id: int, *, by: str, reason: str, now: datetime, note: str = "",
@@ -145,8 +142,7 @@ class Handoffs:
             if note:
                 await _add(db, handoff_id, Said("bot", note, now))
             for text in notices:
-                await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                                 row["openid"], text, iso(now), iso(now))
+                await queue_notice(db, row["openid"], text, now)
             return dict(row)
 
     async def transfer(self, handoff_id: int, center: str, note: str, now: datetime) -> dict[str, Any] | None:
@@ -167,8 +163,7 @@ class Handoffs:
             await _add(db, handoff_id, said)
             if notice:
                 row = await db.fetchone("SELECT openid FROM handoffs WHERE id=?", handoff_id)
-                await db.execute("INSERT INTO outbox(openid, text, created_at, next_at) VALUES (?, ?, ?, ?)",
-                                 row["openid"], notice, iso(said.at), iso(said.at))
+                await queue_notice(db, row["openid"], notice, said.at)
 
     # -- reading -------------------------------------------------------------------------------
 
