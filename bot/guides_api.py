@@ -95,16 +95,15 @@ class GuidesAPI:
         body = await self._body(request)
         if body is None:
             return self._error(Refused("bad_request", problem=_field("name")))
-        base, draft_at = body.get("base"), body.get("draft_at", None)
+        base, draft_at = body.get("base"), body.get("draft_at")
         if base is not None and (not isinstance(base, int) or isinstance(base, bool)):
             return self._error(Refused("bad_request", problem=_field("base")))
         if draft_at is not None and not isinstance(draft_at, str):
             return self._error(Refused("bad_request", problem=_field("draft_at")))
-        if "draft_at" in body and draft_at is None:
-            draft_at = ""   # GET said there was no draft
-        try:
+        try:   # "draft_at": null is GET saying there was no draft; no key at all, nothing to check
             saved = await self._desk(request).save_draft(request[STAFF], request.match_info["name"], body, base=base,
-                                                         draft_at=draft_at, address=request.remote or "")
+                                                         draft_at=(draft_at or "") if "draft_at" in body else None,
+                                                         address=request.remote or "")
         except Refused as refused:
             return self._error(refused)
         return web.json_response(shown(saved))

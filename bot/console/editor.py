@@ -64,13 +64,13 @@ class EditorPages:
         except Refused as refused:
             return self._refused(request, refused)
         document = record.draft or record.content or {"name": record.name}
-        return self._form(request, record, document, base=record.version, since=record.draft_at or "")
+        return self._form(request, record, document, base=record.version, since=record.draft_at)
 
-    def _form(self, request: web.Request, record, document: dict, *, base: int | None, since: str,
+    def _form(self, request: web.Request, record, document: dict, *, base: int | None, since: str | None,
               status: int = 200, problem=None, extra_rows: tuple[str, ...] = (), latest: int | None = None,
               overwrite: Refused | None = None) -> web.Response:
-        """The form; `since`: when the draft it began from was saved ("" for none), carried along
-        so that saving does not overwrite a draft another editor saved meanwhile (`overwrite`)."""
+        """The form; `since`: when the draft it began from was saved (none: no draft), carried
+        along so that saving does not overwrite a draft another editor saved meanwhile (`overwrite`)."""
         form = fields(record.kind, document, extra_rows=extra_rows)
         return self.pages.render(request, "guide_edit", status=status, record=record, base=base, since=since,
                                  fields=form, examples=examples_of(document), problem=problem,
@@ -94,19 +94,19 @@ class EditorPages:
         since = field(form, "since") if "since" in form else None
         add = field(form, "add")
         if add:
-            return self._form(request, record, document, base=base, since=since or "", extra_rows=(add,))
+            return self._form(request, record, document, base=base, since=since, extra_rows=(add,))
         try:
             await desk.save_draft(member, record.name, document, base=base, draft_at=since,
                                   address=request.remote or "")
         except Refused as refused:
             if refused.code == "invalid":
-                return self._form(request, record, document, base=base, since=since or "", status=400,
+                return self._form(request, record, document, base=base, since=since, status=400,
                                   problem=refused.problem)
             if refused.code == "conflict":
-                return self._form(request, record, document, base=base, since=since or "", status=409,
+                return self._form(request, record, document, base=base, since=since, status=409,
                                   latest=refused.latest)
             if refused.code == "draft_conflict":
-                return self._form(request, record, document, base=base, since=since or "", status=409,
+                return self._form(request, record, document, base=base, since=since, status=409,
                                   overwrite=refused)
             return self._refused(request, refused, record.name)
         raise self.pages.back_to(_where(record.name) + "/diff", "draft_saved")
@@ -143,7 +143,7 @@ class EditorPages:
             if refused.code == "invalid" and action == "publish":   # the draft no longer fits what is served
                 record = await desk.record(name)
                 return self._form(request, record, record.draft or {}, base=record.version,
-                                  since=record.draft_at or "", status=400, problem=refused.problem)
+                                  since=record.draft_at, status=400, problem=refused.problem)
             return self._refused(request, refused, name)
         raise self.pages.back_to(await self._after(desk, name, action, field(form, "back")), f"guide_{action}")
 
