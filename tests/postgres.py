@@ -93,17 +93,12 @@ class ThrowawayPostgres:
         asyncio.run(self._drop(name))
 
     async def _drop(self, name: str) -> None:
-        conn = await asyncpg.connect(self.url)
+        drop = f"DROP SCHEMA IF EXISTS {name} CASCADE"
         try:
-            await conn.execute("SET lock_timeout = '5s'")
-            try:
-                await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-            except asyncpg.LockNotAvailableError:
-                await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                   "WHERE pid <> pg_backend_pid() AND datname = current_database()")
-                await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-        finally:
-            await conn.close()
+            await self._sql(f"SET lock_timeout = '5s'; {drop}")
+        except asyncpg.LockNotAvailableError:
+            await self._sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            f"WHERE pid <> pg_backend_pid() AND datname = current_database(); {drop}")
 
     async def _sql(self, statement: str) -> None:
         conn = await asyncpg.connect(self.url)
