@@ -213,7 +213,25 @@ async def main_async(args) -> int:
               f"{r['please wait']:5d} {r['worker cpu']:20.2f} {r['pg cpu']:5.2f} {r['client cpu']:6.2f} "
               f"{r['pushes/s']:9.0f} "
               f"{r['twice']:6d} {r['never']:6d}")
+    scaling(rows)
     return 1 if any(r["failed"] or r["twice"] or r["never"] for r in rows) else 0
+
+
+def scaling(rows: list[dict]) -> None:
+    """Two PostgreSQL workers against one, and the most this machine's cores allow: everything
+    (workers, PostgreSQL, this client) shares them, so N cores answer at most N ÷ (the CPU one
+    message costs them all). Two workers reach 1.6× one only if a worker's cost is at least four
+    times PostgreSQL's and the client's together, or they run elsewhere."""
+    by_name = {r["name"]: r for r in rows}
+    one, two = by_name.get("1 worker, PostgreSQL"), by_name.get("2 workers, PostgreSQL")
+    if not one or not two:
+        return
+    cores = len(os.sched_getaffinity(0))
+    cost = two["worker cpu"] + two["pg cpu"] + two["client cpu"]
+    ceiling = cores / cost * 1000 if cost == cost and cost > 0 else float("nan")
+    print(f"2 workers ÷ 1 on PostgreSQL: {two['msg/s'] / one['msg/s']:.2f}x; with every process on these "
+          f"{cores} cores at most {cores} / ({two['worker cpu']:.2f} + {two['pg cpu']:.2f} + "
+          f"{two['client cpu']:.2f}) ms = {ceiling:.0f} msg/s, {ceiling / one['msg/s']:.2f}x one worker")
 
 
 def main() -> int:
