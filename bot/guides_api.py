@@ -11,13 +11,13 @@ from typing import Any
 from aiohttp import web
 
 from bot.api import STAFF
-from bot.knowledge.documents import Problem
+from bot.knowledge.documents import KINDS, Problem
 from bot.knowledge.editing import GuideDesk, Refused, field_path, may_edit, may_read, shown, state
 from bot.store.guides import GuideRecord, GuideVersion
 from bot.texts import Texts
 
 GUIDE_DESK = web.AppKey("guide_desk", GuideDesk)
-STATUS = {"forbidden": 403, "not_found": 404, "invalid": 400, "bad_request": 400, "conflict": 409,
+STATUS = {"forbidden": 403, "not_found": 404, "exists": 409, "invalid": 400, "bad_request": 400, "conflict": 409,
           "draft_conflict": 409, "no_draft": 409, "no_version": 404, "no_point": 400}
 
 
@@ -36,7 +36,8 @@ class GuidesAPI:
         self.texts = texts
 
     def _error(self, refused: Refused) -> web.Response:
-        code = {"forbidden": "editors_only", "invalid": "guide_invalid", "conflict": "guide_conflict"}.get(
+        code = {"forbidden": "editors_only", "invalid": "guide_invalid", "conflict": "guide_conflict",
+                "exists": "guide_exists"}.get(
             refused.code, refused.code)
         body: dict[str, Any] = {"error": code, "message": self.texts.chat("api_error", code=code, problem=refused.problem,
                                                                           latest=refused.latest, field=refused.field,
@@ -85,6 +86,23 @@ class GuidesAPI:
         except Refused as refused:
             return self._error(refused)
         return web.json_response(shown(record))
+
+    async def create(self, request: web.Request) -> web.Response:
+        """A new guide (or, with `"kind": "bundle"`, life event): the document GET would answer,
+        kept as its draft until published; 409 `guide_exists` when the name is taken."""
+        if refused := self._editor(request):
+            return refused
+        body = await self._body(request)
+        if body is None:
+            return self._error(Refused("bad_request", problem=_field("name")))
+        kind = body.get("kind", "guide")
+        if kind not in KINDS:
+            return self._error(Refused("bad_request", problem=_field("kind")))
+        try:
+            record = await self._desk(request).create(request[STAFF], kind, body, address=request.remote or "")
+        except Refused as refused:
+            return self._error(refused)
+        return web.json_response(shown(record), status=201)
 
     async def save_draft(self, request: web.Request) -> web.Response:
         """The object GET answers, edited or not; `"base"`: the version it was made from (409 when
@@ -154,6 +172,7 @@ class GuidesAPI:
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/api/guides", self.list_guides),
+                web.post("/api/guides", self.create),
                 web.get("/api/guides/{name}", self.show),
                 web.put("/api/guides/{name}/draft", self.save_draft),
                 web.delete("/api/guides/{name}/draft", self.discard),

@@ -24,7 +24,7 @@ ACTIONS = ("login", "login_failed", "login_locked", "logout", "password_changed"
            "staff_unlocked", "staff_disabled", "staff_enabled", "staff_token_issued", "staff_token_revoked",
            "refused", "csrf_refused", "notice_followed_up",
            "notice_resent", "resident_export", "resident_erase", "retention_purge",
-           "guide_draft", "guide_discard", "guide_publish", "guide_rollback", "guide_confirm", "guide_reviewed")
+           "guide_create", "guide_draft", "guide_discard", "guide_publish", "guide_rollback", "guide_confirm", "guide_reviewed")
 
 
 class AdminPages:

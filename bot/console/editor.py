@@ -5,6 +5,7 @@ draft's differences from what residents read, publish, history with roll back, a
 work, as for the JSON API.
 
     guide page ──编辑──▶ form ──保存草稿──▶ differences ──发布──▶ guide page (residents read it now)
+    upkeep ──新建──▶ empty form, name typed ──保存草稿──▶ differences ──发布──▶ …
         │                 ▲ (a bad field: the form again, the field named)
         └──历史版本──▶ versions ──回滚到此版──▶ guide page
 """
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console.guide_form import examples_of, fields, nearest, read_form
+from bot.console.guide_form import SPECS, examples_of, fields, nearest, read_form
 from bot.console.pages import SESSION, Pages, field
 from bot.guides_api import GUIDE_DESK
 from bot.knowledge.editing import GuideDesk, Refused, diff, duties, field_path, may_edit, may_read, state
+from bot.store.guides import GuideRecord
 
 ADD_ROWS = ("materials", "faq", "situations", "steps")   # tables a row can be added to (and situations' materials)
 
@@ -68,15 +70,49 @@ class EditorPages:
 
     def _form(self, request: web.Request, record, document: dict, *, base: int | None, since: str | None,
               status: int = 200, problem=None, extra_rows: tuple[str, ...] = (), latest: int | None = None,
-              overwrite: Refused | None = None) -> web.Response:
+              overwrite: Refused | None = None, taken: bool = False) -> web.Response:
         """The form; `since`: when the draft it began from was saved (none: no draft), carried
-        along so that saving does not overwrite a draft another editor saved meanwhile (`overwrite`)."""
+        along so that saving does not overwrite a draft another editor saved meanwhile (`overwrite`).
+        A record not in the store is a new document, its name still to be typed (`taken`: in use)."""
         form = fields(record.kind, document, extra_rows=extra_rows)
         return self.pages.render(request, "guide_edit", status=status, record=record, base=base, since=since,
                                  fields=form, examples=examples_of(document), problem=problem,
                                  problem_path=field_path(problem.field) if problem else [],
-                                 at=nearest(form, problem.field) if problem else None, latest=latest,
-                                 overwrite=overwrite)
+                                 at=nearest(form, problem.field) if problem else ("name" if taken else None),
+                                 latest=latest, overwrite=overwrite, creating=not record.updated_at, taken=taken)
+
+    async def new(self, request: web.Request) -> web.Response:
+        """The form of a new guide (`?kind=guide`) or life event (`?kind=bundle`), empty."""
+        if not may_edit(request[SESSION].member):
+            return self.pages.refuse(request, 403, "guides_read_only", back="/console/upkeep")
+        kind = request.query.get("kind", "guide")
+        if kind not in SPECS:
+            return self.pages.refuse(request, 400, "bad_request", back="/console/upkeep")
+        return self._form(request, _unsaved(kind, ""), {"name": ""}, base=None, since=None)
+
+    async def create(self, request: web.Request) -> web.Response:
+        """The new document kept as its draft (then its differences, to publish); a bad field or
+        a name in use: the form again, with what was typed."""
+        member = request[SESSION].member
+        if not may_edit(member):
+            return self.pages.refuse(request, 403, "guides_read_only", back="/console/upkeep")
+        form = await request.post()
+        kind, name = field(form, "kind"), field(form, "name").strip()
+        if kind not in SPECS:
+            return self.pages.refuse(request, 400, "bad_request", back="/console/upkeep")
+        record, document = _unsaved(kind, name), read_form(kind, name, form)
+        if add := field(form, "add"):
+            return self._form(request, record, document, base=None, since=None, extra_rows=(add,))
+        try:
+            await _desk(request).create(member, kind, document, address=request.remote or "")
+        except Refused as refused:
+            if refused.code == "invalid":
+                return self._form(request, record, document, base=None, since=None, status=400,
+                                  problem=refused.problem)
+            if refused.code == "exists":
+                return self._form(request, record, document, base=None, since=None, status=409, taken=True)
+            return self._refused(request, refused)
+        raise self.pages.back_to(_where(name) + "/diff", "guide_created")
 
     async def save(self, request: web.Request) -> web.Response:
         """保存草稿; or a row added to a table (the form again, nothing saved)."""
@@ -127,9 +163,11 @@ class EditorPages:
         name, action = request.match_info["name"], request.match_info["action"]
         form = await request.post()
         address = request.remote or ""
+        flash = f"guide_{action}"
         try:
             if action == "publish":
-                await desk.publish(member, name, address=address)
+                if (await desk.publish(member, name, address=address)).version == 1:
+                    flash = "guide_publish_new"       # answered once the matcher has learned it
             elif action == "discard":
                 await desk.discard(member, name, address=address)
             elif action == "rollback":
@@ -145,7 +183,7 @@ class EditorPages:
                 return self._form(request, record, record.draft or {}, base=record.version,
                                   since=record.draft_at, status=400, problem=refused.problem)
             return self._refused(request, refused, name)
-        raise self.pages.back_to(await self._after(desk, name, action, field(form, "back")), f"guide_{action}")
+        raise self.pages.back_to(await self._after(desk, name, action, field(form, "back")), flash)
 
     @staticmethod
     async def _after(desk: GuideDesk, name: str, action: str, back: str) -> str:
@@ -188,9 +226,17 @@ class EditorPages:
         return self.pages.render(request, "guide_checks", **upkeep)
 
 
+def _unsaved(kind: str, name: str) -> GuideRecord:
+    """What the form of a new document stands on: a record the store does not hold yet."""
+    return GuideRecord(name=name, kind=kind, version=None, content=None, updated_at="", updated_by="", draft=None,
+                       draft_base=None, draft_by=None, draft_at=None, reviewed_at=None, reviewed_by=None)
+
+
 def routes(pages: Pages) -> list[web.RouteDef]:
     p = EditorPages(pages)
     return [web.get("/console/upkeep", p.upkeep),
+            web.get("/console/upkeep/new", p.new),
+            web.post("/console/upkeep/new", p.create),
             web.get("/console/guides/{name}/edit", p.edit),
             web.post("/console/guides/{name}/edit", p.save),
             web.get("/console/guides/{name}/diff", p.differences),

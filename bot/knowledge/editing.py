@@ -59,8 +59,8 @@ def may_read(member: StaffMember) -> bool:
 
 
 class Refused(Exception):
-    """Why an edit was not made; nothing changed. `code`: forbidden not_found invalid conflict
-    draft_conflict no_draft no_version no_point. `problem` names the first bad field of an invalid
+    """Why an edit was not made; nothing changed. `code`: forbidden not_found exists invalid
+    conflict draft_conflict no_draft no_version no_point. `problem` names the first bad field of an invalid
     document; `latest` is the published version a stale draft missed; `by` and `at` who saved the
     draft another editor's would have overwritten, and when."""
 
@@ -255,6 +255,32 @@ class GuideDesk:
             raise Refused("draft_conflict", by=conflict.by, at=conflict.at) from None
         changed = ", ".join(dict.fromkeys(c.field for c in diff(record.content, document))) or "—"
         await self._audit(member, "guide_draft", name, f"changed: {changed}", address)
+        return saved
+
+    async def create(self, member: StaffMember, kind: str, document: Any, *, address: str = "") -> GuideRecord:
+        """A new guide or life event, kept as the draft of a name nothing has yet (checked as any
+        draft is); residents read it once it is published. The same document sent again by the
+        same editor (a double click) is the draft already made, not a second one."""
+        self._may_edit(member)
+        if isinstance(document, dict):
+            document = {k: v for k, v in document.items() if k not in IGNORED and k != "kind"}
+        name = document.get("name") if isinstance(document, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            problems = [p for p in check_document(kind, document, self.library.knowledge) if p.field == "name"]
+            raise Refused("invalid", problem=pointed(problems[0]) if problems else Problem(
+                "name", "missing_key", {"key": "name", "expected": "a string"}, "`name` is missing"))
+        found = await self.store.guides.get(name)
+        if found is not None:
+            if found.version is None and found.draft_by == member.name and found.draft == document:
+                return found
+            raise Refused("exists")
+        self._check(kind, name, document)
+        try:
+            saved = await self.store.guides.save_draft(name, kind, document, by=member.name, now=self.clock.now(),
+                                                       draft_at="")
+        except DraftConflict:       # another editor made it between the look and the write
+            raise Refused("exists") from None
+        await self._audit(member, "guide_create", name, kind, address)
         return saved
 
     async def discard(self, member: StaffMember, name: str, *, address: str = "") -> None:

@@ -335,3 +335,62 @@ async def test_a_life_event_edited_and_published_leads_to_its_history_and_reside
     assert resp.status == 200 and str(resp.url).endswith("/history?done=guide_publish")
     assert "居民现在看到的" in re.search(r'<tr id="version-2">(.*?)</tr>', await resp.text(), re.S).group(1)
     assert "本县一个窗口受理" in await bot.say("r-shop", "开小餐饮店要办哪些手续")
+
+
+NEW = "农村危房改造申请"
+
+
+async def test_an_editor_writes_a_new_guide_from_an_empty_form_and_publishes_it(kb_bot, aiohttp_client):
+    bot = kb_bot
+    editor = await staff_client(bot, aiohttp_client, "bianji", None, "editor")
+    upkeep = await (await editor.get("/console/upkeep")).text()
+    assert 'href="/console/upkeep/new?kind=guide"' in upkeep and "新建办事指南" in upkeep
+    token, empty = await _open(editor, "/console/upkeep/new?kind=guide")
+    assert empty["name"] == "" and empty["kind"] == "guide" and empty["fee"] == ""
+    life_event = await editor.get("/console/upkeep/new?kind=bundle")
+    assert life_event.status == 200 and "新建一件事" in await life_event.text()
+    assert (await editor.get("/console/upkeep/new?kind=notice")).status == 400
+
+    # written as another guide is (its form as the browser shows it), under a name of its own
+    _, like = await _open(editor, f"/console/guides/{quote('临时救助申请')}/edit")
+    typed = _with(like, _csrf=token, kind="guide", name=f" {NEW} ", department="住建",
+                  summary="住在危房里的农村低保户、特困人员等困难家庭，可以申请危房改造补助。")
+    resp = await editor.post("/console/upkeep/new", data=typed)
+    assert resp.status == 400                    # the other guide's aliases are its own
+    page = await resp.text()
+    assert 'class="fieldline bad" id="f-aliases"' in page and "新建办事指南" in page
+    assert form_of(page)["name"] == NEW and form_of(page)["department"] == "住建"
+    assert await bot.store.guides.get(NEW) is None
+
+    typed = _with(typed, name=NEW, aliases="农村危房改造\n危房改造补助", keywords="危房\n房子要塌\n修房子补贴",
+                  examples="家里房子裂了好几道缝，能申请危房改造吗")
+    resp = await editor.post("/console/upkeep/new", data=typed)
+    assert resp.status == 200 and str(resp.url).endswith(f"/console/guides/{quote(NEW)}/diff?done=guide_created")
+    assert "新事项已保存为草稿" in await resp.text()
+    record = await bot.store.guides.get(NEW)
+    assert record.version is None and record.draft["department"] == "住建" and record.draft_by == "bianji"
+    assert record.draft["examples"] == ["家里房子裂了好几道缝，能申请危房改造吗"]
+
+    other = await staff_client(bot, aiohttp_client, "guanli", None, "admin")
+    token2, _ = await _open(other, "/console/upkeep/new?kind=guide")
+    resp = await other.post("/console/upkeep/new", data=_with(typed, _csrf=token2, summary="另一位写的"))
+    assert resp.status == 409
+    page = await resp.text()
+    assert f"已经有叫“{NEW}”的事项了" in page and form_of(page)["summary"] == "另一位写的"
+    assert (await bot.store.guides.get(NEW)).draft["summary"].startswith("住在危房里")
+
+    resp = await editor.post(f"/console/guides/{quote(NEW)}/publish", data={"_csrf": token})
+    assert resp.status == 200 and "机器人正在学这个新事项的问法" in await resp.text()
+    assert (await bot.store.guides.get(NEW)).version == 1
+    audit = await (await other.get("/console/audit?action=guide_create")).text()
+    assert "新建指南" in audit and NEW in audit and "bianji" in audit
+
+
+async def test_clerks_and_supervisors_may_not_make_a_new_guide(kb_bot, aiohttp_client):
+    bot = kb_bot
+    supervisor = await staff_client(bot, aiohttp_client, "ducha", "qinghe", "supervisor")
+    assert "新建办事指南" not in await (await supervisor.get("/console/upkeep")).text()
+    assert (await supervisor.get("/console/upkeep/new?kind=guide")).status == 403
+    token = csrf_of(await (await supervisor.get("/console/upkeep")).text())
+    resp = await supervisor.post("/console/upkeep/new", data={"_csrf": token, "kind": "guide", "name": NEW})
+    assert resp.status == 403 and await bot.store.guides.get(NEW) is None

@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 
+from bot.app import LIBRARY
 from bot.config import PROJECT_ROOT
 from tests.support import notices_to
 
@@ -211,3 +212,76 @@ async def test_residents_are_told_what_was_published_at_once_and_the_old_again_a
     assert (await bot.client.post(f"/api/guides/{GUIDE}/rollback", json={"version": 1}, headers=editor)).status == 200
     told = await _told(bot, "r-later", "丧葬补助金怎么申领")
     assert "费用：不收费" in told and "1. 死亡证明" in told
+
+
+NEW = "农村危房改造申请"
+
+
+async def _new_guide(bot, editor: dict[str, str]) -> dict:
+    """A service the county begins to offer, written in the knowledge format from another guide's
+    shape: its own name, words, materials and examples."""
+    document = await _get(bot, "/api/guides/临时救助申请", editor)
+    for key in ("version", "draft", "draft_by", "draft_at", "situations", "faq"):
+        document.pop(key, None)
+    document.update(
+        name=NEW, department="住建", summary="住在危房里的农村低保户、分散供养特困人员、低保边缘家庭和困难残疾人家庭，"
+        "可以申请危房改造补助，修缮加固或者拆除重建。先向村委会提出，镇里核实、县住建部门审批后补助。",
+        aliases=["农村危房改造", "危房改造补助"], keywords=["危房", "房子要塌", "房屋鉴定", "改造补助", "修房子补贴"],
+        materials=[{"name": "危房改造申请书", "form": "原件", "copies": 1, "required": True},
+                   {"name": "户口簿和身份证", "form": "原件和复印件", "copies": 1, "required": True}],
+        faq=[{"q": "自己先把房子修了，还能补吗？", "a": "一般要先申请、鉴定，批了再动工；先修后报的能不能补，请问镇里。"}],
+        examples=["家里房子裂了好几道缝，能申请危房改造吗", "低保户修房子有没有补贴"])
+    return document
+
+
+async def test_an_editor_makes_a_new_guide_and_residents_are_answered_from_it_once_published(kb_bot):
+    bot = kb_bot
+    editor = await headers(bot, "editor")
+    document = await _new_guide(bot, editor)
+    assert "危房改造申请书" not in await bot.say("r-before", "农村危房改造怎么申请")
+
+    resp = await bot.client.post("/api/guides", json=document, headers=editor)
+    assert resp.status == 201, await resp.text()
+    made = await resp.json()
+    assert made["version"] is None and made["draft"]["summary"] == document["summary"]
+    again = await bot.client.post("/api/guides", json=document, headers=editor)    # a double click
+    assert again.status == 201 and (await again.json())["draft_at"] == made["draft_at"]
+    listed = (await _get(bot, "/api/guides", editor))["guides"]
+    assert [g["state"] for g in listed if g["name"] == NEW] == ["draft"]
+    assert "危房改造申请书" not in await bot.say("r-draft", "农村危房改造怎么申请")    # not read until published
+
+    assert (await bot.client.post(f"/api/guides/{NEW}/publish", headers=editor)).status == 200
+    await bot.app[LIBRARY].settled()     # a new guide's words are learned by the matcher, in the background
+    told = await bot.say("r-after", "农村危房改造怎么申请")
+    assert "危房改造申请书" in told and "户口簿和身份证" in told
+    versions = (await _get(bot, f"/api/guides/{NEW}/versions", editor))["versions"]
+    assert [(v["version"], v["action"]) for v in versions] == [(1, "publish")]
+    audit = [(line.action, line.target) for line in await bot.store.audit.lines(centers=None)]
+    assert audit.count(("guide_create", NEW)) == 1 and ("guide_publish", NEW) in audit
+
+
+async def test_a_new_guide_may_not_take_a_name_in_use_and_clerks_may_not_make_one(either_bot):
+    bot = either_bot
+    editor, other = await headers(bot, "editor"), await headers(bot, "admin")
+    document = await _new_guide(bot, editor)
+    assert (await bot.client.post("/api/guides", json=document, headers=editor)).status == 201
+
+    resp = await bot.client.post("/api/guides", json={**document, "summary": "另一位编辑写的"}, headers=other)
+    assert resp.status == 409
+    body = await resp.json()
+    assert body["error"] == "guide_exists" and "已经有叫这个名字的事项" in body["message"]
+    assert (await _get(bot, f"/api/guides/{NEW}", editor))["draft"]["summary"] == document["summary"]
+    resp = await bot.client.post("/api/guides", json={**document, "name": GUIDE}, headers=other)
+    assert resp.status == 409 and (await resp.json())["error"] == "guide_exists"
+    assert (await _get(bot, f"/api/guides/{GUIDE}", editor))["draft"] is None
+
+    resp = await bot.client.post("/api/guides", json={**document, "name": "丧葬费"}, headers=other)  # another's alias
+    assert resp.status == 400 and (await resp.json())["field"] == "name"
+    resp = await bot.client.post("/api/guides", json={**document, "name": "危房补助", "fee": None}, headers=other)
+    assert resp.status == 400 and (await resp.json())["field"] == "fee"
+    resp = await bot.client.post("/api/guides", json={**document, "name": "危房补助", "kind": "告示"}, headers=other)
+    assert resp.status == 400 and (await resp.json())["field"] == "kind"
+    clerk = await headers(bot, "clerk", "qinghe-dongcun")
+    resp = await bot.client.post("/api/guides", json={**document, "name": "危房补助"}, headers=clerk)
+    assert resp.status == 403
+    assert [g["name"] for g in (await _get(bot, "/api/guides", editor))["guides"] if "危房" in g["name"]] == [NEW]
