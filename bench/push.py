@@ -33,7 +33,7 @@ from aiohttp import web  # noqa: E402
 from aiohttp.test_utils import TestServer  # noqa: E402
 
 from bot.api import CASE_DESK  # noqa: E402
-from bot.app import API, CLOCK, METRICS, PUSHER, STORE, _pusher_ctx, create_app  # noqa: E402
+from bot.app import API, CLOCK, METRICS, STORE, _pusher_ctx, create_app  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.pusher import NoticeTemplate, Pusher  # noqa: E402
 from bot.texts import Texts  # noqa: E402
@@ -141,7 +141,6 @@ async def _one_run(session: aiohttp.ClientSession, fake_base: str, moves: int, c
 
             pusher = Pusher(store, app[API], app[CLOCK], app[METRICS], in_flight=in_flight,
                             template=NoticeTemplate.from_config(config.wechat, Texts(), config.service.name))
-            app[PUSHER] = pusher
             started = time.perf_counter()
             while await pusher.run_once():
                 pass
