@@ -34,7 +34,7 @@ from bot.messages import Inbound, MenuClick, Text, Unsubscribe, Voice, from_json
 from bot.metrics import Metrics
 from bot.replies import NoReply, Reply, TextReply
 from bot.router import BACK_WORDS, RootRouter
-from bot.steps import MISSES, Steps, leaves, wants_back_in, wants_out
+from bot.steps import ENDS_STEPS, MISSES, Steps, back_into, leaves, puts_off, wants_back_in, wants_out
 from bot.store.redis import StateUnavailable
 from bot.tone import kindly
 from bot.vault import SealBroken
@@ -266,22 +266,36 @@ class FrontDesk:
             return turn.say("help")
         said = turn.text.strip("。.!！ ")
         steps = self.steps
-        if wants_back_in(said) and (turn.dialog is None or not self.root.resumable(turn.dialog.state)) \
-                and (reply := await steps.resume(turn)) is not None:
-            return reply
+        in_step = turn.dialog is not None and self.root.resumable(turn.dialog.state)
+        if wants_back_in(said):
+            if in_step and back_into(said, turn.dialog.state) and (reply := await self.root.for_ask(turn)) is not None:
+                return reply   # 继续预约 in the middle of booking: the question of the step it is at
+            if not in_step and (reply := await steps.resume(turn)) is not None:
+                return reply
         if turn.dialog is not None and said in BACK_WORDS and (reply := await self.root.for_back(turn)):
             return reply
         if turn.dialog is not None and (wants_out(said) or said in BACK_WORDS):
             await turn.leave()
             return turn.say("dialog_left")
+        if not in_step and puts_off(said):    # 不用了 after an answer: nothing to go on with
+            await turn.leave()
+            return turn.say("declined", thanks="谢" in said)
         if turn.dialog is not None:
             state, misses = turn.dialog.state, turn.dialog.data.get(MISSES, 0)
             reply = await self.root.for_state(turn)
             if not turn.missed:
                 if reply is not None:
                     return reply
+            elif puts_off(said):     # 以后再说 where the step asks something else: kept for later
+                kept = await steps.keep(turn)
+                await turn.leave()
+                return steps.with_note(turn, turn.say("declined", thanks="谢" in said, later=True), kept)
             elif not await leaves(turn):
                 return await steps.missed(turn, state, misses, reply)
+            elif turn.match.intent in ENDS_STEPS.get(state.split(":")[0], ()):    # 取消预约 while booking
+                await turn.leave()
+                upcoming = await turn.ctx.store.bookings.upcoming(turn.openid, turn.ctx.clock.now())
+                return turn.say("dialog_left", state=state, upcoming=len(upcoming))
             else:   # not an answer to the step but a request or a question of its own
                 kept = await steps.keep(turn)
                 await turn.leave()

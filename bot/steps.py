@@ -38,11 +38,22 @@ if TYPE_CHECKING:
 
 EXIT_WORDS = ("取消", "退出", "不办了", "算了", "退出办理", "不约了", "取消办理", "不弄了",
               "不预约了", "不代办了", "先不办了", "先不约了", "暂时不办了", "不想弄了", "不想约了")
-_EXIT = re.compile(r"(我|那)?(就|还是|先|暂时)?((不想|不用|不|不要)(办|约|弄|预约|代办|申请)了?|算了)(吧|啦|呀|哈)?(算了)?")
+_LEAD = r"(哎呀|哎|唉|嗯|那|好吧|行吧|好的|算了)*"          # words a way out begins with
+_THANKS = r"(谢谢(你|您|啦)?|谢了|多谢)?"                      # … and ends with
+_EXIT = re.compile(_LEAD + r"(我|那)?(就|还是|先|暂时)?((不想|不用|不|不要)(办|约|弄|预约|代办|申请)了?|算了|取消)"
+                   r"(吧|啦|呀|哈|了)?(算了)?" + _THANKS)
+# 不用了, 以后再说, 我再想想 …: the resident declines or puts the matter off. In a step that asks
+# yes or no, 不用了 may be its answer, so there it is read only when the step could not read it.
+_PUT_OFF = re.compile(_LEAD + r"(我|那)?(就|还是|先)?(不用了?|不需要了?|不要了|没事了|没有了|没别的了|没别的事了|"
+                      r"(以后|改天|下次|回头|过几天|过两天|等等|明天|过段时间)再(说|来|约|办)|再说|我?再想想|我?想一想|"
+                      r"我?想想|再考虑(考虑|一下)?|考虑一下|先这样)(吧|啦|哈|呀)?" + _THANKS)
 _RESUME = re.compile(r"(继续|接着|接著)(办|办理|填|弄)?(预约|代办|上门|上门服务)?(吧|啦)?")
 # what a message in a step may ask for instead of answering it
 LEAVING_INTENTS = ("handoff", "status", "complaint", "proxy", "booking", "home_visit", "withdraw",
                    "cancel_booking", "reschedule", "my_bookings", "rating", "materials_reply")
+# a request that, in the middle of a feature's steps, means those steps are not wanted: 取消预约
+# while booking is this booking not made (an appointment already made is cancelled by asking again)
+ENDS_STEPS = {"booking": ("cancel_booking",)}
 MISSES_BEFORE_WAY_OUT = 2
 MISSES = "_misses"
 
@@ -57,9 +68,23 @@ def wants_out(text: str) -> bool:
     return said in EXIT_WORDS or bool(_EXIT.fullmatch(said))
 
 
+def puts_off(text: str) -> bool:
+    """不用了, 以后再说, 我再想想 …: not now."""
+    return bool(_PUT_OFF.fullmatch(_said(text)))
+
+
 def wants_back_in(text: str) -> bool:
     """继续预约, 继续代办, 接着办 …"""
     return bool(_RESUME.fullmatch(_said(text)))
+
+
+_FEATURES = {"预约": "booking", "代办": "proxy", "上门": "home", "上门服务": "home"}
+
+
+def back_into(text: str, state: str) -> bool:
+    """Does 继续… take up the steps of `state`'s feature (继续, 接着办, or that feature named)?"""
+    found = _RESUME.fullmatch(_said(text))
+    return found is not None and _FEATURES.get(found.group(3) or "", state.split(":")[0]) == state.split(":")[0]
 
 
 _NUMBERS_ONLY = re.compile(r"[0-9零一二两三四五六七八九十百千万第号个点半:：\s]+")

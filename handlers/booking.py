@@ -24,6 +24,7 @@ from bot.context import Turn
 from bot.hours import day_label
 from bot.knowledge.model import Guide
 from bot.router import Router
+from handlers.faq import guide_at_hand
 
 router = Router("booking")
 
@@ -212,7 +213,7 @@ def step(state: str):
 
 @router.intent("booking")
 async def booking(turn: Turn):
-    guide = await turn.guide()
+    guide = await turn.guide() or guide_at_hand(turn)   # "能预约吗" right after an answer: that service
     if guide is None:
         return await ask_service(turn, {})
     return await start(turn, guide)

@@ -37,6 +37,16 @@ from bot.texts import Texts, fits, split_text
 router = Router("faq")
 
 CHOOSE, TOPIC, SITUATION = "faq:choose", "faq:topic", "faq:situation"
+
+
+def guide_at_hand(turn: Turn) -> Guide | None:
+    """The guide just answered (in the situation told): what 预约, 代办 or 上门 right after the
+    answer is about when the message names no service of its own ("能预约吗")."""
+    dialog = turn.dialog
+    if dialog is None or dialog.state != TOPIC:
+        return None
+    guide = turn.ctx.library.knowledge.guide(dialog.data.get("guide", ""))
+    return guide.in_situation(dialog.data.get("situation", "")) if guide is not None else None
 MATERIAL_WORDS = ("材料", "全部材料", "材料清单", "看材料")
 VAGUE_WORDS = ("证", "补贴", "补助", "津贴", "材料", "手续", "带什么", "带啥", "东西", "卡", "报销", "救助", "登记")
 # what a guide with situations answers alike for each of them, asked before saying which

@@ -23,6 +23,7 @@ from bot.knowledge.model import Guide
 from bot.personal import mask_mobile, mobile_ok
 from bot.router import Router
 from bot.steps import not_an_answer
+from handlers.faq import guide_at_hand
 
 router = Router("home_visit")
 
@@ -72,7 +73,7 @@ async def _start(turn: Turn, guide: Guide):
 
 @router.intent("home_visit")
 async def home_visit(turn: Turn):
-    guide = await turn.guide()
+    guide = await turn.guide() or guide_at_hand(turn)   # "能上门办吗" right after an answer: that service
     if guide is None:
         await turn.enter(SERVICE)
         return turn.say("home_visit_ask", field="service", again=False)

@@ -21,6 +21,7 @@ from bot.router import Router
 from bot.steps import not_a_name, not_an_answer
 from bot.knowledge.bundles import Bundle, merged_materials
 from handlers.bundle import bundle_asked, bundle_at_hand, case_lines, proxy_services
+from handlers.faq import guide_at_hand
 
 router = Router("proxy")
 
@@ -50,16 +51,6 @@ async def _start(turn: Turn, guide: Guide):
     return turn.say("proxy_start", g=guide)
 
 
-def _guide_at_hand(turn: Turn) -> Guide | None:
-    """The guide just answered (in the situation told), when the resident asks for 代办 right
-    after it."""
-    dialog = turn.dialog
-    if dialog is None or dialog.state != "faq:topic":
-        return None
-    guide = turn.ctx.library.knowledge.guide(dialog.data.get("guide", ""))
-    return guide.in_situation(dialog.data.get("situation", "")) if guide is not None else None
-
-
 def _in_situation(turn: Turn, guide: Guide | None) -> Guide | None:
     """The guide in the situation the resident's words name ("代办残疾证补办"), if any."""
     named = named_situation(guide, turn.text, turn.ctx.library.knowledge) if guide else None
@@ -68,7 +59,7 @@ def _in_situation(turn: Turn, guide: Guide | None) -> Guide | None:
 
 @router.intent("proxy")
 async def proxy(turn: Turn):
-    at_hand = _guide_at_hand(turn)
+    at_hand = guide_at_hand(turn)
     guide = _in_situation(turn, await turn.guide())
     if guide is None and (bundle := bundle_asked(turn) or bundle_at_hand(turn)) is not None:
         return await _start_bundle(turn, bundle)

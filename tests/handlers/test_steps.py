@@ -46,7 +46,7 @@ async def test_asking_for_progress_in_a_proxy_step_answers_it_and_continue_asks_
     assert "手机号" in await bot.say("r2", "王秀英")
 
 
-@pytest.mark.parametrize("words", ["不想办了", "我不办了", "算了吧", "先不弄了"])
+@pytest.mark.parametrize("words", ["不想办了", "我不办了", "算了吧", "先不弄了", "算了不办了", "哎呀算了", "不办了谢谢"])
 async def test_not_wanting_to_go_on_leaves_the_step_but_never_withdraws_a_submitted_case(bot, words):
     await bot.say("r3", "代办高龄津贴")
     for answer in ("王秀英", "13800001234", VALID_ID, "不用", "确认"):
@@ -171,3 +171,49 @@ async def test_cancelling_a_booking_right_after_a_guide_answer_cancels_it(bot):
     await bot.say("r16", "老年证怎么办")
     text = await bot.say("r16", "取消预约")
     assert "已退出" not in text and "社会保障卡申领" in text
+
+
+async def test_asking_to_book_right_after_an_answer_books_the_service_just_told(bot):
+    assert "【社会保障卡申领】" in await bot.say("r20", "第一次办社保卡要带什么")
+    text = await bot.say("r20", "能预约吗")
+    assert "请问要办什么事" not in text and "社会保障卡申领" in text
+    assert (await _dialog(bot, "r20")).data["guide"] == "社会保障卡申领"
+
+
+@pytest.mark.parametrize("words", ["以后再说吧", "我再想想", "改天再约", "不用了谢谢"])
+async def test_putting_a_booking_off_keeps_it_and_continue_takes_it_up_where_it_was(bot, words):
+    await _in_booking_day_step(bot, "r21")
+    text = await bot.say("r21", words)
+    assert "先放一放" in text and "回复“继续预约”接着办" in text and "请回复序号" not in text
+    assert await _dialog(bot, "r21") is None
+    text = await bot.say("r21", "继续预约")
+    assert "预约地点：清河镇便民服务中心" in text and "请问要办什么事" not in text
+
+
+async def test_continue_in_the_middle_of_a_booking_asks_its_step_again_not_a_new_booking(bot):
+    await _in_booking_day_step(bot, "r22")
+    text = await bot.say("r22", "继续预约")
+    assert "预约地点：清河镇便民服务中心" in text and "请问要办什么事" not in text
+    assert (await _dialog(bot, "r22")).data["guide"] == "社会保障卡申领"
+
+
+async def test_cancel_booking_in_the_middle_of_a_booking_ends_this_one_and_keeps_the_one_made(bot):
+    await _in_booking_day_step(bot, "r23")
+    text = await bot.say("r23", "取消预约")
+    assert "这次先不约了" in text and "没有待办的预约" not in text and "继续预约" not in text
+    assert await _dialog(bot, "r23") is None
+
+    await _in_booking_day_step(bot, "r24")
+    await bot.say("r24", "明天上午九点半")
+    assert "预约成功" in await bot.say("r24", "确认")
+    await bot.say("r24", "我还想预约办老年证")
+    text = await bot.say("r24", "取消预约")
+    assert "这次先不约了" in text and "之前约好的 1 个预约还在" in text
+    assert len(await bot.store.bookings.upcoming("r24", bot.clock.now())) == 1
+
+
+@pytest.mark.parametrize("words", ["不用了", "不用了，谢谢", "没事了"])
+async def test_declining_after_an_answer_is_taken_kindly_not_as_a_request(bot, words):
+    await bot.say("r25", "社保卡丢了怎么办")
+    text = await bot.say("r25", words)
+    assert "随时问我" in text and "预约" not in text and "答不上来" not in text
