@@ -4,7 +4,10 @@ complainant in WeChat when staff close it.
     投诉 ──▶ complaint:details ──(what happened)──▶ case number and reply date
 """
 
+import re
+
 from bot.context import Turn
+from bot.knowledge.model import Referral
 from bot.router import Router
 from handlers.case_talk import case_in_question
 from handlers.centers import my_centers
@@ -27,12 +30,31 @@ async def _register(turn: Turn, words: str):
     return turn.say("complaint_registered", case=case)
 
 
+# the words that make a message a complaint, left out to see what it is about
+_COMPLAINING = re.compile(r"(我|俺)?(要|想)?(去)?(投诉|举报)(一下)?(他们|他|她|它|这个|这事)?|到哪里?|去哪里?|找谁|怎么办")
+
+
+async def _elsewhere(turn: Turn) -> Referral | None:
+    """The office that handles what a complaint is about, when that is not the front desk's
+    service: unpaid wages (劳动监察), a faulty purchase (消费投诉), pollution …"""
+    about = _COMPLAINING.sub(" ", turn.text).strip("，,。.！!？? ")
+    if len(about) < 4:
+        return None
+    match = await turn.ctx.library.match(about)
+    if match.decision != "refer" or not match.candidates:
+        return None
+    return turn.ctx.library.knowledge.referrals.get(match.candidates[0].name)
+
+
 @router.intent("complaint")
 async def complaint(turn: Turn):
     # "窗口的人一直在玩手机，这个去哪投诉" already says what happened; "我要投诉" does not
     words = turn.text.strip()
     if (about := case_in_question(turn)) is not None:   # chosen after a refusal was explained
         words = f"关于办件 {about[0]}（{about[1]}）：{words}"
+    elif (referral := await _elsewhere(turn)) is not None:   # "老板欠我工资，我要投诉他"
+        await turn.leave()
+        return turn.say("referral", r=referral, service=turn.ctx.config.service, complaint=True)
     stripped = words.replace("我要投诉", "").replace("投诉", "").replace("我要", "").strip("，,。.！! ")
     if len(stripped) >= MIN_WORDS * 2:
         return await _register(turn, words)

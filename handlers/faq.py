@@ -250,7 +250,7 @@ async def guide_or_dont_know(turn: Turn):
         return turn.say("fallback", service=turn.ctx.config.service)
     if match.decision == "refer" and (referral := knowledge.referrals.get(match.candidates[0].name)):
         await turn.leave()
-        return turn.say("referral", r=referral, service=turn.ctx.config.service)
+        return turn.say("referral", r=referral, service=turn.ctx.config.service, complaint="投诉" in turn.text)
     if match.decision == "answer":
         guide = knowledge.guide(match.candidates[0].name)
         if guide is not None:

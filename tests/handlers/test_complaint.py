@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.app import CASE_DESK
 from bot.cases.machine import Move
 
@@ -30,3 +32,14 @@ async def test_short_complaint_asks_what_happened_then_the_reply_is_pushed(bot):
         await asyncio.sleep(0.02)
     reply = bot.fake.texts_to("r2")[-1]
     assert number in reply and "批评教育" in reply and "处理结果" in reply
+
+
+@pytest.mark.parametrize("words, office", [("包工头欠了俺半年的工钱一直拖着不给，俺要投诉他", "拖欠工资投诉"),
+                                           ("网上买的电动车刚骑一个礼拜就坏了，商家不管，我想投诉", "消费投诉")])
+async def test_a_complaint_about_a_matter_handled_elsewhere_names_that_office_and_registers_nothing(bot, words,
+                                                                                                     office):
+    text = await bot.say("r3", words)
+    assert f"您问的“{office}”" in text and "投诉已登记" not in text
+    assert "对我们便民服务中心（站）的工作人员或服务不满意，请回复“投诉”" in text
+    assert await bot.store.cases.list(centers=None, openid="r3") == []
+    assert "发生了什么" in await bot.say("r3", "投诉")      # a complaint about the center is still taken
