@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.knowledge.matcher import NAMED_AT
 from bot.messages import Inbound
 from bot.replies import TextReply
 from bot.store.base import Dialog
@@ -83,7 +84,7 @@ class Turn:
         except StateUnavailable:
             self.state_unkept = True   # the front desk decides whether the reply still stands
 
-    async def guide(self, text: str | None = None, at_least: float = 0.5) -> "Guide | None":
+    async def guide(self, text: str | None = None, at_least: float = NAMED_AT) -> "Guide | None":
         """The guide the resident's message (or `text`) names with some confidence, or None. In a
         message that asks for something else (进度, 预约, 代办 …) the request takes most of the
         likelihood; the service it names is then the one its own words name (`Matcher.named`)."""

@@ -11,7 +11,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.knowledge.matcher import Matcher
+from bot.knowledge.matcher import NAMED_AT, Match, Matcher
 
 
 LONG = 60   # a question this long tells a story before it asks: a message-board post
@@ -41,6 +41,8 @@ class Figures:
     elsewhere_right: int = 0      # … told to go there (not to another office, not "I don't know")
     intents: int = 0
     intents_right: int = 0
+    requests: int = 0             # @intent rows whose `service` names a guide (预约办社保卡)
+    requests_right: int = 0       # … the request taken for that guide, as the handlers take it
     misses: list[str] = field(default_factory=list)
 
     def rate(self, part: int, whole: int) -> float:
@@ -61,9 +63,18 @@ class Figures:
             *([f"  handled elsewhere, sent to the office named: {self.elsewhere_right}/{self.elsewhere} = "
                f"{self.rate(self.elsewhere_right, self.elsewhere):.1%}"] if self.elsewhere else []),
             f"intent accuracy: {self.intents_right}/{self.intents} = {self.rate(self.intents_right, self.intents):.1%}",
+            *([f"  requests naming a service, taken for that service: {self.requests_right}/{self.requests} = "
+               f"{self.rate(self.requests_right, self.requests):.1%}"] if self.requests else []),
             f"misses ({len(self.misses)}):",
         ]
         return "\n".join(lines + ["  " + m for m in self.misses])
+
+
+def requested(matcher: Matcher, m: Match) -> str | None:
+    """The service a request (预约, 代办, 进度 …) is taken for, as `Turn.guide` takes it."""
+    if m.best is not None and m.best.score >= NAMED_AT:
+        return m.best.name
+    return matcher.named(m) if m.intent != "guide" else None
 
 
 def evaluate(matcher: Matcher, tsv: Path) -> Figures:
@@ -99,6 +110,13 @@ def evaluate(matcher: Matcher, tsv: Path) -> Figures:
                 figures.intents_right += 1
             else:
                 figures.misses.append(f"INTENT {expect} taken as {intent}: {q}")
+            if (service := (row.get("service") or "").strip()) and matcher.knowledge.guide(service):
+                figures.requests += 1
+                taken = requested(matcher, m)
+                if taken == service:
+                    figures.requests_right += 1
+                else:
+                    figures.misses.append(f"REQUEST {expect} for {service} taken for {taken or '-'}: {q}")
         else:
             figures.services += 1
             figures.intents_right += intent == "guide"

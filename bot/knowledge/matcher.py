@@ -30,6 +30,7 @@ ANSWER_AT = 0.62     # top score from which the bot answers with the best guide 
 ANSWER_MARGIN = 0.08  # … when it leads the runner-up by this much (or scores ≥ SURE_AT)
 SURE_AT = 0.85
 CLARIFY_AT = 0.40    # below this the bot says it does not know
+NAMED_AT = 0.5       # a request's best candidate this likely is the service the request is about
 TWO_PART_LONGEST = 60  # a message this long tells a story: its questions are about one matter
 
 # DESIGN.md fixes the intents `frontdesk match` reports; a resident's moves on their own cases
