@@ -64,15 +64,19 @@ def test_evaluation_tells_right_wrong_and_out_of_scope_apart(matcher, tmp_path):
                    "明天镇上会下雨吗\t@unknown\t\t\n"
                    "公积金里的钱怎么取出来\t@unknown\t住房公积金提取\t\n"
                    "公积金里的钱怎么取出来\t@unknown\t住房公积金贷款\t\n"
-                   "转人工\t@handoff\t\t\n", encoding="utf-8")
+                   "转人工\t@handoff\t\t\n"
+                   "我想预约办社保卡\t@booking\t社会保障卡申领\t\n"
+                   "我想预约办社保卡\t@booking\t高龄津贴申领\t\n", encoding="utf-8")
     figures = evaluate(matcher, tsv)
     assert (figures.services, figures.answered_right, figures.within_choice, figures.confidently_wrong) == (2, 1, 1, 1)
-    assert (figures.unknown, figures.unknown_answered, figures.intents, figures.intents_right) == (3, 0, 6, 6)
+    assert (figures.unknown, figures.unknown_answered, figures.intents, figures.intents_right) == (3, 0, 8, 8)
+    assert (figures.requests, figures.requests_right) == (2, 1)     # taken for 社保卡: right for one label only
     assert (figures.elsewhere, figures.elsewhere_right) == (2, 1)   # sent to one office: right for one label only
     report = figures.report()
     assert "answered right at once 50.0%" in report and "confidently wrong 50.0%" in report
     assert "GUIDE 户口迁移" in report and "sent to the office named: 1/2" in report
     assert "ELSEWHERE 住房公积金贷款 (refer: 住房公积金提取)" in report
+    assert "REQUEST @booking for 高龄津贴申领 taken for 社会保障卡申领" in report
 
 
 def test_match_reports_only_the_intents_of_the_contract(matcher):
