@@ -12,6 +12,8 @@ name or an address); 取消 leaves at any step; a step left for another question
 
 from __future__ import annotations
 
+import re
+
 from bot.choices import agrees
 from bot.context import Turn
 from bot.knowledge.model import Guide
@@ -115,12 +117,19 @@ async def phone(turn: Turn):
     return await _next(turn, ID, "id", phone=digits)
 
 
+# 记不清, 没带, 跳过 …: the number is not at hand; the station reads it off the card with the materials
+_NO_ID_AT_HAND = re.compile(r"记不(清|住|得)|不记得|忘(了|记)|不知道|没带|不在(身边|手边|跟前)|找不(到|着)|"
+                            r"跳过|先不填|不想填|以后再|到时候|收材料")
+
+
 @router.state(ID, ask=ask)
 async def id_number(turn: Turn):
     value = turn.text.strip().replace(" ", "").upper()
-    if not id_number_ok(value):
-        return turn.ask_again("proxy_ask", field="id")
-    return await _next(turn, DELIVERY, "delivery", id_number=value)
+    if id_number_ok(value):
+        return await _next(turn, DELIVERY, "delivery", id_number=value)
+    if _NO_ID_AT_HAND.search(turn.text) and not any(c.isdigit() for c in value):
+        return await _next(turn, DELIVERY, "delivery", id_number="")
+    return turn.ask_again("proxy_ask", field="id")
 
 
 @router.state(DELIVERY, ask=ask)
@@ -140,7 +149,7 @@ async def _confirm(turn: Turn, data: dict):
     centers = turn.ctx.library.knowledge.centers
     center = centers.get(await turn.home() or turn.ctx.config.service.default_center)
     return turn.say("proxy_confirm", data=data, name=data["name"], phone=mask_mobile(data["phone"]),
-                    id_number=mask_id_number(data["id_number"]), center=center)
+                    id_number=mask_id_number(data["id_number"]) if data["id_number"] else "", center=center)
 
 
 @router.state(CONFIRM, ask=ask)
@@ -154,7 +163,8 @@ async def confirm(turn: Turn):
         lines=case_lines(bundle, turn.ctx.library.knowledge, turn.ctx.texts) if bundle is not None else (),
         center=await turn.home() or turn.ctx.config.service.default_center,
         data={"name": data["name"], "phone": data["phone"], "phone_masked": mask_mobile(data["phone"]),
-              "id_number": data["id_number"], "id_number_masked": mask_id_number(data["id_number"]),
+              "id_number": data["id_number"],
+              "id_number_masked": mask_id_number(data["id_number"]) if data["id_number"] else "",
               "address": data.get("address", ""),
               **({"situation": data["situation"]} if data.get("situation") else {})})
     await turn.leave()

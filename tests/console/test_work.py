@@ -321,3 +321,13 @@ async def test_a_case_for_a_situation_shows_it_and_offers_its_own_materials_to_t
     assert "<th>情形</th><td>补办（遗失）</td>" in page
     assert 'value="居民身份证"' in page and 'value="残疾人证申请表（评定表）"' not in page
     assert 'value="残疾人证申请表"' not in page   # the guide's whole list is for 新办, not for a lost card
+
+
+async def test_a_proxy_case_without_an_id_number_tells_the_clerk_to_check_it_with_the_materials(bot, aiohttp_client):
+    clerk = await staff_client(bot, aiohttp_client, "dongcun", "qinghe-dongcun")
+    await bot.wrote("resident-2")
+    case = await bot.app[CASE_DESK].open(kind="proxy", openid="resident-2", guide="高龄津贴申领", center="qinghe-dongcun",
+                                         data={"name": "王建国", "phone": "13912345678", "phone_masked": "139****5678",
+                                               "id_number": "", "id_number_masked": ""})
+    page = await (await clerk.get(f"/console/cases/{case.number}")).text()
+    assert "居民没有填（记不清或不在手边），收材料时看身份证核对" in page

@@ -72,3 +72,18 @@ async def test_an_applicant_whose_name_sounds_like_a_service_is_taken_as_the_nam
     assert "手机号" in await bot.say("r10", "高丽娟")
     await bot.say("r11", "社保卡补办能代办吗")
     assert "高龄津贴申领" in await bot.say("r11", "高龄津贴")   # a service named in so many words leaves
+
+
+async def test_a_resident_who_does_not_remember_the_id_number_goes_on_and_the_station_checks_it_later(bot):
+    r = "resident-no-id"
+    await bot.say(r, "帮我爸代办高龄津贴")
+    await bot.say(r, "王建国")
+    asking = await bot.say(r, "13912345678")
+    assert "记不清的话回复“跳过”" in asking
+    assert "不对" in await bot.say(r, "3201")                        # a number begun is still checked
+    assert "送证上门" in await bot.say(r, "他的身份证号我记不清了")   # not a question about 身份证办理
+    summary = await bot.say(r, "不用")
+    assert "身份证：没有填，代办员收材料时核对" in summary
+    assert "编号 D" in await bot.say(r, "确认")
+    [case] = await bot.store.cases.list(centers=None, openid=r)
+    assert case.data["id_number"] == "" and case.data["name"] == "王建国"
