@@ -60,6 +60,10 @@ PROXY_WORDS = ("代办", "代理", "别人", "替我", "帮我办", "帮忙办",
 ASKING = ("吗", "嘛", "么", "能", "可以", "行不行", "可不可", "不能", "能不能", "是不是", "必须", "一定要", "非得",
           "得", "要不要", "中不中", "成不成")
 HOME_WORDS = ("上门", "来家", "到家里", "家里办", "走不动", "来不了", "去不了")
+# said right after a guide, "我走不动" or "老伴瘫在床上" is asking whether it can be done at home
+CANNOT_COME = ("走不动", "走不了", "来不了", "去不了", "下不了床", "起不来床", "卧床", "瘫在床", "瘫痪在床", "腿脚不好",
+               "腿脚不方便", "行动不便")
+CANNOT_COME_LONGEST = 16
 GENERIC_PAIRS = {"原件", "复印", "印件", "证明", "材料", "一张", "一份", "两张", "本人", "的证"}
 _BRING = re.compile(r"(?:要|需要|得|用|还要|还得)?(?:带|拿|交|准备|提供|开)(?:上|着)?(.{1,12}?)(?:吗|嘛|么|不|没|呢|啊)?$")
 _BRING_AFTER = re.compile(r"^(.{1,12}?)(?:也|还)?(?:要|需要|得|用)?(?:带|拿|交|准备|提供)(?:吗|嘛|么|不|没)$")
@@ -179,6 +183,8 @@ def _own_aspect(q: str) -> str | None:
     if asking and any(w in q for w in PROXY_WORDS):
         return "proxy"
     if asking and any(w in q for w in HOME_WORDS):
+        return "home_visit"
+    if len(q) <= CANNOT_COME_LONGEST and any(w in q for w in CANNOT_COME):
         return "home_visit"
     if _thing(q) is not None:
         return "bring"
