@@ -224,7 +224,7 @@ async def _new_guide(bot, editor: dict[str, str]) -> dict:
     for key in ("version", "draft", "draft_by", "draft_at", "situations", "faq"):
         document.pop(key, None)
     document.update(
-        name=NEW, department="住建", summary="住在危房里的农村低保户、分散供养特困人员、低保边缘家庭和困难残疾人家庭，"
+        name=NEW, department="住建", bookable=True, summary="住在危房里的农村低保户、分散供养特困人员、低保边缘家庭和困难残疾人家庭，"
         "可以申请危房改造补助，修缮加固或者拆除重建。先向村委会提出，镇里核实、县住建部门审批后补助。",
         aliases=["农村危房改造", "危房改造补助"], keywords=["危房", "房子要塌", "房屋鉴定", "改造补助", "修房子补贴"],
         materials=[{"name": "危房改造申请书", "form": "原件", "copies": 1, "required": True},
@@ -254,6 +254,7 @@ async def test_an_editor_makes_a_new_guide_and_residents_are_answered_from_it_on
     await bot.app[LIBRARY].settled()     # a new guide's words are learned by the matcher, in the background
     told = await bot.say("r-after", "农村危房改造怎么申请")
     assert "危房改造申请书" in told and "户口簿和身份证" in told
+    assert "预约【农村危房改造申请】" in await bot.say("r-after", "预约办农村危房改造")   # booked like any other
     versions = (await _get(bot, f"/api/guides/{NEW}/versions", editor))["versions"]
     assert [(v["version"], v["action"]) for v in versions] == [(1, "publish")]
     audit = [(line.action, line.target) for line in await bot.store.audit.lines(centers=None)]
