@@ -25,9 +25,9 @@ needs no model file.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
-import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
@@ -207,6 +207,14 @@ class ExampleSpace:
         self.sum_norms2 = np.asarray(sums.multiply(sums).sum(axis=1), dtype=np.float64).ravel()
         self.sum_norms = np.sqrt(np.maximum(self.sum_norms2, 1e-12))
 
+    def keys(self, rows: list[int]) -> np.ndarray:
+        """A number for each example row drawn from its target and words alone, not its place:
+        the folds and the calibration sample made from these stay what they were when examples
+        are added or taught (a few more move, not all), so the thresholds do not jump with them."""
+        return np.array([int.from_bytes(hashlib.blake2b(
+            f"{self.row_targets[r].kind}\x1f{self.row_targets[r].name}\x1f{self.texts[r]}".encode(),
+            digest_size=8).digest(), "big") for r in rows], dtype=np.uint64)
+
     @staticmethod
     def _join(chars: sparse.spmatrix, sounds: sparse.spmatrix) -> sparse.csr_matrix:
         """Both views are unit length per row; weighted so that the row stays unit length."""
@@ -298,7 +306,7 @@ class Margins:
         self.size = len(space.targets)
         weights = np.ones(len(space.texts)) if weights is None else weights
         fold = np.full(len(space.texts), -1, dtype=np.int64)
-        fold[example_rows] = np.random.RandomState(2026).randint(0, self.FOLDS, len(example_rows))
+        fold[example_rows] = space.keys(example_rows) % self.FOLDS   # an example keeps its fold as others come
         trainings = [fold != k for k in range(self.FOLDS)]
         # liblinear lets go of the GIL while it trains: the fits share the cores
         with ThreadPoolExecutor(max_workers=min(self.FOLDS, os.cpu_count() or 1)) as pool:
@@ -483,8 +491,9 @@ class Learned:
 
     def _train(self, example_rows: list[int]) -> tuple[Fusion, Calibration]:
         """Fit the fusion on the examples scored out of fold, and read off the thresholds."""
-        if len(example_rows) > CALIBRATION_SAMPLE:
-            example_rows = sorted(random.Random(2026).sample(example_rows, CALIBRATION_SAMPLE))
+        if len(example_rows) > CALIBRATION_SAMPLE:   # the same examples as before, but for a few, as others come
+            keys = self.space.keys(example_rows)
+            example_rows = sorted(np.asarray(example_rows)[np.argsort(keys, kind="stable")[:CALIBRATION_SAMPLE]].tolist())
         groups: list[tuple[list[Target], np.ndarray, Target]] = []
         for start in range(0, len(example_rows), CHUNK):
             rows = np.array(example_rows[start:start + CHUNK])

@@ -122,3 +122,31 @@ def test_no_near_miss_is_left_out_before_rapidfuzz_scores_it(matcher):
         reached += len(near)
         assert index._near_enough(q, near) == near, q
     assert reached > 400
+
+
+def test_a_few_examples_more_or_less_leave_the_other_readings_as_they_were(matcher):
+    """Each example taught or added makes the matcher learn again. Its folds and its calibration
+    sample go by each example's own words, not its place among the others: ten examples fewer
+    move a handful of readings of our own questions, not dozens, and barely the thresholds."""
+    import csv
+    import dataclasses
+    import random
+
+    from bot.config import PROJECT_ROOT
+    from bot.knowledge.matcher import Matcher
+
+    knowledge = matcher.knowledge
+    with (PROJECT_ROOT / "eval" / "own" / "questions.tsv").open(encoding="utf-8") as f:
+        asked = [row["question"] for row in csv.DictReader(f, delimiter="\t")]
+    gone = set(random.Random(2).sample(range(len(knowledge.examples)), 10))
+    fewer = Matcher(dataclasses.replace(knowledge, examples=tuple(
+        e for i, e in enumerate(knowledge.examples) if i not in gone)))
+
+    def read(m: Matcher, q: str):
+        found = m.match(q)
+        return found.decision, found.best.name if found.best else None
+
+    moved = [q for q in asked if read(matcher, q) != read(fewer, q)]
+    assert len(moved) <= 5, moved
+    before, after = matcher.learned.calibration, fewer.learned.calibration
+    assert abs(before.clarify_at - after.clarify_at) <= 0.02 and abs(before.sure_at - after.sure_at) <= 0.02
