@@ -34,14 +34,21 @@ async def _register(turn: Turn, words: str):
 _COMPLAINING = re.compile(r"(我|俺)?(要|想)?(去)?(投诉|举报)(一下)?(他们|他|她|它|这个|这事)?|到哪里?|去哪里?|找谁|怎么办")
 
 
+# a complaint naming these is about our centers, stations and their staff, whatever else it says
+OURS = ("便民服务", "服务站", "服务中心", "窗口", "工作人员", "代办员", "网格员", "你们", "村委", "镇政府", "开门", "上班")
+ELSEWHERE_AT = 0.8   # how sure the reading of what it is about must be to send the complaint elsewhere
+
+
 async def _elsewhere(turn: Turn) -> Referral | None:
     """The office that handles what a complaint is about, when that is not the front desk's
     service: unpaid wages (劳动监察), a faulty purchase (消费投诉), pollution …"""
+    if any(w in turn.text for w in OURS):
+        return None
     about = _COMPLAINING.sub(" ", turn.text).strip("，,。.！!？? ")
     if len(about) < 4:
         return None
     match = await turn.ctx.library.match(about)
-    if match.decision != "refer" or not match.candidates:
+    if match.decision != "refer" or not match.candidates or match.candidates[0].score < ELSEWHERE_AT:
         return None
     return turn.ctx.library.knowledge.referrals.get(match.candidates[0].name)
 

@@ -24,7 +24,9 @@ def _serve(config: Path, log: Path) -> subprocess.Popen:
 
 
 async def _until_up(base: str) -> None:
-    for _ in range(150):
+    """A minute at most: the server learns the knowledge base before it listens, about 10 s on a
+    quiet two-core machine and several times that while other tests load it too."""
+    for _ in range(600):
         try:
             await asyncio.to_thread(urllib.request.urlopen, base + "/healthz", timeout=1)
             return

@@ -43,3 +43,10 @@ async def test_a_complaint_about_a_matter_handled_elsewhere_names_that_office_an
     assert "对我们便民服务中心（站）的工作人员或服务不满意，请回复“投诉”" in text
     assert await bot.store.cases.list(centers=None, openid="r3") == []
     assert "发生了什么" in await bot.say("r3", "投诉")      # a complaint about the center is still taken
+
+
+async def test_a_complaint_about_a_station_is_registered_whatever_else_its_words_sound_like(bot):
+    text = await bot.say("r4", "我要投诉东村便民服务站上午九点了还没开门，白跑一趟，回电13912345678")
+    assert "投诉已登记" in text
+    [case] = await bot.store.cases.list(centers=None, openid="r4")
+    assert case.kind == "complaint"

@@ -51,7 +51,7 @@ async def test_follow_ups_answer_about_the_same_guide(bot):
     assert "全部材料" in materials and "近期一寸免冠彩色照片" in materials and "必须" in materials
 
 
-@pytest.mark.parametrize("words", ["那咋弄", "咋整啊", "那该怎么申请"])
+@pytest.mark.parametrize("words", ["那咋弄", "咋整啊", "那得怎么做"])
 async def test_how_do_i_go_about_it_after_an_answer_tells_the_steps_of_that_guide(bot, words):
     await bot.say("r2", "老年证怎么办")
     text = await bot.say("r2", words)
@@ -63,6 +63,12 @@ async def test_saying_one_cannot_come_after_an_answer_is_told_whether_it_is_done
     await bot.say("r3", "养老金认证在哪做")
     text = await bot.say("r3", words)
     assert "【养老金领取资格认证】" in text and "上门办理" in text and "请回复数字" not in text
+
+
+async def test_the_same_question_asked_again_after_its_answer_gets_the_whole_guide_again(bot):
+    await bot.say("r4", "老年证怎么办")
+    text = await bot.say("r4", "老年证怎么办")
+    assert "要带的材料" in text and "居民身份证" in text
 
 
 async def test_a_new_question_after_an_answer_is_not_taken_as_a_follow_up(bot):
