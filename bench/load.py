@@ -463,8 +463,11 @@ def main() -> None:
     for row in rows:
         print(f"| {row.name} | {row.rate:,.0f} | {row.p99:.1f} ms | {row.bad} | {row.single_p99:.1f} ms |")
     for peer in rows[1:]:
-        if peer.rate:
+        if peer.rate and peer.bad <= (args.messages + args.single) // 10:
             print(f"this project / {peer.name}: {ours.rate / peer.rate:.2f}x the messages/s")
+        else:   # it broke down (errors, timeouts, out of time): a ratio would say nothing
+            print(f"this project / {peer.name}: no ratio, it failed this run "
+                  f"({peer.bad} of {args.messages + args.single} messages not answered)")
     if ours.bad:
         sys.exit(1)
 
