@@ -4,11 +4,13 @@ A step asks one question and reads its answer. A step's handler that cannot read
 as its answer says so with `Turn.ask_again`; the front desk then tries the ways out before
 asking again:
 
-    message in a step ──取消 / 不想办了 / 算了 …──▶ leave the step (a submitted case stays)
-        │
+    message in a step ──取消 / 不想办了 / 算了不约了 …──▶ leave the step (a submitted case stays)
+        │        ──继续预约 (its own feature) ──▶ its question again
         ▼
     the step's handler ──an answer──▶ the next step
         │ not an answer
+        ├──以后再说, 我再想想, 不用了 ──▶ leave it, kept for 继续 (不用了 may be a step's answer: read first)
+        ├──取消预约 while booking ──▶ this booking is not made; one made before stays
         ├──转人工, 进度, 投诉, another request, a question about a service
         │       ──▶ leave the step; the message is answered as any other
         └──otherwise──▶ ask again; at the second miss, say what the step needs and offer
