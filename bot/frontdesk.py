@@ -267,11 +267,11 @@ class FrontDesk:
         said = turn.text.strip("。.!！ ")
         steps = self.steps
         in_step = turn.dialog is not None and self.root.resumable(turn.dialog.state)
-        if wants_back_in(said):
-            if in_step and back_into(said, turn.dialog.state) and (reply := await self.root.for_ask(turn)) is not None:
+        if in_step:
+            if back_into(said, turn.dialog.state) and (reply := await self.root.for_ask(turn)) is not None:
                 return reply   # 继续预约 in the middle of booking: the question of the step it is at
-            if not in_step and (reply := await steps.resume(turn)) is not None:
-                return reply
+        elif wants_back_in(said) and (reply := await steps.resume(turn)) is not None:
+            return reply
         if turn.dialog is not None and said in BACK_WORDS and (reply := await self.root.for_back(turn)):
             return reply
         if turn.dialog is not None and (wants_out(said) or said in BACK_WORDS):

@@ -70,9 +70,12 @@ def wants_out(text: str) -> bool:
     return said in EXIT_WORDS or bool(_EXIT.fullmatch(said))
 
 
+PUT_OFF_LONGEST = 20   # longer than any way of saying it: a question is not normalised for it
+
+
 def puts_off(text: str) -> bool:
     """不用了, 以后再说, 我再想想 …: not now."""
-    return bool(_PUT_OFF.fullmatch(_said(text)))
+    return len(text) <= PUT_OFF_LONGEST and bool(_PUT_OFF.fullmatch(_said(text)))
 
 
 def wants_back_in(text: str) -> bool:

@@ -30,6 +30,7 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -207,13 +208,18 @@ class ExampleSpace:
         self.sum_norms2 = np.asarray(sums.multiply(sums).sum(axis=1), dtype=np.float64).ravel()
         self.sum_norms = np.sqrt(np.maximum(self.sum_norms2, 1e-12))
 
+    @cached_property
+    def _keys(self) -> np.ndarray:
+        return np.array([int.from_bytes(hashlib.blake2b(f"{target.kind}\x1f{target.name}\x1f{text}".encode(),
+                                                        digest_size=8).digest(), "big")
+                         for text, target in zip(self.texts, self.row_targets)], dtype=np.uint64)
+
     def keys(self, rows: list[int]) -> np.ndarray:
         """A number for each example row drawn from its target and words alone, not its place:
         the folds and the calibration sample made from these stay what they were when examples
-        are added or taught (a few more move, not all), so the thresholds do not jump with them."""
-        return np.array([int.from_bytes(hashlib.blake2b(
-            f"{self.row_targets[r].kind}\x1f{self.row_targets[r].name}\x1f{self.texts[r]}".encode(),
-            digest_size=8).digest(), "big") for r in rows], dtype=np.uint64)
+        are added or taught (a few more move, not all), so the thresholds do not jump with them.
+        Made once for every row (the folds and the sample both ask)."""
+        return self._keys[np.asarray(rows, dtype=np.int64)]
 
     @staticmethod
     def _join(chars: sparse.spmatrix, sounds: sparse.spmatrix) -> sparse.csr_matrix:
